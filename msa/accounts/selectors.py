@@ -1,0 +1,41 @@
+"""Reads about organisations and who belongs where."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from msa.accounts.models import CONSOLE_ROLES, Membership, Organisation, OrgKind, User
+
+
+def user_roles_at(user: User, organisation: Organisation) -> set[str]:
+    return set(
+        Membership.objects.filter(user=user, organisation=organisation).values_list(
+            "role",
+            flat=True,
+        ),
+    )
+
+
+def console_centres_for(user: User) -> QuerySet[Organisation]:
+    """The dispatch centres whose console this user may watch."""
+    if not user.is_authenticated or not user.is_active:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(
+        kind=OrgKind.CIC,
+        memberships__user=user,
+        memberships__role__in=CONSOLE_ROLES,
+    ).distinct()
+
+
+def user_is_console_staff(user: User, centre_id: int) -> bool:
+    return console_centres_for(user).filter(pk=centre_id).exists()
+
+
+def centre_for_zone(zone: Organisation) -> Organisation | None:
+    return zone.covered_by
+
+
+def zones_of(centre: Organisation) -> Iterable[Organisation]:
+    return centre.covered_zones.all()

@@ -1,0 +1,111 @@
+"""Incidents raised by devices, and the positions that come with them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from msa.accounts.models import Organisation
+from msa.alarms.states import CallState, IncidentState, Lane, Trigger
+from msa.cases.models import ProtectionCase
+from msa.core.models import TransitionHistory
+from msa.devices.models import Device
+
+
+def _choices(enum: type[models.TextChoices] | type) -> list[tuple[str, str]]:
+    return [(m.value, m.value) for m in enum]
+
+
+class Incident(models.Model):
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    centre = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        verbose_name=_("dispatch centre"),
+    )
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="incidents")
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="incidents",
+        null=True,
+        blank=True,
+    )
+    alarm_id = models.UUIDField(_("alarm id"), null=True, blank=True)
+    alarm_ref = models.CharField(_("alarm ref"), max_length=8, blank=True, db_index=True)
+    trigger = models.CharField(_("trigger"), max_length=8, choices=_choices(Trigger))
+    lane = models.CharField(_("lane"), max_length=8, choices=_choices(Lane))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=_choices(IncidentState),
+        default=IncidentState.RECEIVED,
+    )
+    channels = models.JSONField(_("channels"), default=list)
+    call_state = models.CharField(
+        _("call state"),
+        max_length=10,
+        choices=_choices(CallState),
+        default=CallState.NONE,
+    )
+    pressed_at = models.DateTimeField(_("pressed at (device clock)"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    on_scene_at = models.DateTimeField(_("on scene at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    call_ended_at = models.DateTimeField(_("call ended at"), null=True, blank=True)
+    track_until = models.DateTimeField(_("track until"), null=True, blank=True)
+    phone_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+    button_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("device", "alarm_id"),
+                name="incident_unique_alarm_per_device",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=("centre", "status", "lane"))]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class IncidentTransition(TransitionHistory):
+    subject = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="transitions")
+
+
+class FixSource(models.TextChoices):
+    GPS = "gps", "GPS"
+    NETWORK = "network", _("network")
+    FUSED = "fused", _("fused")
+    CELL = "cell", _("cell")
+
+
+class LocationFix(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="fixes")
+    lat = models.FloatField()
+    lon = models.FloatField()
+    accuracy_m = models.FloatField()
+    fix_at = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=FixSource.choices)
+    speed_mps = models.FloatField(null=True, blank=True)
+    heading_deg = models.FloatField(null=True, blank=True)
+    altitude_m = models.FloatField(null=True, blank=True)
+    channel = models.CharField(max_length=16)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("fix_at", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("incident", "fix_at"), name="fix_unique_per_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} @ {self.fix_at:%H:%M:%S}"

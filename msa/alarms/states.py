@@ -1,0 +1,73 @@
+"""The incident's lifecycle at the dispatch centre, as data."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from msa.core.transitions import sources
+
+
+class IncidentState(StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    CLOSED = "closed"
+
+
+class IncidentTransitionName(StrEnum):
+    RAISE = "raise"
+    ACKNOWLEDGE = "acknowledge"
+    DISPATCH = "dispatch"
+    ARRIVE = "arrive"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+S = IncidentState
+T = IncidentTransitionName
+
+INCIDENT_TABLE: dict[IncidentTransitionName, tuple[frozenset[IncidentState], IncidentState]] = {
+    T.ACKNOWLEDGE: (sources(S.RECEIVED), S.ACKNOWLEDGED),
+    T.DISPATCH: (sources(S.RECEIVED, S.ACKNOWLEDGED, S.DISPATCHED), S.DISPATCHED),
+    T.ARRIVE: (sources(S.DISPATCHED), S.ON_SCENE),
+    T.CLOSE: (sources(S.RECEIVED, S.ACKNOWLEDGED, S.DISPATCHED, S.ON_SCENE), S.CLOSED),
+    T.REOPEN: (sources(S.CLOSED), S.ACKNOWLEDGED),
+}
+
+INCIDENT_MILESTONES = {
+    T.ACKNOWLEDGE: "acknowledged_at",
+    T.DISPATCH: "dispatched_at",
+    T.ARRIVE: "on_scene_at",
+    T.CLOSE: "closed_at",
+}
+
+OPEN_STATES = frozenset({S.RECEIVED, S.ACKNOWLEDGED, S.DISPATCHED, S.ON_SCENE})
+
+
+class Trigger(StrEnum):
+    BUTTON = "button"
+    APP = "app"
+    DURESS = "duress"
+    TEST = "test"
+
+
+class Channel(StrEnum):
+    DATA = "data"
+    SMS = "sms"
+    UNVERIFIED_SMS = "unverified_sms"
+    AML = "aml"
+
+
+class Lane(StrEnum):
+    LIVE = "live"
+    TEST = "test"
+
+
+class CallState(StrEnum):
+    NONE = "none"
+    DIALING = "dialing"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+    GHOST = "ghost"  # ended before anybody answered

@@ -1,0 +1,56 @@
+"""Writing the audit trail. Call inside the transaction of the action being recorded."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+
+from msa.audit.models import AuditEntry
+from msa.core import clock
+from msa.core.actors import Actor
+
+# Set per request (or per worker job) so that every row of one action can be grouped.
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+
+def subject_type_of(subject: models.Model) -> str:
+    meta = subject._meta
+    return f"{meta.app_label}.{meta.model_name}"
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: str = "",
+    old: Mapping[str, Any] | None = None,
+    new: Mapping[str, Any] | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> AuditEntry:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must run in the transaction of the audited action")
+    if subject is not None:
+        subject_type = subject_type_of(subject)
+        subject_id = str(subject.pk)
+    entry = AuditEntry(
+        at=at or clock.now(),
+        actor_kind=str(actor.kind),
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        old=dict(old or {}),
+        new=dict(new or {}),
+        reason=reason,
+        correlation_id=correlation_id.get(),
+    )
+    entry.save()
+    return entry

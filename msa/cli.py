@@ -1,0 +1,183 @@
+"""The ``msa`` command: run the platform, its worker, the demo and the simulator."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from collections.abc import Sequence
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _setup(*, demo: bool = False) -> None:
+    if demo:
+        os.environ["MSA_DEMO"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msa.settings")
+    import django
+
+    django.setup()
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, not {port}")
+    return port
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
+def _add_bind(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="port to listen on")
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def _serve(host: str, port: int, *, with_worker: bool) -> int:
+    import uvicorn
+
+    stop = threading.Event()
+    worker: threading.Thread | None = None
+    if with_worker:
+        from msa.worker.runner import run_forever
+
+        worker = threading.Thread(target=run_forever, args=(stop,), name="msa-worker", daemon=True)
+        worker.start()
+    print(f"MSA listening on http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    try:
+        uvicorn.run(
+            "msa.asgi:application",
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup(demo=True)
+    from msa import demo
+
+    _migrate()
+    demo.seed()
+    print(demo.summary(), flush=True)
+    return _serve(args.host, args.port, with_worker=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    if args.migrate:
+        _migrate()
+    return _serve(args.host, args.port, with_worker=args.with_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from msa.worker.runner import run_forever, run_once
+
+    if args.once:
+        for name, handled in run_once().items():
+            print(f"{name}: {handled}")
+        return 0
+    stop = threading.Event()
+    try:
+        run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+def cmd_simulate_press(args: argparse.Namespace) -> int:
+    from msa.simulate import press
+
+    return press(
+        base_url=args.url,
+        victim_number=args.victim,
+        trigger=args.trigger,
+        call=args.call,
+    )
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup(demo=os.environ.get("MSA_DEMO") == "1")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["msa manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="msa", description="MSA — Mobile Stalking Alarm")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="migrate, seed the Ghent demo, print logins, serve")
+    _add_bind(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the platform (HTTP and WebSockets)")
+    _add_bind(p)
+    p.add_argument("--with-worker", action="store_true", help="run the worker in this process")
+    p.add_argument("--migrate", action="store_true", help="apply migrations first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run the timers and sweeps")
+    p.add_argument("--once", action="store_true", help="run every sweep once and exit")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("simulate", help="act as a victim's phone")
+    sim = p.add_subparsers(dest="what", required=True)
+    sp = sim.add_parser("press", help="press the button of a demo victim's phone")
+    sp.add_argument("--victim", type=_positive, required=True, help="demo victim number (1-5)")
+    sp.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}", help="centre URL")
+    sp.add_argument(
+        "--trigger",
+        choices=("button", "app", "duress", "test"),
+        default="button",
+        help="what raised the alarm",
+    )
+    sp.add_argument("--call", choices=("dialing", "none"), default="dialing")
+    sp.set_defaults(func=cmd_simulate_press)
+
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

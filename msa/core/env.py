@@ -1,0 +1,115 @@
+"""Every setting MSA reads from the environment, through one helper.
+
+Each setting is declared once, with its default and what it is for; ``docs/settings.md``
+is the reader's copy of this list. Secrets have no default outside the demo: a missing
+secret stops the process at start-up instead of running with a guessable value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import dj_database_url
+
+from msa.core.errors import ConfigurationError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+# The documented list. Order is the order of docs/settings.md.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MSA_DEMO", "0", "1 runs the demo: a generated secret key and demo logins are allowed."),
+    Setting("MSA_SECRET_KEY", None, "Django's secret key; required unless MSA_DEMO=1."),
+    Setting("MSA_DEBUG", "0", "1 turns on Django's debug pages. Never in production."),
+    Setting("DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."),
+    Setting("MSA_DB_CONN_MAX_AGE", "60", "Seconds a database connection is kept open."),
+    Setting("REDIS_URL", "", "redis://host:6379/0 for the channel layer; unset: in-memory layer."),
+    Setting("MSA_DATA_DIR", "var", "Folder for the SQLite file and other local state."),
+    Setting("MSA_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names served."),
+    Setting("MSA_CSRF_TRUSTED_ORIGINS", "", "Comma-separated origins for CSRF behind a proxy."),
+    Setting("MSA_SECURE_COOKIES", "0", "1 marks session and CSRF cookies Secure (behind HTTPS)."),
+    Setting("MSA_MAP_TILE_URL", "", "Leaflet tile URL template; empty: the map draws no tiles."),
+    Setting("MSA_MAP_ATTRIBUTION", "", "Attribution shown for the map tiles."),
+    Setting("MSA_TIME_ZONE", "Europe/Brussels", "Time zone for centres that set none."),
+    Setting("MSA_LOG_LEVEL", "INFO", "Log level of the msa loggers."),
+    Setting("MSA_DEVICE_CLOCK_SKEW_S", "300", "Accepted device timestamp skew, seconds."),
+    Setting("MSA_REPORT_INTERVAL_S", "10", "Seconds between position reports a phone is told."),
+    Setting("MSA_TRACKING_AFTER_CALL_S", "7200", "Tracking continues this long after the call."),
+    Setting("MSA_HEARTBEAT_INTERVAL_S", "300", "Seconds between heartbeats a phone is told."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _raw(name: str) -> str | None:
+    if name not in _BY_NAME:
+        raise ConfigurationError(f"{name} is not a declared setting (msa/core/env.py)")
+    value = os.environ.get(name)
+    if value is None:
+        return _BY_NAME[name].default
+    return value
+
+
+def env_str(name: str) -> str:
+    value = _raw(name)
+    if value is None:
+        raise ConfigurationError(f"{name} must be set: {_BY_NAME[name].help}")
+    return value
+
+
+def env_optional(name: str) -> str | None:
+    value = _raw(name)
+    return value or None
+
+
+def env_bool(name: str) -> bool:
+    value = env_str(name).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be 0 or 1, not {value!r}")
+
+
+def env_int(name: str) -> int:
+    value = env_str(name).strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_list(name: str) -> list[str]:
+    return [part.strip() for part in env_str(name).split(",") if part.strip()]
+
+
+def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
+    """The DATABASES['default'] entry: PostgreSQL through psycopg 3, or SQLite in WAL mode."""
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": sqlite_path,
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": sqlite_path + ".test"},
+        }
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ConfigurationError("DATABASE_URL must be a postgres:// URL (or unset for SQLite)")
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_health_checks=True))
+    config["ENGINE"] = "django.db.backends.postgresql"
+    return config

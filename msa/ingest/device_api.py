@@ -1,0 +1,313 @@
+"""The native device API, ``/api/device/v1/`` — protocol.md, to the letter.
+
+This adapter only turns bytes into one domain call and the domain's answer back into
+bytes. The order of checks is fixed: size, device, signature, revocation, clock, then
+the body. Nothing is acknowledged to the phone before the transaction committed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from pydantic import AwareDatetime, BeforeValidator, Field
+
+from msa.alarms.services import BatteryInput, FixInput, alarm_raise
+from msa.alarms.states import CallState, Channel, Trigger
+from msa.core import clock
+from msa.core.actors import Actor
+from msa.core.errors import ConfigurationError
+from msa.devices.models import Device, DeviceStatus
+from msa.devices.selectors import device_by_protocol_id
+from msa_client.protocol import signature
+
+log = logging.getLogger("msa.ingest.device")
+
+MAX_BODY_BYTES = 64 * 1024
+FUTURE_FIX_TOLERANCE = timedelta(seconds=300)
+
+
+class ProtocolError(Exception):
+    """An answer of protocol.md's error table."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def error_response(exc: ProtocolError) -> HttpResponse:
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.fields is not None:
+        error["fields"] = exc.fields
+    body = {"error": error, **exc.extra}
+    response = HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status=exc.status,
+        content_type="application/json",
+    )
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- request bodies ---------------------------------------------------------------------
+
+
+def _time_must_be_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 time string")  # noqa: TRY004 - pydantic wants ValueError
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_time_must_be_text)]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+class LocationIn(Schema):
+    lat: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-90, le=90)]
+    lon: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-180, le=180)]
+    accuracy_m: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+    fix_at: Time
+    source: Literal["gps", "network", "fused", "cell"]
+    speed_mps: Number | None = None
+    heading_deg: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=360)] | None = (
+        None
+    )
+    altitude_m: Number | None = None
+
+    def to_input(self) -> FixInput:
+        return FixInput(
+            lat=self.lat,
+            lon=self.lon,
+            accuracy_m=self.accuracy_m,
+            fix_at=self.fix_at,
+            source=self.source,
+            speed_mps=self.speed_mps,
+            heading_deg=self.heading_deg,
+            altitude_m=self.altitude_m,
+        )
+
+
+Percent = Annotated[int, Field(strict=True, ge=0, le=100)]
+
+
+class BatteryIn(Schema):
+    phone_pct: Percent
+    button_pct: Percent | None = None
+
+
+class CallIn(Schema):
+    state: Literal["dialing", "none"]
+
+
+class AlarmIn(Schema):
+    alarm_id: uuid.UUID
+    trigger: Literal["button", "app", "duress", "test"]
+    pressed_at: Time
+    location: LocationIn | None = None
+    battery: BatteryIn | None = None
+    call: CallIn | None = None
+
+
+class AlarmOut(Schema):
+    alarm_id: uuid.UUID
+    incident: str
+    report_interval_s: int
+    track_until: str | None
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+# --- authentication ---------------------------------------------------------------------
+
+
+class PreparsedJson(Parser):
+    """The body was read and parsed during authentication; hand that result on."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        parsed: dict[str, Any] = request.msa_json  # type: ignore[attr-defined]
+        return parsed
+
+
+def _header(request: HttpRequest, name: str) -> str:
+    return request.headers.get(name, "").strip()
+
+
+class DeviceSignatureAuth:
+    """``X-MSA-Device`` / ``X-MSA-Timestamp`` / ``X-MSA-Signature`` as protocol.md says."""
+
+    openapi_type = "apiKey"
+
+    def __call__(self, request: HttpRequest) -> Device:
+        length = request.headers.get("Content-Length", "0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
+        body = request.body
+        if len(body) > MAX_BODY_BYTES:
+            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
+
+        device_id = _header(request, "X-MSA-Device")
+        device = device_by_protocol_id(device_id) if device_id else None
+        if device is None:
+            raise ProtocolError(401, "unknown_device", "this device is not enrolled")
+        timestamp = _header(request, "X-MSA-Timestamp")
+        sent = _header(request, "X-MSA-Signature").lower()
+        expected = signature(bytes(device.key), request.method or "", request.path, timestamp, body)
+        if not timestamp.isdigit() or not hmac.compare_digest(sent, expected):
+            raise ProtocolError(401, "invalid_signature", "the request signature does not match")
+        if device.status == DeviceStatus.REVOKED:
+            raise ProtocolError(401, "device_revoked", "this device was revoked")
+        now = clock.now()
+        skew = abs(int(timestamp) - int(now.timestamp()))
+        if skew > settings.MSA_DEVICE_CLOCK_SKEW_S:
+            raise ProtocolError(
+                401,
+                "clock_skew",
+                "the request timestamp is outside the accepted window",
+                extra={"server_time": rfc3339(now)},
+            )
+
+        try:
+            parsed = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ProtocolError(400, "malformed", "the body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise ProtocolError(400, "malformed", "the body is not a JSON object")
+        request.msa_json = parsed  # type: ignore[attr-defined]
+        return device
+
+
+api = NinjaAPI(
+    title="MSA device API",
+    version="1",
+    description="The device protocol v1 (docs/protocol.md): what a phone app speaks to raise "
+    "a stalking alarm at an MSA centre.",
+    urls_namespace="device_v1",
+    docs_url=None,
+    parser=PreparsedJson(),
+    auth=DeviceSignatureAuth(),
+)
+
+
+@api.exception_handler(ProtocolError)
+def _protocol_error(request: HttpRequest, exc: ProtocolError) -> HttpResponse:
+    if exc.status >= 500:
+        log.warning("device_request_unavailable path=%s code=%s", request.path, exc.code)
+    return error_response(exc)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    # ninja prefixes body errors with ("body", "<parameter name>")
+    if len(parts) >= 2 and parts[0] == "body":
+        parts = parts[2:]
+    return ".".join(parts) or "$"
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        fields.setdefault(_field_path(err.get("loc", ())), str(err.get("msg", "invalid")))
+    return error_response(
+        ProtocolError(400, "validation_error", "the request has invalid fields", fields=fields),
+    )
+
+
+@api.exception_handler(DatabaseError)
+def _database_down(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    log.error("device_request_db_error path=%s error=%s", request.path, type(exc).__name__)
+    return error_response(
+        ProtocolError(503, "unavailable", "the centre cannot store this now: send the SMS"),
+    )
+
+
+@api.exception_handler(ConfigurationError)
+def _misconfigured(request: HttpRequest, exc: ConfigurationError) -> HttpResponse:
+    log.error("device_request_misconfigured path=%s error=%s", request.path, exc.message)
+    return error_response(
+        ProtocolError(503, "unavailable", "the centre cannot store this now: send the SMS"),
+    )
+
+
+def _check_not_future(fix: LocationIn | None, path: str) -> None:
+    if fix is not None and fix.fix_at > clock.now() + FUTURE_FIX_TOLERANCE:
+        raise ProtocolError(
+            400,
+            "validation_error",
+            "the request has invalid fields",
+            fields={path: "more than 300 s in the future"},
+        )
+
+
+def _track_until(value: datetime | None) -> str | None:
+    return rfc3339(value) if value else None
+
+
+@api.post(
+    "/alarms",
+    response={200: AlarmOut, 201: AlarmOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut,
+              503: ErrorOut},
+    summary="Raise an alarm",
+)
+def post_alarm(request: HttpRequest, payload: AlarmIn) -> tuple[int, dict[str, Any]]:
+    device: Device = request.auth  # type: ignore[attr-defined]
+    _check_not_future(payload.location, "location.fix_at")
+    result = alarm_raise(
+        device=device,
+        alarm_id=payload.alarm_id,
+        trigger=Trigger(payload.trigger),
+        pressed_at=payload.pressed_at,
+        location=payload.location.to_input() if payload.location else None,
+        battery=(
+            BatteryInput(phone_pct=payload.battery.phone_pct, button_pct=payload.battery.button_pct)
+            if payload.battery
+            else None
+        ),
+        call_state=CallState(payload.call.state) if payload.call else None,
+        channel=Channel.DATA,
+        actor=Actor.device(device.device_id),
+    )
+    incident = result.incident
+    return (201 if result.created else 200), {
+        "alarm_id": payload.alarm_id,
+        "incident": incident.reference,
+        "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
+        "track_until": _track_until(incident.track_until),
+    }

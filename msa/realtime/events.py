@@ -1,0 +1,78 @@
+"""Typed live events. Each is a frozen dataclass; its wire form is ``to_wire()``.
+
+Payloads name incidents by reference and carry operational facts only (state, channel,
+position): never a name, an address or a phone number. A console that needs the dossier
+asks for it through an audited, scoped view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    type: ClassVar[str]
+    incident: str  # the human reference, e.g. GNT-2026-00042
+
+    def data(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    lat: float
+    lon: float
+    accuracy_m: float
+    fix_at: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmRaised(Event):
+    type: ClassVar[str] = "alarm.raised"
+    lane: str
+    trigger: str
+    channel: str
+    status: str
+    received_at: str
+    pressed_at: str
+    position: Position | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmChannelAdded(Event):
+    type: ClassVar[str] = "alarm.channel_added"
+    channel: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmLocated(Event):
+    type: ClassVar[str] = "alarm.located"
+    positions: list[Position]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentStateChanged(Event):
+    type: ClassVar[str] = "incident.state_changed"
+    transition: str
+    status: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackingEnded(Event):
+    type: ClassVar[str] = "alarm.tracking_ended"
+    at: str
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (AlarmRaised, AlarmChannelAdded, AlarmLocated, IncidentStateChanged, TrackingEnded)
+}
+
+
+def wire(seq: int, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What a console receives: the sequence number, the type and the event's fields."""
+    return {"seq": seq, "type": event_type, "data": data}

@@ -1,0 +1,37 @@
+"""Appending to a centre's event log; the live push follows the commit."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from msa.accounts.models import Organisation
+from msa.core import clock
+from msa.core.publish import publish_on_commit
+from msa.realtime.events import Event, wire
+from msa.realtime.models import EventStream, IncidentEvent
+
+
+def centre_group(centre_id: int) -> str:
+    return f"centre.{centre_id}"
+
+
+def event_append(*, centre: Organisation, incident_id: int, event: Event) -> IncidentEvent:
+    """Persist ``event`` with the centre's next sequence number; push it after commit."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_append must run in the transaction of the change it reports")
+    stream, _ = EventStream.objects.get_or_create(centre=centre)
+    # The UPDATE takes the row lock and holds it to commit: sequence order is commit order.
+    EventStream.objects.filter(pk=stream.pk).update(last_seq=F("last_seq") + 1)
+    seq = EventStream.objects.values_list("last_seq", flat=True).get(pk=stream.pk)
+    data = event.data()
+    row = IncidentEvent.objects.create(
+        centre=centre,
+        seq=seq,
+        type=event.type,
+        incident_id=incident_id,
+        payload=data,
+        at=clock.now(),
+    )
+    publish_on_commit(centre_group(centre.pk), wire(seq, event.type, data))
+    return row

@@ -1,0 +1,177 @@
+"""Django settings. Every value that differs between deployments comes from the
+environment through ``msa.core.env`` (documented in docs/settings.md)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import django_stubs_ext
+from django.utils.translation import gettext_lazy as _
+
+from msa.core.env import (
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_optional,
+    env_str,
+)
+from msa.core.errors import ConfigurationError
+
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("MSA_DATA_DIR"))
+if not DATA_DIR.is_absolute():
+    DATA_DIR = Path.cwd() / DATA_DIR
+
+MSA_DEMO = env_bool("MSA_DEMO")
+DEBUG = env_bool("MSA_DEBUG")
+
+_secret = env_optional("MSA_SECRET_KEY")
+if _secret is None:
+    if not MSA_DEMO:
+        raise ConfigurationError(
+            "MSA_SECRET_KEY must be set (only the demo, MSA_DEMO=1, runs without one)",
+        )
+    _secret = secrets.token_urlsafe(50)
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = env_list("MSA_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("MSA_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "msa.core",
+    "msa.accounts",
+    "msa.audit",
+    "msa.cases",
+    "msa.devices",
+    "msa.alarms",
+    "msa.ingest",
+    "msa.dispatch",
+    "msa.realtime",
+    "msa.messaging",
+    "msa.worker",
+    "msa.stats",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "msa.core.middleware.CentreTimeZoneMiddleware",
+]
+
+ROOT_URLCONF = "msa.urls"
+ASGI_APPLICATION = "msa.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "msa" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "msa.core.context_processors.msa",
+            ],
+        },
+    },
+]
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": database_config(env_optional("DATABASE_URL"), str(DATA_DIR / "msa.sqlite3")),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("MSA_DB_CONN_MAX_AGE")
+
+_redis = env_optional("REDIS_URL")
+CHANNEL_LAYERS: dict[str, Any] = (
+    {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [_redis], "capacity": 1500, "expiry": 30},
+        },
+    }
+    if _redis
+    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("nl", _("Dutch")), ("fr", _("French")), ("de", _("German"))]
+LOCALE_PATHS = [BASE_DIR / "msa" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"  # stored in UTC; shown in the centre's zone (CentreTimeZoneMiddleware)
+MSA_TIME_ZONE = env_str("MSA_TIME_ZONE")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "msa" / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("MSA_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+MSA_MAP_TILE_URL = env_str("MSA_MAP_TILE_URL")
+MSA_MAP_ATTRIBUTION = env_str("MSA_MAP_ATTRIBUTION")
+MSA_DEVICE_CLOCK_SKEW_S = env_int("MSA_DEVICE_CLOCK_SKEW_S")
+MSA_REPORT_INTERVAL_S = env_int("MSA_REPORT_INTERVAL_S")
+MSA_TRACKING_AFTER_CALL_S = env_int("MSA_TRACKING_AFTER_CALL_S")
+MSA_HEARTBEAT_INTERVAL_S = env_int("MSA_HEARTBEAT_INTERVAL_S")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "msa": {"handlers": ["console"], "level": env_str("MSA_LOG_LEVEL"), "propagate": False},
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

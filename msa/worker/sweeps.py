@@ -1,0 +1,46 @@
+"""The worker's sweeps: each finds the rows whose time has come and calls one service.
+
+Every sweep is idempotent and safe with several workers: candidates are read without a
+lock, then each is handled by a service that locks the row and checks again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from msa.alarms.models import Incident
+from msa.alarms.services import tracking_window_close
+from msa.core import clock
+from msa.core.actors import Actor
+from msa.realtime.events import TrackingEnded
+
+log = logging.getLogger("msa.worker")
+
+WORKER = Actor.system("worker")
+BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    name: str
+    every_s: float
+    run: Callable[[], int]
+
+
+def sweep_tracking_windows() -> int:
+    """Tell the consoles when an incident's tracking window has closed."""
+    due = (
+        Incident.objects.filter(track_until__lte=clock.now())
+        .exclude(events__type=TrackingEnded.type)
+        .order_by("track_until")[:BATCH]
+    )
+    done = 0
+    for incident in due:
+        if tracking_window_close(incident=incident, actor=WORKER):
+            done += 1
+    return done
+
+
+SWEEPS: tuple[Sweep, ...] = (Sweep("tracking_windows", 5.0, sweep_tracking_windows),)
