@@ -140,12 +140,14 @@ class DeviceClient:
         self._clock: Clock = clock if clock is not None else system_clock
         self._sms = sms
         self.sms_number = sms_number
-        self._sleep = sleep
+        self.sleep = sleep
         self.timeout_s = timeout_s
         self.fallback_after_s = fallback_after_s
         self.backoff = backoff if backoff is not None else Backoff()
         self.give_up_after_s = give_up_after_s
         self._watchdog = watchdog
+        self.sms_record: list[tuple[datetime, str]] = []
+        """Every fallback SMS this client handed to its transport: (device time, text)."""
         self.clock_offset = timedelta(0)
         """Added to the device clock for every time sent (corrected by ``clock_skew``)."""
 
@@ -302,7 +304,7 @@ class DeviceClient:
             left = (wake - self._clock()).total_seconds()
             if left <= 0:
                 return
-            self._sleep(min(left, 1.0) if tick is not None else left)
+            self.sleep(min(left, 1.0) if tick is not None else left)
 
     # ----------------------------------------------------------------------------------------
     # fallback SMS
@@ -355,10 +357,12 @@ class DeviceClient:
         if self._sms is None or not self.sms_number:
             raise SmsError("no SMS transport or centre SMS number configured")
         self._sms.send(self.sms_number, text)
+        self.sms_record.append((self._clock(), text))
         logger.warning("fallback_sms_sent reason=%s", SmsReason(reason).value)
         return text
 
-    def _try_fallback_sms(self, **kwargs: Any) -> bool:
+    def try_fallback_sms(self, **kwargs: Any) -> bool:
+        """:meth:`send_fallback_sms`, logging a failure instead of raising; ``True`` if sent."""
         try:
             self.send_fallback_sms(**kwargs)
         except SmsError as exc:
@@ -469,7 +473,7 @@ class _PressDelivery:
 
     def fallback(self) -> None:
         if not self.sms_done:
-            self.sms_done = self.client._try_fallback_sms(
+            self.sms_done = self.client.try_fallback_sms(
                 alarm_id=self.alarm_id,
                 pressed_at=self.pressed_at,
                 location=self.fix,

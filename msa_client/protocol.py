@@ -462,6 +462,7 @@ _UNIX_TS_RE: Final = re.compile(r"[0-9]{1,11}")
 _LAT_RE: Final = re.compile(r"-?[0-9]{1,2}(?:\.[0-9]{1,5})?")
 _LON_RE: Final = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,5})?")
 _ACCURACY_RE: Final = re.compile(r"[0-9]{1,7}")
+_MAC_RE: Final = re.compile(r"[A-Z2-7]{10}")
 
 
 def _parse_position(
@@ -507,6 +508,8 @@ def parse_fallback_sms(text: str) -> FallbackSms:
         raise SmsParseError(
             "field_count", f"{len(fields)} space-separated fields, expected 9 (8 without MAC)"
         )
+    if len(fields) == 8 and _MAC_RE.fullmatch(fields[7]):
+        raise SmsParseError("field_count", "8 fields ending in a MAC: a field is missing")
     _, device_id, alarm_ref, unix_ts, lat_s, lon_s, acc_s, codes = fields[:8]
     mac = fields[8] if len(fields) == 9 else ""
 
