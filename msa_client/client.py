@@ -501,8 +501,11 @@ class _PressDelivery:
             if self.retry_after is not None:
                 delay = max(delay, self.retry_after)
             wake = min(now + timedelta(seconds=delay), self.give_up_at)
-            if not self.sms_done and now < self.deadline:
-                wake = min(wake, self.deadline)
+            if not self.sms_done and now < self.deadline < wake:
+                # the SMS must not wait for the backoff: wake at the deadline, send it, then
+                # keep honouring the backoff (and Retry-After) for the data alarm
+                client._wait_until(self.deadline, between_attempts)
+                self.fallback()
             client._wait_until(wake, between_attempts)
 
     def attempt(self) -> AlarmAnswer | None:
