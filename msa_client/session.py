@@ -79,6 +79,12 @@ class PositionBuffer:
             self.dropped += 1
         return True
 
+    def mark_sent(self, fix: Location | None) -> None:
+        """Record a fix sent another way (the location of the alarm itself): fixes not newer
+        than it are not queued afterwards."""
+        if fix is not None and (self._newest is None or fix.fix_at > self._newest):
+            self._newest = fix.fix_at
+
     def next_batch(self, limit: int = MAX_FIXES_PER_REQUEST) -> list[Location]:
         """The oldest ``limit`` (at most 100) pending fixes, without removing them."""
         limit = max(1, min(limit, MAX_FIXES_PER_REQUEST))
@@ -235,7 +241,11 @@ class AlarmSession:
         client = self.client
         self._pressed_at = client.device_time()
         ends_at = self._pressed_at + timedelta(seconds=self.max_duration_s)
-        self._sample(force=True)
+        self._next_sample = self._pressed_at + timedelta(seconds=self.interval_s)
+        first = self.positions.current()
+        if first is not None and first.is_fix:
+            self._latest_fix = first
+            self.buffer.mark_sent(first)  # it travels in the alarm itself
         try:
             answer = client.raise_alarm(
                 self.trigger,
