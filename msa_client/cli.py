@@ -57,7 +57,10 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="msa-client", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="msa-client",
+        description="Enrol a device, raise an alarm, or run the button and heartbeat loops.",
+    )
     parser.add_argument(
         "--config",
         type=Path,
