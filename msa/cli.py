@@ -120,6 +120,7 @@ def cmd_simulate_press(args: argparse.Namespace) -> int:
         victim_number=args.victim,
         trigger=args.trigger,
         call=args.call,
+        give_up_after_s=args.give_up_after,
     )
 
 
@@ -161,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what raised the alarm",
     )
     sp.add_argument("--call", choices=("dialing", "none"), default="dialing")
+    sp.add_argument(
+        "--give-up-after",
+        type=_positive,
+        default=30,
+        help="seconds to keep retrying the data alarm",
+    )
     sp.set_defaults(func=cmd_simulate_press)
 
     p = sub.add_parser("manage", help="run a Django management command")

@@ -10,7 +10,9 @@ from msa_client.client import DeviceClient
 from msa_client.models import ApiError, Battery, Location, MsaClientError
 
 
-def press(*, base_url: str, victim_number: int, trigger: str, call: str) -> int:
+def press(
+    *, base_url: str, victim_number: int, trigger: str, call: str, give_up_after_s: float = 30.0
+) -> int:
     """Press the button of demo victim ``victim_number``'s phone once; print the answer."""
     try:
         person = victim(victim_number)
@@ -21,7 +23,7 @@ def press(*, base_url: str, victim_number: int, trigger: str, call: str) -> int:
         base_url,
         demo_device_id(person.number),
         demo_device_key(person.number),
-        give_up_after_s=30.0,
+        give_up_after_s=give_up_after_s,
     )
     now = datetime.now(UTC)
     location = Location(lat=person.lat, lon=person.lon, accuracy_m=12, fix_at=now, source="gps")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 from django.db import models
@@ -14,7 +15,7 @@ from msa.core.models import TransitionHistory
 from msa.devices.models import Device
 
 
-def _choices(enum: type[models.TextChoices] | type) -> list[tuple[str, str]]:
+def _choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
     return [(m.value, m.value) for m in enum]
 
 

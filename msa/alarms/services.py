@@ -130,8 +130,8 @@ def alarm_raise(
     zone = device.case.police_zone
     lane = Lane.TEST if trigger == Trigger.TEST else Lane.LIVE
     call = call_state or CallState.NONE
-    track_until = None if call in {CallState.DIALING, CallState.RINGING} else now + (
-        tracking_after_call()
+    track_until = (
+        None if call in {CallState.DIALING, CallState.RINGING} else now + (tracking_after_call())
     )
     incident = Incident.objects.create(
         reference=reference_next(zone.code, now.year),

@@ -28,10 +28,14 @@ class Setting:
 
 # The documented list. Order is the order of docs/settings.md.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("MSA_DEMO", "0", "1 runs the demo: a generated secret key and demo logins are allowed."),
+    Setting(
+        "MSA_DEMO", "0", "1 runs the demo: a generated secret key and demo logins are allowed."
+    ),
     Setting("MSA_SECRET_KEY", None, "Django's secret key; required unless MSA_DEMO=1."),
     Setting("MSA_DEBUG", "0", "1 turns on Django's debug pages. Never in production."),
-    Setting("DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."),
+    Setting(
+        "DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."
+    ),
     Setting("MSA_DB_CONN_MAX_AGE", "60", "Seconds a database connection is kept open."),
     Setting("REDIS_URL", "", "redis://host:6379/0 for the channel layer; unset: in-memory layer."),
     Setting("MSA_DATA_DIR", "var", "Folder for the SQLite file and other local state."),
@@ -46,6 +50,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_REPORT_INTERVAL_S", "10", "Seconds between position reports a phone is told."),
     Setting("MSA_TRACKING_AFTER_CALL_S", "7200", "Tracking continues this long after the call."),
     Setting("MSA_HEARTBEAT_INTERVAL_S", "300", "Seconds between heartbeats a phone is told."),
+    # Read by the test harness only (dev.py, msa/settings_test.py, conftest.py):
+    Setting("MSA_TEST_DATABASE_URL", "", "Tests: PostgreSQL for the second pass of the suite."),
+    Setting("MSA_TEST_REDIS_URL", "", "Tests: Redis for the channel layer in that pass."),
+    Setting("MSA_REQUIRE_SERVICES", "0", "Tests: 1 turns every skip into a failure (CI)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -106,7 +114,6 @@ def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
             },
-            "TEST": {"NAME": sqlite_path + ".test"},
         }
     if not url.startswith(("postgres://", "postgresql://")):
         raise ConfigurationError("DATABASE_URL must be a postgres:// URL (or unset for SQLite)")

@@ -91,7 +91,7 @@ def transition_apply(
     locked.save(update_fields=update_fields)
 
     machine.history_model._default_manager.create(
-        subject=locked,
+        subject=locked,  # type: ignore[misc]  # each concrete history model has a subject
         transition=str(transition),
         from_state=str(current),
         to_state=str(to),
@@ -123,7 +123,7 @@ def history_start(
 ) -> None:
     """The first history row of a new aggregate (from no state to its initial state)."""
     machine.history_model._default_manager.create(
-        subject=instance,
+        subject=instance,  # type: ignore[misc]  # each concrete history model has a subject
         transition=str(transition),
         from_state="",
         to_state=str(getattr(instance, machine.state_field)),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateformat import format as date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from msa.accounts.models import Organisation, User
@@ -86,6 +90,8 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
                         "lon": f.lon,
                         "accuracy_m": f.accuracy_m,
                         "fix_at": f.fix_at.isoformat(),
+                        "label": _("victim · %(time)s")
+                        % {"time": date_format(localtime(f.fix_at), "H:i:s")},
                     }
                     for f in fixes
                 ],
@@ -102,8 +108,7 @@ def incident_acknowledge_view(request: HttpRequest, reference: str) -> HttpRespo
         incident = alarm_selectors.incident_get(user, reference)
     except NotFoundError:
         raise Http404 from None
-    try:
+    # When somebody else acknowledged first, the page shows who.
+    with contextlib.suppress(TransitionNotAllowedError):
         incident_acknowledge(incident=incident, actor=Actor.for_user(user))
-    except TransitionNotAllowedError:
-        pass  # somebody else acknowledged first: the page shows who
     return redirect("console:incident", reference=reference)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import AwareDatetime, BeforeValidator, Field
@@ -282,11 +282,17 @@ def _track_until(value: datetime | None) -> str | None:
 
 @api.post(
     "/alarms",
-    response={200: AlarmOut, 201: AlarmOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut,
-              503: ErrorOut},
+    response={
+        200: AlarmOut,
+        201: AlarmOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        413: ErrorOut,
+        503: ErrorOut,
+    },
     summary="Raise an alarm",
 )
-def post_alarm(request: HttpRequest, payload: AlarmIn) -> tuple[int, dict[str, Any]]:
+def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]:
     device: Device = request.auth  # type: ignore[attr-defined]
     _check_not_future(payload.location, "location.fix_at")
     result = alarm_raise(
@@ -305,9 +311,12 @@ def post_alarm(request: HttpRequest, payload: AlarmIn) -> tuple[int, dict[str, A
         actor=Actor.device(device.device_id),
     )
     incident = result.incident
-    return (201 if result.created else 200), {
-        "alarm_id": payload.alarm_id,
-        "incident": incident.reference,
-        "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
-        "track_until": _track_until(incident.track_until),
-    }
+    return Status(
+        201 if result.created else 200,
+        {
+            "alarm_id": payload.alarm_id,
+            "incident": incident.reference,
+            "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
+            "track_until": _track_until(incident.track_until),
+        },
+    )

@@ -47,10 +47,10 @@
   }
   const track = fixes.map(function (f) { return [f.lat, f.lon]; });
   const last = fixes[fixes.length - 1];
+  map.setView([last.lat, last.lon], 16);
   if (track.length > 1) L.polyline(track, { color: "#4aa3ff", weight: 3 }).addTo(map);
   L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15 }).addTo(map);
   L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1 })
     .addTo(map)
-    .bindTooltip("victim · " + new Date(last.fix_at).toLocaleTimeString(), { permanent: true, direction: "right" });
-  map.setView([last.lat, last.lon], 16);
+    .bindTooltip(last.label, { permanent: true, direction: "right" });
 })();
