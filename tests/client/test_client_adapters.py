@@ -1,5 +1,6 @@
 """Adapters: the BLE hold rule, the AT-command modem, the SMS webhooks, positions, stdin."""
 
+import importlib
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -86,10 +87,13 @@ def test_ble_button_queues_a_press_after_the_hold():
 def test_stdin_and_scripted_buttons():
     clock = FakeClock(START)
     button = StdinButton(clock, io.StringIO("hello\n\nT\nd\n"))
-    assert [button.wait_for_press().trigger for _ in range(3)] == ["button", "test", "duress"]
+    presses = [button.wait_for_press() for _ in range(3)]
+    assert [press.trigger for press in presses if press is not None] == ["button", "test", "duress"]
     assert button.wait_for_press() is None
     scripted = ScriptedButton([ButtonPress(trigger=p.Trigger.APP, at=START)])
-    assert scripted.wait_for_press().trigger == "app"
+    press = scripted.wait_for_press()
+    assert press is not None
+    assert press.trigger == "app"
     assert scripted.wait_for_press() is None
 
 
@@ -165,7 +169,7 @@ def test_modem_refuses_bad_numbers_and_texts_before_writing(to, text):
 
 def test_modem_open_without_pyserial_is_a_clear_error():
     try:
-        import serial  # noqa: F401
+        importlib.import_module("serial")
     except ImportError:
         with pytest.raises(SmsError, match="pyserial"):
             GsmModemTransport.open("/dev/ttyUSB0")
@@ -246,12 +250,16 @@ def test_scripted_route_walks_at_the_given_speed_and_stops_at_the_end():
     route = ScriptedRoute([(51.0, 3.0), (51.001, 3.0)], clock, speed_mps=1.0)
     assert 110 < route.length_m < 112  # 0.001 degree of latitude
     first = route.current()
+    assert first is not None
     assert (first.lat, first.lon, first.fix_at) == (51.0, 3.0, START)
     assert first.heading_deg == pytest.approx(0.0, abs=1e-6)
     clock.advance(route.length_m / 2)
-    assert route.current().lat == pytest.approx(51.0005)
+    halfway = route.current()
+    assert halfway is not None
+    assert halfway.lat == pytest.approx(51.0005)
     clock.advance(1000)
     end = route.current()
+    assert end is not None
     assert (end.lat, end.speed_mps) == (51.001, 0.0)
     with pytest.raises(ValueError, match="waypoint"):
         ScriptedRoute([], clock)
@@ -259,7 +267,9 @@ def test_scripted_route_walks_at_the_given_speed_and_stops_at_the_end():
 
 def test_fixed_position_validates_and_stamps_the_clock():
     clock = FakeClock(START)
-    assert FixedPosition(51, 3, 5, clock).current().fix_at == START
+    fixed = FixedPosition(51, 3, 5, clock).current()
+    assert fixed is not None
+    assert fixed.fix_at == START
     with pytest.raises(ValueError, match="lat"):
         FixedPosition(95, 3, 5, clock)
 
@@ -280,6 +290,7 @@ TPV = {
 
 def test_gpsd_tpv_reports_become_locations():
     fix = location_from_tpv(TPV)
+    assert fix is not None
     assert (fix.lat, fix.lon, fix.accuracy_m, fix.altitude_m, fix.heading_deg) == (
         51.054342,
         3.717424,
@@ -292,6 +303,7 @@ def test_gpsd_tpv_reports_become_locations():
     assert location_from_tpv({"class": "SKY"}) is None
     assert location_from_tpv(TPV | {"lat": "x"}) is None
     two_d = location_from_tpv(TPV | {"mode": 2, "eph": 9.0, "epx": None, "epy": None})
+    assert two_d is not None
     assert (two_d.accuracy_m, two_d.altitude_m) == (9.0, None)
 
 
@@ -302,6 +314,8 @@ def test_gpsd_source_keeps_the_newest_fresh_fix():
     gpsd.feed_line(b'{"class":"VERSION","release":"3.25"}\n')
     gpsd.feed_line(json.dumps(TPV).encode())
     gpsd.feed_line(b"not json")
-    assert gpsd.current().lat == 51.054342
+    newest = gpsd.current()
+    assert newest is not None
+    assert newest.lat == 51.054342
     clock.advance(60)
     assert gpsd.current() is None  # stale

@@ -2,6 +2,7 @@
 
 import json
 import stat
+from typing import Any
 
 import httpx
 import pytest
@@ -97,7 +98,7 @@ def test_a_corrupt_configuration_is_reported(config, capsys):
 def centre(monkeypatch):
     """Route the CLI's client to a mock centre on a fake clock."""
     clock = FakeClock()
-    state = {"status": 201, "requests": []}
+    state: dict[str, Any] = {"status": 201, "requests": []}
 
     def handler(request):
         state["requests"].append(json.loads(request.read()))
@@ -113,17 +114,17 @@ def centre(monkeypatch):
             },
         )
 
-    original = DeviceClient.from_enrolment.__func__
+    original = DeviceClient.from_enrolment  # bound to DeviceClient
 
-    def from_enrolment(cls, qr, **kwargs):
+    def from_enrolment(qr: p.EnrolmentQr, **kwargs: Any) -> DeviceClient:
         kwargs |= {
             "http": httpx.Client(transport=httpx.MockTransport(handler)),
             "clock": clock,
             "sleep": clock.sleep,
         }
-        return original(cls, qr, **kwargs)
+        return original(qr, **kwargs)
 
-    monkeypatch.setattr(DeviceClient, "from_enrolment", classmethod(from_enrolment))
+    monkeypatch.setattr(DeviceClient, "from_enrolment", from_enrolment)
     return state
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -156,7 +157,7 @@ def test_trigger_letters_map_both_ways():
 
 
 def test_sms_test_vectors_format_byte_for_byte():
-    common = {
+    common: dict[str, Any] = {
         "key": KEY,
         "device_id": "dev-7KQ2",
         "alarm_id": ALARM_ID,
@@ -300,7 +301,7 @@ def test_format_fallback_sms_refuses_a_float_timestamp():
             key=KEY,
             device_id="dev-1",
             alarm_id=ALARM_ID,
-            pressed_at_unix=1.5,
+            pressed_at_unix=1.5,  # type: ignore[arg-type]  # the wrong type is the point
             lat=None,
             lon=None,
             accuracy_m=None,
