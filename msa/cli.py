@@ -7,9 +7,17 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import import_module
+
+from msa.commands import COMMAND_MODULES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+
+
+def setup_django(*, demo: bool = False) -> None:
+    """For subcommands that need the database: call first, before importing models."""
+    _setup(demo=demo)
 
 
 def _setup(*, demo: bool = False) -> None:
@@ -169,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to keep retrying the data alarm",
     )
     sp.set_defaults(func=cmd_simulate_press)
+
+    for module in COMMAND_MODULES:
+        import_module(module).register(sub)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

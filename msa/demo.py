@@ -8,6 +8,7 @@ from django.db import transaction
 
 from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
 from msa.cases.models import ProtectionCase, Suspect, Victim
+from msa.cases.phones import normalise_phone, phone_lookup
 from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor
@@ -93,7 +94,8 @@ def seed() -> None:
             last_name=v.last_name,
             languages=v.languages,
             address=v.address,
-            phone_number=v.phone,
+            phone_number=normalise_phone(v.phone),
+            phone_lookup=phone_lookup(normalise_phone(v.phone)),
             health_notes=v.health,
             children_notes=v.children,
         )

@@ -3,6 +3,8 @@ environment through ``msa.core.env`` (documented in docs/settings.md)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,22 @@ if _secret is None:
         )
     _secret = secrets.token_urlsafe(50)
 SECRET_KEY = _secret
+
+
+def _demo_secret(name: str, label: bytes) -> str:
+    """In the demo only, a fixed, well-known key: demo data is fictional."""
+    value = env_optional(name)
+    if value is not None:
+        return value
+    if not MSA_DEMO:
+        raise ConfigurationError(f"{name} must be set (only the demo, MSA_DEMO=1, runs without)")
+    return base64.urlsafe_b64encode(hashlib.sha256(b"msa-demo-" + label).digest()).decode()
+
+
+MSA_ENCRYPTION_KEYS = _demo_secret("MSA_ENCRYPTION_KEYS", b"encryption")
+if ":" not in MSA_ENCRYPTION_KEYS:
+    MSA_ENCRYPTION_KEYS = "demo:" + MSA_ENCRYPTION_KEYS.rstrip("=")
+MSA_LOOKUP_KEY = _demo_secret("MSA_LOOKUP_KEY", b"lookup").rstrip("=")
 
 ALLOWED_HOSTS = env_list("MSA_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("MSA_CSRF_TRUSTED_ORIGINS")
@@ -162,6 +180,9 @@ MSA_DEVICE_CLOCK_SKEW_S = env_int("MSA_DEVICE_CLOCK_SKEW_S")
 MSA_REPORT_INTERVAL_S = env_int("MSA_REPORT_INTERVAL_S")
 MSA_TRACKING_AFTER_CALL_S = env_int("MSA_TRACKING_AFTER_CALL_S")
 MSA_HEARTBEAT_INTERVAL_S = env_int("MSA_HEARTBEAT_INTERVAL_S")
+
+# Outbound message providers per channel (dotted paths); "default" serves the others.
+MSA_MESSAGE_PROVIDERS = {"default": "msa.messaging.providers.FakeProvider"}
 
 LOGGING = {
     "version": 1,

@@ -116,3 +116,41 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} @ {self.organisation}"
+
+
+class TokenKind(models.TextChoices):
+    SMS_GATEWAY = "sms_gateway", _("SMS gateway")
+    INTEGRATION = "integration", _("dispatch-system integration")
+    UNIT = "unit", _("unit AVL feed")
+
+
+class ApiToken(models.Model):
+    """A bearer token for a machine: an SMS gateway, an integration, a unit's AVL feed.
+
+    Only the SHA-256 of the token is stored; the token itself is shown once.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=TokenKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="api_tokens",
+        null=True,
+        blank=True,
+    )
+    prefix = models.CharField(_("prefix"), max_length=16)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("kind", "name"), name="apitoken_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name} ({self.prefix}…)"

@@ -58,10 +58,39 @@ class Incident(models.Model):
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
     on_scene_at = models.DateTimeField(_("on scene at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    call_answered_at = models.DateTimeField(_("call answered at"), null=True, blank=True)
     call_ended_at = models.DateTimeField(_("call ended at"), null=True, blank=True)
     track_until = models.DateTimeField(_("track until"), null=True, blank=True)
     phone_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
     button_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What the victim's phone said after the press (the centre still decides).
+    victim_cancelled_at = models.DateTimeField(_("cancelled by victim at"), null=True, blank=True)
+    duress_at = models.DateTimeField(_("duress signalled at"), null=True, blank=True)
+    device_revoked_at = models.DateTimeField(_("device revoked at"), null=True, blank=True)
+    # Escalations by the worker's timers (each set once).
+    ack_escalated_at = models.DateTimeField(_("supervisor alerted at"), null=True, blank=True)
+    backup_centre = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="backup_incidents",
+        null=True,
+        blank=True,
+        verbose_name=_("offered to backup centre"),
+    )
+    backup_offered_at = models.DateTimeField(_("offered to backup at"), null=True, blank=True)
+    dispatch_overdue_at = models.DateTimeField(_("dispatch overdue at"), null=True, blank=True)
+    on_scene_breach_at = models.DateTimeField(_("on-scene target missed at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    # The outcome, recorded before closing (see alarms.states.Outcome).
+    outcome = models.CharField(_("outcome"), max_length=24, blank=True)
+    violence_before_arrival = models.BooleanField(_("violence before arrival"), null=True)
+    victim_injured = models.BooleanField(_("victim injured"), null=True)
 
     class Meta:
         verbose_name = _("incident")

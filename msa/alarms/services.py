@@ -116,7 +116,7 @@ def alarm_raise(
     that two deliveries of the same press cannot both create an incident.
     """
     device = (
-        Device.objects.select_for_update()
+        Device.objects.select_for_update(of=("self",))
         .select_related("case__police_zone__covered_by")
         .get(pk=device.pk)
     )

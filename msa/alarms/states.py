@@ -45,6 +45,16 @@ INCIDENT_MILESTONES = {
 OPEN_STATES = frozenset({S.RECEIVED, S.ACKNOWLEDGED, S.DISPATCHED, S.ON_SCENE})
 
 
+class Outcome(StrEnum):
+    ARRESTED_ON_SCENE = "arrested_on_scene"
+    ARRESTED_LATER = "arrested_later"
+    NOT_FOUND = "not_found"
+    NO_OFFENCE = "no_offence"
+    FALSE_MISPRESS = "false_mispress"
+    FALSE_TEST = "false_test"
+    FALSE_TECHNICAL = "false_technical"
+
+
 class Trigger(StrEnum):
     BUTTON = "button"
     APP = "app"

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from msa.accounts.models import Organisation
 from msa.cases.states import CaseState
+from msa.core.crypto import EncryptedTextField
 from msa.core.models import TransitionHistory
 
 
@@ -17,8 +18,10 @@ class Person(models.Model):
     last_name = models.CharField(_("last name"), max_length=100)
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     languages = models.CharField(_("languages"), max_length=100, blank=True)
-    address = models.TextField(_("address"), blank=True)
-    phone_number = models.CharField(_("phone number"), max_length=32, blank=True)
+    address = EncryptedTextField(_("address"), blank=True)
+    phone_number = EncryptedTextField(_("phone number"), blank=True)
+    # keyed hash of the E.164 number: the unverified-SMS rule looks the sender up by it
+    phone_lookup = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
 
     class Meta:
         abstract = True
@@ -32,8 +35,8 @@ class Person(models.Model):
 
 
 class Victim(Person):
-    health_notes = models.TextField(_("health notes"), blank=True)
-    children_notes = models.TextField(_("children and witnesses"), blank=True)
+    health_notes = EncryptedTextField(_("health notes"), blank=True)
+    children_notes = EncryptedTextField(_("children and witnesses"), blank=True)
 
     class Meta:
         verbose_name = _("victim")
@@ -42,8 +45,8 @@ class Victim(Person):
 
 class Suspect(Person):
     vehicle = models.CharField(_("vehicle"), max_length=200, blank=True)
-    weapons = models.TextField(_("weapons"), blank=True)
-    risk_notes = models.TextField(_("risk notes"), blank=True)
+    weapons = EncryptedTextField(_("weapons"), blank=True)
+    risk_notes = EncryptedTextField(_("risk notes"), blank=True)
 
     class Meta:
         verbose_name = _("suspect")
@@ -76,11 +79,13 @@ class ProtectionCase(models.Model):
         choices=[(s.value, s.value) for s in CaseState],
         default=CaseState.REQUESTED,
     )
-    restraining_order = models.TextField(_("restraining order"), blank=True)
+    restraining_order = EncryptedTextField(_("restraining order"), blank=True)
     order_valid_until = models.DateField(_("order valid until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"))
     activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    end_reason = models.CharField(_("end reason"), max_length=200, blank=True)
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("protection case")

@@ -32,6 +32,18 @@ SETTINGS: tuple[Setting, ...] = (
         "MSA_DEMO", "0", "1 runs the demo: a generated secret key and demo logins are allowed."
     ),
     Setting("MSA_SECRET_KEY", None, "Django's secret key; required unless MSA_DEMO=1."),
+    Setting(
+        "MSA_ENCRYPTION_KEYS",
+        None,
+        "Keys for data at rest: <id>:<base64url 32 bytes>[,...]; the first encrypts. "
+        "Required unless MSA_DEMO=1.",
+    ),
+    Setting(
+        "MSA_LOOKUP_KEY",
+        None,
+        "base64url key (32+ bytes) for look-up hashes of encrypted values; never rotated "
+        "with the encryption keys. Required unless MSA_DEMO=1.",
+    ),
     Setting("MSA_DEBUG", "0", "1 turns on Django's debug pages. Never in production."),
     Setting(
         "DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."
@@ -120,3 +132,19 @@ def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
     config: dict[str, Any] = dict(dj_database_url.parse(url, conn_health_checks=True))
     config["ENGINE"] = "django.db.backends.postgresql"
     return config
+
+
+def settings_table() -> str:
+    """The Markdown table of docs/settings.md (``python -m msa.core.env``)."""
+    rows = ["| variable | default | what it is for |", "|---|---|---|"]
+    for s in SETTINGS:
+        if s.default is None:
+            default = "*(required)*"
+        else:
+            default = f"`{s.default}`" if s.default else "*(empty)*"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

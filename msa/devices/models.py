@@ -6,6 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from msa.cases.models import ProtectionCase
+from msa.core.crypto import EncryptedTextField
+from msa_client.protocol import decode_key
 
 
 class DeviceStatus(models.TextChoices):
@@ -17,8 +19,9 @@ class Device(models.Model):
     """An enrolled phone app: its protocol identity and the secret it signs with."""
 
     device_id = models.CharField(_("device id"), max_length=32, unique=True)
-    # The 32-byte HMAC key shared with the phone. Symmetric: the server must keep it.
-    key = models.BinaryField(_("key"))
+    # The 32-byte HMAC key shared with the phone (base64url), encrypted at rest.
+    # Symmetric: the server must keep it to check signatures.
+    key = EncryptedTextField(_("key"))
     case = models.ForeignKey(
         ProtectionCase,
         on_delete=models.PROTECT,
@@ -37,6 +40,13 @@ class Device(models.Model):
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     phone_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
     button_battery_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The last heartbeat's report (protocol.md, POST /heartbeat); never a position.
+    button_connected = models.BooleanField(null=True)
+    button_last_seen_at = models.DateTimeField(null=True, blank=True)
+    permissions = models.JSONField(default=dict, blank=True)
+    network_data = models.BooleanField(null=True)
+    app_version = models.CharField(max_length=40, blank=True)
+    key_rotated_at = models.DateTimeField(_("key rotated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("device")
@@ -44,3 +54,6 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return self.device_id
+
+    def secret(self) -> bytes:
+        return decode_key(self.key)

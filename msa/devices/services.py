@@ -12,7 +12,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ValidationError
 from msa.devices.models import Device
-from msa_client.protocol import DEVICE_ID_RE
+from msa_client.protocol import DEVICE_ID_RE, encode_key
 
 KEY_BYTES = 32
 
@@ -42,7 +42,7 @@ def device_enroll(
         raise ValidationError("the key must be 32 bytes", fields={"key": "32 bytes"})
     device = Device.objects.create(
         device_id=device_id,
-        key=key,
+        key=encode_key(key),
         case=case,
         enrolled_at=clock.now(),
     )

@@ -188,7 +188,7 @@ class DeviceSignatureAuth:
             raise ProtocolError(401, "unknown_device", "this device is not enrolled")
         timestamp = _header(request, "X-MSA-Timestamp")
         sent = _header(request, "X-MSA-Signature").lower()
-        expected = signature(bytes(device.key), request.method or "", request.path, timestamp, body)
+        expected = signature(device.secret(), request.method or "", request.path, timestamp, body)
         if not timestamp.isdigit() or not hmac.compare_digest(sent, expected):
             raise ProtocolError(401, "invalid_signature", "the request signature does not match")
         if device.status == DeviceStatus.REVOKED:

@@ -14,6 +14,7 @@ from msa.alarms.models import Incident
 from msa.alarms.services import tracking_window_close
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
 
 log = logging.getLogger("msa.worker")
@@ -43,4 +44,7 @@ def sweep_tracking_windows() -> int:
     return done
 
 
-SWEEPS: tuple[Sweep, ...] = (Sweep("tracking_windows", 5.0, sweep_tracking_windows),)
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("tracking_windows", 5.0, sweep_tracking_windows),
+    Sweep("outbox", 2.0, message_deliver_due),
+)

@@ -166,7 +166,7 @@ def test_invalid_signature(demo: None, frozen: Clock, client: Client, tamper: st
 
     headers = signed_headers(
         "dev-demo-1",
-        kwargs.get("key", Device.objects.get(device_id="dev-demo-1").key),
+        kwargs.get("key", Device.objects.get(device_id="dev-demo-1").secret()),
         "POST",
         "/api/device/v1/heartbeat" if tamper == "path" else PATH,
         body,

@@ -1,0 +1,8 @@
+"""How each part adds its subcommands to ``msa``: a module with ``register(subparsers)``.
+
+Listed here, so that ``msa --help`` is the same on every machine.
+"""
+
+from __future__ import annotations
+
+COMMAND_MODULES: tuple[str, ...] = ()

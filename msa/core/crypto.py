@@ -1,0 +1,159 @@
+"""Encryption at rest (AES-GCM) and keyed look-up hashes for the most sensitive fields.
+
+Keys come from the environment: ``MSA_ENCRYPTION_KEYS`` is a comma-separated list of
+``<key id>:<base64url 32-byte key>``; the first encrypts, all decrypt, so a key can be
+rotated by putting the new one first and re-encrypting (``msa crypto rotate``).
+``MSA_LOOKUP_KEY`` keys the HMAC used for exact-match look-ups (a phone number), which must
+not change when the encryption key does.
+
+A value is stored as ``enc1:<key id>:<base64url(nonce || ciphertext)>``; the field's
+``<app>.<model>.<field>`` is bound in as associated data, so a ciphertext copied into
+another column does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.db import models
+
+from msa.core.errors import ConfigurationError
+
+PREFIX = "enc1"
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+
+class DecryptionError(Exception):
+    pass
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    keys: tuple[tuple[str, bytes], ...]  # (key id, key); the first one encrypts
+    lookup_key: bytes
+
+    @property
+    def current_id(self) -> str:
+        return self.keys[0][0]
+
+    def key(self, key_id: str) -> bytes:
+        for kid, key in self.keys:
+            if kid == key_id:
+                return key
+        raise DecryptionError(f"no key with id {key_id!r} in MSA_ENCRYPTION_KEYS")
+
+
+def parse_keyring(spec: str, lookup: str) -> Keyring:
+    keys: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        kid, _, text = part.partition(":")
+        if not _KEY_ID.fullmatch(kid):
+            raise ConfigurationError("MSA_ENCRYPTION_KEYS: each entry is <key id>:<base64url key>")
+        try:
+            key = _b64d(text)
+        except ValueError:
+            raise ConfigurationError(f"MSA_ENCRYPTION_KEYS: key {kid!r} is not base64url") from None
+        if len(key) != 32:
+            raise ConfigurationError(f"MSA_ENCRYPTION_KEYS: key {kid!r} is not 32 bytes")
+        keys.append((kid, key))
+    if not keys:
+        raise ConfigurationError("MSA_ENCRYPTION_KEYS must hold at least one key")
+    if len({kid for kid, _ in keys}) != len(keys):
+        raise ConfigurationError("MSA_ENCRYPTION_KEYS: key ids must be unique")
+    try:
+        lookup_key = _b64d(lookup)
+    except ValueError:
+        raise ConfigurationError("MSA_LOOKUP_KEY is not base64url") from None
+    if len(lookup_key) < 32:
+        raise ConfigurationError("MSA_LOOKUP_KEY must be at least 32 bytes")
+    return Keyring(tuple(keys), lookup_key)
+
+
+@functools.cache
+def _keyring_for(spec: str, lookup: str) -> Keyring:
+    return parse_keyring(spec, lookup)
+
+
+def keyring() -> Keyring:
+    return _keyring_for(settings.MSA_ENCRYPTION_KEYS, settings.MSA_LOOKUP_KEY)
+
+
+def generate_key() -> str:
+    return _b64e(os.urandom(32))
+
+
+def encrypt(plaintext: str, *, context: str, ring: Keyring | None = None) -> str:
+    ring = ring or keyring()
+    nonce = os.urandom(12)
+    sealed = AESGCM(ring.keys[0][1]).encrypt(nonce, plaintext.encode(), context.encode())
+    return f"{PREFIX}:{ring.current_id}:{_b64e(nonce + sealed)}"
+
+
+def decrypt(token: str, *, context: str, ring: Keyring | None = None) -> str:
+    ring = ring or keyring()
+    try:
+        prefix, kid, body = token.split(":", 2)
+    except ValueError:
+        raise DecryptionError("not an encrypted value") from None
+    if prefix != PREFIX:
+        raise DecryptionError("not an encrypted value")
+    raw = _b64d(body)
+    try:
+        plain = AESGCM(ring.key(kid)).decrypt(raw[:12], raw[12:], context.encode())
+    except InvalidTag:
+        raise DecryptionError(f"value does not decrypt for {context}") from None
+    return plain.decode()
+
+
+def key_id_of(token: str) -> str | None:
+    parts = token.split(":", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == PREFIX else None
+
+
+def lookup_hash(value: str, *, purpose: str, ring: Keyring | None = None) -> str:
+    """A keyed hash for exact-match look-ups of an encrypted value (e.g. a phone number)."""
+    ring = ring or keyring()
+    message = f"{purpose}\x00{value}".encode()
+    return hmac.new(ring.lookup_key, message, hashlib.sha256).hexdigest()
+
+
+class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+    """Text stored encrypted; reads and writes plain ``str``. Empty stays empty.
+
+    It cannot be filtered on: use a ``lookup_hash`` column for exact matches.
+    """
+
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, *args: Any, **kw: Any
+    ) -> None:
+        super().contribute_to_class(cls, name, *args, **kw)
+        self.crypto_context = f"{cls._meta.app_label}.{cls._meta.model_name}.{name}"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
+        if value is None or value == "":
+            return value
+        return decrypt(value, context=self.crypto_context)
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value), context=self.crypto_context)
