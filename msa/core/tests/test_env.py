@@ -45,4 +45,5 @@ def test_every_setting_is_documented(document: str) -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[3] / document).read_text()
-    assert env.settings_table() in text, f"regenerate the table in {document}: python -m msa.core.env"
+    hint = f"regenerate the table in {document}: python -m msa.core.env"
+    assert env.settings_table() in text, hint
