@@ -5,4 +5,6 @@ Listed here, so that ``msa --help`` is the same on every machine.
 
 from __future__ import annotations
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "msa.cases.commands",
+)

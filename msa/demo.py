@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from django.db import transaction
 
 from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
+from msa.cases.demo import demo_case_dossier
 from msa.cases.models import ProtectionCase, Suspect, Victim
 from msa.cases.phones import normalise_phone, phone_lookup
 from msa.cases.states import CaseState
@@ -118,11 +119,14 @@ def seed() -> None:
             created_at=now,
             activated_at=now,
         )
-        device_enroll(
+        device = device_enroll(
             case=case,
             actor=DEMO_ACTOR,
             device_id=demo_device_id(v.number),
             key=demo_device_key(v.number),
+        )
+        demo_case_dossier(
+            case=case, device=device, number=v.number, lat=v.lat, lon=v.lon, actor=DEMO_ACTOR
         )
 
 

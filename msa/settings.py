@@ -180,6 +180,17 @@ MSA_DEVICE_CLOCK_SKEW_S = env_int("MSA_DEVICE_CLOCK_SKEW_S")
 MSA_REPORT_INTERVAL_S = env_int("MSA_REPORT_INTERVAL_S")
 MSA_TRACKING_AFTER_CALL_S = env_int("MSA_TRACKING_AFTER_CALL_S")
 MSA_HEARTBEAT_INTERVAL_S = env_int("MSA_HEARTBEAT_INTERVAL_S")
+# Case management (issue 5)
+MSA_BOMBSHELL_DEADLINE_S = env_int("MSA_BOMBSHELL_DEADLINE_S")
+MSA_REVIEW_HOURS = {
+    "extreme": env_int("MSA_REVIEW_EXTREME_H"),
+    "high": env_int("MSA_REVIEW_HIGH_H"),
+    "medium": env_int("MSA_REVIEW_MEDIUM_H"),
+    "low": env_int("MSA_REVIEW_LOW_H"),
+}
+MSA_CASE_MAX_DAYS = env_int("MSA_CASE_MAX_DAYS")
+MSA_NATIONAL_DB_RECIPIENT = env_str("MSA_NATIONAL_DB_RECIPIENT")
+MSA_CASE_ALERT_TO = env_str("MSA_CASE_ALERT_TO")
 
 # Outbound message providers per channel (dotted paths); "default" serves the others.
 MSA_MESSAGE_PROVIDERS = {"default": "msa.messaging.providers.FakeProvider"}

@@ -86,6 +86,14 @@ class ProtectionCase(models.Model):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     end_reason = models.CharField(_("end reason"), max_length=200, blank=True)
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
+    # Issue 5: the current risk level and the lifecycle's milestones.
+    risk_level = models.CharField(_("risk level"), max_length=8, blank=True)
+    assessed_at = models.DateTimeField(_("assessed at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    consented_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    # The end of the maximum duration (renewable by a new decision).
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("protection case")
@@ -102,3 +110,313 @@ class CaseTransition(TransitionHistory):
         on_delete=models.PROTECT,
         related_name="transitions",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 5: the case's workflow. A case links one victim and one suspect; a victim protected
+# against several suspects has one case per suspect (each with its own decision, order,
+# zones and review rhythm — they are decided and ended independently), found through
+# ``victim.cases``. Children and other witnesses are recorded on the victim.
+# --------------------------------------------------------------------------------------------
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("low")
+    MEDIUM = "medium", _("medium")
+    HIGH = "high", _("high")
+    EXTREME = "extreme", _("extreme")
+
+
+RISK_ORDER: tuple[str, ...] = ("low", "medium", "high", "extreme")
+
+
+class RiskInstrument(models.Model):
+    """One version of a risk-assessment instrument, loaded from msa/cases/instruments/."""
+
+    code = models.CharField(_("code"), max_length=40)
+    version = models.CharField(_("version"), max_length=20)
+    title = models.CharField(_("title"), max_length=200)
+    definition = models.JSONField(_("definition"))
+    digest = models.CharField(max_length=64)
+    loaded_at = models.DateTimeField(_("loaded at"))
+
+    class Meta:
+        verbose_name = _("risk instrument")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("code", "version"), name="instrument_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.version}"
+
+
+class RiskAssessment(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="assessments")
+    instrument = models.ForeignKey(RiskInstrument, on_delete=models.PROTECT, related_name="+")
+    answers = models.JSONField(_("answers"), default=dict)
+    score = models.IntegerField(_("score"))
+    computed_level = models.CharField(_("computed level"), max_length=8, choices=RiskLevel.choices)
+    override_level = models.CharField(
+        _("professional override"), max_length=8, choices=RiskLevel.choices, blank=True
+    )
+    override_reason = EncryptedTextField(_("reason for the override"), blank=True)
+    level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices)
+    bombshells = models.JSONField(_("bombshell items answered yes"), default=list)
+    assessed_at = models.DateTimeField(_("assessed at"))
+    assessed_by = models.CharField(_("assessed by"), max_length=150)
+
+    class Meta:
+        ordering = ("-assessed_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.level}"
+
+
+class TaskKind(models.TextChoices):
+    CONTACT_PROSECUTOR = "contact_prosecutor", _("contact the prosecutor's office now")
+    REVIEW = "review", _("review the case")
+
+
+class CaseTask(models.Model):
+    """Something a reference officer must do by a deadline; the worker escalates it."""
+
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="tasks")
+    kind = models.CharField(_("kind"), max_length=24, choices=TaskKind.choices)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    created_at = models.DateTimeField(_("created at"))
+    due_at = models.DateTimeField(_("due at"), db_index=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.CharField(_("done by"), max_length=150, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("due_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.case_id})"
+
+
+class DecisionOutcome(models.TextChoices):
+    APPROVED = "approved", _("approved")
+    REFUSED = "refused", _("refused")
+    RENEWED = "renewed", _("renewed")
+
+
+class Decision(models.Model):
+    """The magistrate's decision (or a renewal) with its measures."""
+
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="decisions")
+    outcome = models.CharField(_("outcome"), max_length=10, choices=DecisionOutcome.choices)
+    reference = models.CharField(_("decision reference"), max_length=64)
+    decided_at = models.DateTimeField(_("decided at"))
+    decided_by = models.CharField(_("decided by"), max_length=150)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    contact_ban = models.BooleanField(_("contact ban"), default=False)
+    conditions = EncryptedTextField(_("conditions"), blank=True)
+    grounds = EncryptedTextField(_("grounds"), blank=True)
+
+    class Meta:
+        ordering = ("-decided_at", "-id")
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ZoneShape(models.TextChoices):
+    CIRCLE = "circle", _("address with a radius")
+    POLYGON = "polygon", _("area drawn on the map")
+
+
+class ExclusionZone(models.Model):
+    """An area ban: a centre point and radius, or a polygon (rings of [lat, lon])."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="zones")
+    label = models.CharField(_("label"), max_length=120)
+    shape = models.CharField(_("shape"), max_length=8, choices=ZoneShape.choices)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    rings = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        shape="circle",
+                        lat__isnull=False,
+                        lon__isnull=False,
+                        radius_m__isnull=False,
+                    )
+                    | models.Q(shape="polygon")
+                ),
+                name="zone_circle_has_centre_and_radius",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ConsentMethod(models.TextChoices):
+    WRITTEN = "written", _("signed form")
+    ORAL = "oral", _("orally, in person")
+    INTERPRETER = "interpreter", _("orally, through an interpreter")
+
+
+class Consent(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="consents")
+    given_at = models.DateTimeField(_("given at"))
+    method = models.CharField(_("how"), max_length=12, choices=ConsentMethod.choices)
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawal_recorded_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ("-given_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.given_at:%Y-%m-%d}"
+
+
+class ActivationChecklist(models.Model):
+    """What must be true before the case becomes active."""
+
+    case = models.OneToOneField(ProtectionCase, on_delete=models.PROTECT, related_name="checklist")
+    button_paired_at = models.DateTimeField(_("button paired"), null=True, blank=True)
+    permissions_granted_at = models.DateTimeField(
+        _("phone permissions granted"), null=True, blank=True
+    )
+    # The test incident (lane "test") the centre received; a reference, so that cases do not
+    # depend on alarms.
+    test_incident_reference = models.CharField(max_length=32, blank=True)
+    test_confirmed_at = models.DateTimeField(_("test alarm confirmed"), null=True, blank=True)
+    confirmed_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self) -> str:
+        return f"checklist {self.case_id}"
+
+    @property
+    def complete(self) -> bool:
+        return bool(
+            self.button_paired_at
+            and self.permissions_granted_at
+            and self.test_incident_reference
+            and self.test_confirmed_at
+        )
+
+
+class NationalRegistration(models.Model):
+    """The notice about the suspect sent to the national police database."""
+
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="registrations")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="+")
+    message_id = models.BigIntegerField(_("outbound message"))
+    queued_at = models.DateTimeField(_("queued at"))
+    kind = models.CharField(max_length=12, default="register")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class TeamRole(models.TextChoices):
+    VICTIM_SUPPORT = "victim_support", _("victim support")
+    OFFENDER_COUNSELLING = "offender_counselling", _("offender counselling")
+    REFERENCE_MAGISTRATE = "reference_magistrate", _("reference magistrate")
+    POLICE = "police", _("local police")
+
+
+class CareTeamMember(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="team")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(_("role in the team"), max_length=24, choices=TeamRole.choices)
+    person = models.CharField(_("contact person"), max_length=150, blank=True)
+    added_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("case", "organisation", "role"),
+                condition=models.Q(left_at__isnull=True),
+                name="team_one_open_membership",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.role}"
+
+
+class ReferralWho(models.TextChoices):
+    VICTIM = "victim", _("victim")
+    OFFENDER = "offender", _("offender")
+
+
+class ReferralStatus(models.TextChoices):
+    PROPOSED = "proposed", _("proposed")
+    ACCEPTED = "accepted", _("accepted")
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETED = "completed", _("completed")
+    DECLINED = "declined", _("declined")
+
+
+class Referral(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="referrals")
+    who = models.CharField(_("who"), max_length=8, choices=ReferralWho.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=12, choices=ReferralStatus.choices, default="proposed"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.who} {self.status}"
+
+
+class NoteKind(models.TextChoices):
+    NOTE = "note", _("note")
+    MEETING = "meeting", _("team meeting")
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="notes")
+    kind = models.CharField(_("kind"), max_length=8, choices=NoteKind.choices)
+    text = EncryptedTextField(_("text"))
+    at = models.DateTimeField(_("at"))
+    author = models.CharField(_("author"), max_length=150)
+    author_org = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", null=True
+    )
+
+    class Meta:
+        ordering = ("-at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class ReviewOutcome(models.TextChoices):
+    CONTINUE = "continue", _("continue")
+    ADJUST = "adjust", _("adjust the measures")
+    END = "end", _("end the alarm")
+
+
+class Review(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="reviews")
+    due_at = models.DateTimeField(_("due at"), db_index=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=ReviewOutcome.choices, blank=True
+    )
+    notes = EncryptedTextField(_("notes"), blank=True)
+    reviewed_by = models.CharField(max_length=150, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ("due_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} review {self.due_at:%Y-%m-%d}"

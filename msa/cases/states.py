@@ -21,3 +21,64 @@ class CaseState(StrEnum):
 
 # Cases whose victim the dispatch centre must be able to protect right now.
 PROTECTED_STATES = frozenset({CaseState.ACTIVE, CaseState.UNDER_REVIEW})
+
+
+class CaseTransitionName(StrEnum):
+    OPEN = "open"  # the first history row only
+    ASSESS = "assess"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REFUSE = "refuse"
+    REQUEST_CONSENT = "request_consent"
+    CONSENT = "consent"
+    ACTIVATE = "activate"
+    START_REVIEW = "start_review"
+    CONTINUE = "continue"
+    RENEW = "renew"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    END = "end"
+
+
+_S = CaseState
+_T = CaseTransitionName
+
+# Every state from which a case can still be ended (with a reason).
+_ENDABLE = frozenset(s for s in CaseState if s is not CaseState.ENDED)
+
+CASE_TABLE: dict[CaseTransitionName, tuple[frozenset[CaseState], CaseState]] = {
+    # A new assessment may replace an earlier one until the magistrate has decided.
+    _T.ASSESS: (frozenset({_S.REQUESTED, _S.ASSESSED}), _S.ASSESSED),
+    _T.SUBMIT: (frozenset({_S.ASSESSED}), _S.AWAITING_DECISION),
+    _T.APPROVE: (frozenset({_S.AWAITING_DECISION}), _S.APPROVED),
+    _T.REFUSE: (frozenset({_S.AWAITING_DECISION}), _S.REFUSED),
+    _T.REQUEST_CONSENT: (frozenset({_S.APPROVED}), _S.AWAITING_CONSENT),
+    _T.CONSENT: (frozenset({_S.AWAITING_CONSENT}), _S.ENROLLING),
+    _T.ACTIVATE: (frozenset({_S.ENROLLING}), _S.ACTIVE),
+    _T.START_REVIEW: (frozenset({_S.ACTIVE}), _S.UNDER_REVIEW),
+    _T.CONTINUE: (frozenset({_S.UNDER_REVIEW}), _S.ACTIVE),
+    _T.RENEW: (frozenset({_S.ACTIVE, _S.UNDER_REVIEW}), _S.ACTIVE),
+    _T.SUSPEND: (frozenset({_S.ACTIVE, _S.UNDER_REVIEW}), _S.SUSPENDED),
+    _T.RESUME: (frozenset({_S.SUSPENDED}), _S.ACTIVE),
+    _T.END: (_ENDABLE, _S.ENDED),
+}
+
+CASE_MILESTONES: dict[CaseTransitionName, str] = {
+    _T.ASSESS: "assessed_at",
+    _T.APPROVE: "decided_at",
+    _T.REFUSE: "decided_at",
+    _T.CONSENT: "consented_at",
+    _T.ACTIVATE: "activated_at",
+    _T.END: "ended_at",
+}
+
+# States in which the case holds devices (loans may be open).
+HOLDS_DEVICES = frozenset({_S.ENROLLING, _S.ACTIVE, _S.UNDER_REVIEW, _S.SUSPENDED})
+
+
+class EndReason(StrEnum):
+    REFUSED = "refused"
+    REVIEW = "review"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    EXPIRED = "expired"
+    OTHER = "other"

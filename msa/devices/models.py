@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -57,3 +59,84 @@ class Device(models.Model):
 
     def secret(self) -> bytes:
         return decode_key(self.key)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 5: the inventory of physical items and their loans to cases.
+# --------------------------------------------------------------------------------------------
+
+
+class ItemKind(models.TextChoices):
+    BUTTON = "button", _("button")
+    PHONE = "phone", _("phone")
+    SIM = "sim", _("SIM card")
+
+
+class ItemStatus(models.TextChoices):
+    IN_STOCK = "in_stock", _("in stock")
+    LOANED = "loaned", _("loaned")
+    LOST = "lost", _("lost")
+    IN_REPAIR = "in_repair", _("in repair")
+    RETIRED = "retired", _("retired")
+
+
+class InventoryItem(models.Model):
+    """A button, phone or SIM in the stock of one judicial district."""
+
+    kind = models.CharField(_("kind"), max_length=8, choices=ItemKind.choices)
+    serial = models.CharField(_("serial number"), max_length=64)
+    imei = models.CharField(_("IMEI"), max_length=17, blank=True)
+    iccid = models.CharField(_("ICCID"), max_length=22, blank=True)
+    model_name = models.CharField(_("model"), max_length=100, blank=True)
+    owner = models.CharField(_("owner"), max_length=120, blank=True)
+    budget = models.CharField(_("budget"), max_length=120, blank=True)
+    district = models.ForeignKey(
+        "accounts.Organisation",
+        on_delete=models.PROTECT,
+        related_name="inventory",
+        limit_choices_to={"kind": "prosecutor_office"},
+        verbose_name=_("judicial district"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.IN_STOCK
+    )
+    added_at = models.DateTimeField(_("added at"))
+
+    class Meta:
+        verbose_name = _("inventory item")
+        ordering = ("kind", "serial")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("kind", "serial"), name="item_unique_serial"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.serial}"
+
+
+class Loan(models.Model):
+    """An item lent to a case. At most one open loan per item (a database constraint)."""
+
+    item = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="loans")
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="loans")
+    # The credentials issued when the phone of this loan was paired.
+    device = models.ForeignKey(
+        Device, on_delete=models.PROTECT, related_name="loans", null=True, blank=True
+    )
+    loaned_at = models.DateTimeField(_("loaned at"))
+    loaned_by = models.CharField(max_length=150)
+    recall_requested_at = models.DateTimeField(_("recall requested at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    returned_condition = models.CharField(max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("loan")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=models.Q(returned_at__isnull=True),
+                name="loan_one_open_per_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} -> {self.case_id}"

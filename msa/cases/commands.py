@@ -1,0 +1,48 @@
+"""``msa instrument load <file>``: load a risk-assessment instrument version."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from msa.cli import setup_django
+
+    setup_django()
+    from msa.cases.services import instrument_load, instrument_read_file
+    from msa.core.actors import Actor
+    from msa.core.errors import MsaError
+
+    try:
+        definition = instrument_read_file(Path(args.file))
+        instrument, created = instrument_load(definition=definition, actor=Actor.system("cli"))
+    except MsaError as exc:
+        print(f"msa instrument load: {exc.message}", file=sys.stderr)
+        return 2
+    state = "loaded" if created else "already loaded"
+    print(f"{instrument.code} {instrument.version} {state}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from msa.cli import setup_django
+
+    setup_django()
+    from msa.cases.models import RiskInstrument
+
+    for instrument in RiskInstrument.objects.order_by("code", "loaded_at"):
+        loaded = f"{instrument.loaded_at:%Y-%m-%d}"
+        print(f"{instrument.code} {instrument.version} {loaded} {instrument.title}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser("instrument", help="risk-assessment instruments")
+    sub = p.add_subparsers(dest="what", required=True)
+    load = sub.add_parser("load", help="load an instrument file (JSON, msa/cases/instruments/)")
+    load.add_argument("file", help="path of the instrument's JSON file")
+    load.set_defaults(func=cmd_load)
+    lst = sub.add_parser("list", help="the loaded instruments")
+    lst.set_defaults(func=cmd_list)

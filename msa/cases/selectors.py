@@ -1,0 +1,203 @@
+"""Scoped reads about protection cases. Every read of a case goes through ``cases_visible_to``.
+
+Who sees what:
+
+- a police zone's reference officers and supervisors: the cases of their zone (full dossier);
+- a magistrate: the cases of the zones in their prosecutor's office's district (full);
+- a dispatch centre's operators and supervisors: the cases of the zones it covers; the full
+  dossier only while an incident of that case is open, or after they state a reason
+  (``ACCESS_SUMMARY`` otherwise: reference, status, zone);
+- a support service's counsellors: only the cases whose care team their service is on, and
+  only what the team needs (``ACCESS_TEAM``: the victim's name and languages, the team,
+  referrals, notes and meetings, reviews — not the suspect, the assessment or the devices).
+
+Anybody else (analysts, patrol officers, administrators without a case role) sees no case.
+Missing and not visible both raise NotFoundError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from msa.accounts.models import CONSOLE_ROLES, Membership, OrgKind, Role, User
+from msa.cases.models import (
+    CaseTask,
+    Decision,
+    DecisionOutcome,
+    ExclusionZone,
+    ProtectionCase,
+    RiskInstrument,
+)
+from msa.core.errors import NotFoundError
+
+ZONE_ROLES = frozenset({Role.REFERENCE_OFFICER, Role.SUPERVISOR})
+
+ACCESS_FULL = "full"
+ACCESS_SUMMARY = "summary"
+ACCESS_TEAM = "team"
+
+
+def _memberships(user: User) -> list[Membership]:
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return list(Membership.objects.filter(user=user).select_related("organisation"))
+
+
+def _scope(user: User) -> tuple[Q, list[int], list[int]]:
+    """(filter of every visible case, console centre ids, support org ids)."""
+    q = Q(pk__in=[])
+    centres: list[int] = []
+    support: list[int] = []
+    for m in _memberships(user):
+        kind = m.organisation.kind
+        if kind == OrgKind.POLICE_ZONE and m.role in ZONE_ROLES:
+            q |= Q(police_zone=m.organisation_id)
+        elif kind == OrgKind.PROSECUTOR_OFFICE and m.role == Role.MAGISTRATE:
+            q |= Q(police_zone__prosecutor_office=m.organisation_id)
+        elif kind == OrgKind.CIC and m.role in CONSOLE_ROLES:
+            q |= Q(police_zone__covered_by=m.organisation_id)
+            centres.append(m.organisation_id)
+        elif kind == OrgKind.SUPPORT_SERVICE and m.role == Role.COUNSELLOR:
+            q |= Q(team__organisation=m.organisation_id, team__left_at__isnull=True)
+            support.append(m.organisation_id)
+    return q, centres, support
+
+
+def cases_visible_to(user: User) -> QuerySet[ProtectionCase]:
+    """The one queryset scope of every case read."""
+    q, _centres, _support = _scope(user)
+    return ProtectionCase.objects.filter(q).distinct()
+
+
+def user_sees_cases(user: User) -> bool:
+    q, _c, _s = _scope(user)
+    return q != Q(pk__in=[])
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAccess:
+    level: str
+    # the CIC's reader may state a reason to see the full dossier
+    may_state_reason: bool = False
+    # a zone's reference officer runs the case
+    is_officer: bool = False
+    is_magistrate: bool = False
+
+
+def case_access(user: User, case: ProtectionCase, *, stated_reason: bool = False) -> CaseAccess:
+    """How much of a visible case ``user`` may see (the case must come from the scope)."""
+    from msa.alarms.models import Incident
+    from msa.alarms.states import OPEN_STATES
+
+    officer = magistrate = False
+    centre_ids: list[int] = []
+    support_ids: list[int] = []
+    for m in _memberships(user):
+        org = m.organisation
+        if (
+            org.kind == OrgKind.POLICE_ZONE
+            and m.role in ZONE_ROLES
+            and org.pk == case.police_zone_id
+        ):
+            officer = True
+        elif (
+            org.kind == OrgKind.PROSECUTOR_OFFICE
+            and m.role == Role.MAGISTRATE
+            and case.police_zone.prosecutor_office_id == org.pk
+        ):
+            magistrate = True
+        elif org.kind == OrgKind.CIC and m.role in CONSOLE_ROLES:
+            centre_ids.append(org.pk)
+        elif org.kind == OrgKind.SUPPORT_SERVICE and m.role == Role.COUNSELLOR:
+            support_ids.append(org.pk)
+    if officer or magistrate:
+        return CaseAccess(ACCESS_FULL, is_officer=officer, is_magistrate=magistrate)
+    if case.police_zone.covered_by_id in centre_ids:
+        open_incident = Incident.objects.filter(
+            case=case, status__in=[str(s) for s in OPEN_STATES], lane="live"
+        ).exists()
+        if open_incident or stated_reason:
+            return CaseAccess(ACCESS_FULL)
+        return CaseAccess(ACCESS_SUMMARY, may_state_reason=True)
+    if case.team.filter(organisation_id__in=support_ids, left_at__isnull=True).exists():
+        return CaseAccess(ACCESS_TEAM)
+    raise NotFoundError("no such case")
+
+
+def case_get(user: User, reference: str) -> ProtectionCase:
+    case = (
+        cases_visible_to(user)
+        .select_related(
+            "victim", "suspect", "police_zone__prosecutor_office", "police_zone__covered_by"
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if case is None:
+        raise NotFoundError("no such case")
+    return case
+
+
+def cases_list(user: User, *, status: str = "") -> QuerySet[ProtectionCase]:
+    qs = cases_visible_to(user).select_related("police_zone").order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def tasks_open_for(user: User) -> QuerySet[CaseTask]:
+    """The open tasks of the cases a zone's officer runs (urgent first)."""
+    zone_ids = [
+        m.organisation_id
+        for m in _memberships(user)
+        if m.organisation.kind == OrgKind.POLICE_ZONE and m.role in ZONE_ROLES
+    ]
+    return (
+        CaseTask.objects.filter(
+            case__in=cases_visible_to(user).filter(police_zone__in=zone_ids),
+            done_at__isnull=True,
+        )
+        .select_related("case")
+        .order_by("-urgent", "due_at")
+    )
+
+
+def instrument_current(code: str = "msa-risk") -> RiskInstrument | None:
+    return RiskInstrument.objects.filter(code=code).order_by("-loaded_at", "-id").first()
+
+
+def decision_in_force(case: ProtectionCase) -> Decision | None:
+    return (
+        case.decisions.filter(outcome__in=[DecisionOutcome.APPROVED, DecisionOutcome.RENEWED])
+        .prefetch_related("zones")
+        .order_by("-decided_at", "-id")
+        .first()
+    )
+
+
+def zone_data(zone: ExclusionZone) -> dict[str, Any]:
+    if zone.shape == "circle":
+        return {
+            "label": zone.label,
+            "shape": "circle",
+            "lat": zone.lat,
+            "lon": zone.lon,
+            "radius_m": zone.radius_m,
+        }
+    return {"label": zone.label, "shape": "polygon", "rings": zone.rings}
+
+
+def exclusion_zones_for_case(case: ProtectionCase) -> list[dict[str, Any]]:
+    """The area bans in force, as plain data for a map:
+    ``{"label", "shape": "circle", "lat", "lon", "radius_m"}`` or
+    ``{"label", "shape": "polygon", "rings": [[[lat, lon], ...], ...]}``.
+
+    The caller has already obtained ``case`` through a scoped selector.
+    """
+    decision = decision_in_force(case)
+    if decision is None:
+        return []
+    return [zone_data(z) for z in decision.zones.all().order_by("id")]
