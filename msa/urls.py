@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from msa.ingest.device_api import api as device_api
+from msa.ingest.sms import api as sms_api
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
@@ -11,5 +12,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("msa.dispatch.urls")),
     path("api/device/v1/", device_api.urls),
+    path("api/sms/v1/", sms_api.urls),
     path("admin/", admin.site.urls),
 ]

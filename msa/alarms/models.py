@@ -67,6 +67,9 @@ class Incident(models.Model):
     victim_cancelled_at = models.DateTimeField(_("cancelled by victim at"), null=True, blank=True)
     duress_at = models.DateTimeField(_("duress signalled at"), null=True, blank=True)
     device_revoked_at = models.DateTimeField(_("device revoked at"), null=True, blank=True)
+    # Why an SMS alarm could not be verified (bad_mac, missing_mac, unknown_device, ...): the
+    # operator sees it next to the channel. Empty for a verified alarm.
+    unverified_reason = models.CharField(_("unverified because"), max_length=32, blank=True)
     # Escalations by the worker's timers (each set once).
     ack_escalated_at = models.DateTimeField(_("supervisor alerted at"), null=True, blank=True)
     backup_centre = models.ForeignKey(

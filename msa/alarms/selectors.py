@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
 
@@ -12,6 +12,7 @@ from msa.alarms.models import Incident, LocationFix
 from msa.alarms.states import OPEN_STATES, IncidentState, Lane
 from msa.core import clock
 from msa.core.errors import NotFoundError
+from msa.devices.models import Device
 
 RECENTLY_CLOSED = timedelta(hours=24)
 
@@ -72,3 +73,20 @@ def incident_get(user: User, reference: str) -> Incident:
 
 def incident_fixes(incident: Incident) -> list[LocationFix]:
     return list(incident.fixes.order_by("fix_at"))
+
+
+def last_test_alarm_at(device: Device) -> datetime | None:
+    """When the centre last received a test alarm of this device (the heartbeat tells it)."""
+    return (
+        Incident.objects.filter(device=device, lane=Lane.TEST)
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+
+
+def incident_delay_s(incident: Incident) -> int | None:
+    """Seconds from the press to its arrival when over 10 minutes (a late SMS), else None."""
+    from msa.alarms.services import alarm_delay_s
+
+    return alarm_delay_s(incident)

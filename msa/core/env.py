@@ -62,6 +62,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_REPORT_INTERVAL_S", "10", "Seconds between position reports a phone is told."),
     Setting("MSA_TRACKING_AFTER_CALL_S", "7200", "Tracking continues this long after the call."),
     Setting("MSA_HEARTBEAT_INTERVAL_S", "300", "Seconds between heartbeats a phone is told."),
+    Setting(
+        "MSA_DEVICE_RATE_LIMIT",
+        "120",
+        "Device API: requests one device may make per window before 429 (new alarms exempt).",
+    ),
+    Setting("MSA_DEVICE_RATE_WINDOW_S", "60", "Device API: the rate limit's window, seconds."),
+    Setting("MSA_SMS_NUMBER", "+32470099112", "The centre's SMS number for fallback SMS (E.164)."),
+    Setting(
+        "MSA_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "The centre's address as phones reach it (put in the enrolment QR code).",
+    ),
     Setting("MSA_BOMBSHELL_DEADLINE_S", "3600", "A bombshell's 'contact the prosecutor' deadline."),
     Setting("MSA_REVIEW_EXTREME_H", "72", "Hours to the next case review at extreme risk."),
     Setting("MSA_REVIEW_HIGH_H", "168", "Hours to the next case review at high risk."),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from msa.audit.services import audit_record
@@ -11,8 +15,8 @@ from msa.cases.models import ProtectionCase
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ValidationError
-from msa.devices.models import Device
-from msa_client.protocol import DEVICE_ID_RE, encode_key
+from msa.devices.models import Device, DeviceStatus
+from msa_client.protocol import DEVICE_ID_RE, encode_key, format_enrolment_qr
 
 KEY_BYTES = 32
 
@@ -53,3 +57,138 @@ def device_enroll(
         new={"device_id": device_id, "case": case.reference},
     )
     return device
+
+
+# --- credentials: shown once, as a QR code and as text --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCredentials:
+    """What the person enrolling the phone sees once: never stored in this form, never logged.
+
+    ``qr_text`` is :func:`msa_client.protocol.format_enrolment_qr` (the app scans it);
+    :meth:`qr_svg` renders it for a page.
+    """
+
+    device: Device
+    key_text: str
+    qr_text: str
+    sms_number: str
+    base_url: str
+
+    def qr_svg(self) -> str:
+        return enrolment_qr_svg(self.qr_text)
+
+
+def enrolment_qr_svg(qr_text: str, *, scale: int = 4) -> str:
+    """An inline ``<svg>`` of the enrolment QR code (segno; no external resources)."""
+    import segno
+
+    svg: str = segno.make(qr_text, error="m").svg_inline(scale=scale, border=4)
+    return svg
+
+
+def _credentials(device: Device, key: bytes) -> DeviceCredentials:
+    base_url = settings.MSA_PUBLIC_URL.rstrip("/")
+    sms_number = settings.MSA_SMS_NUMBER
+    return DeviceCredentials(
+        device=device,
+        key_text=encode_key(key),
+        qr_text=format_enrolment_qr(
+            base_url=base_url, device_id=device.device_id, key=key, sms_number=sms_number
+        ),
+        sms_number=sms_number,
+        base_url=base_url,
+    )
+
+
+@transaction.atomic(durable=True)
+def device_credentials_issue(
+    *, case: ProtectionCase, actor: Actor, device_id: str | None = None
+) -> DeviceCredentials:
+    """Enrol a phone for ``case``: a new device id and key, returned once for the QR code."""
+    if device_id is not None and Device.objects.filter(device_id=device_id).exists():
+        raise ValidationError("this device id is taken", fields={"device_id": "taken"})
+    key = secrets.token_bytes(KEY_BYTES)
+    device = device_enroll(case=case, actor=actor, device_id=device_id, key=key)
+    return _credentials(device, key)
+
+
+@transaction.atomic(durable=True)
+def device_key_rotate(*, device: Device, actor: Actor) -> DeviceCredentials:
+    """A new key for the same device id; the old key stops working at once."""
+    locked = Device.objects.select_for_update().get(pk=device.pk)
+    if locked.status == DeviceStatus.REVOKED:
+        raise ValidationError("a revoked device gets no new key", fields={"device": "revoked"})
+    key = secrets.token_bytes(KEY_BYTES)
+    now = clock.now()
+    locked.key = encode_key(key)
+    locked.key_rotated_at = now
+    locked.save(update_fields=["key", "key_rotated_at"])
+    audit_record(
+        actor=actor, action="device.rotate_key", subject=locked, new={"at": now.isoformat()}
+    )
+    return _credentials(locked, key)
+
+
+@transaction.atomic(durable=True)
+def device_revoke(*, device: Device, actor: Actor, reason: str = "") -> int:
+    """Revoke a device in one action (e.g. the suspect holds the phone).
+
+    The device then gets ``device_revoked`` on every request, and each of its open incidents
+    shows that its device was revoked (and the consoles are told). Returns how many open
+    incidents were flagged. Revoking twice changes nothing more.
+    """
+    from msa.alarms.services import incidents_flag_device_revoked
+
+    locked = Device.objects.select_for_update().get(pk=device.pk)
+    now = clock.now()
+    if locked.status != DeviceStatus.REVOKED:
+        locked.status = DeviceStatus.REVOKED
+        locked.revoked_at = now
+        locked.save(update_fields=["status", "revoked_at"])
+        audit_record(
+            actor=actor,
+            action="device.revoke",
+            subject=locked,
+            old={"status": DeviceStatus.ACTIVE},
+            new={"status": DeviceStatus.REVOKED},
+            reason=reason,
+        )
+    return incidents_flag_device_revoked(device=locked, actor=actor, now=now)
+
+
+# --- heartbeat ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeartbeatInput:
+    at: datetime
+    phone_pct: int
+    button_pct: int | None
+    button_connected: bool
+    button_last_seen_at: datetime | None
+    permissions: dict[str, Any]
+    network_data: bool
+    app_version: str
+
+
+def device_heartbeat_record(*, device: Device, beat: HeartbeatInput) -> datetime:
+    """Record what a heartbeat reports (never a position); return the centre's time.
+
+    One UPDATE of the device row (autocommit: a single statement is its own transaction), no
+    audit row and no event: heartbeats are the hot path, and the worker's device-health watch
+    reads these fields.
+    """
+    now = clock.now()
+    Device.objects.filter(pk=device.pk).update(
+        last_heartbeat_at=now,
+        phone_battery_pct=beat.phone_pct,
+        button_battery_pct=beat.button_pct,
+        button_connected=beat.button_connected,
+        button_last_seen_at=beat.button_last_seen_at,
+        permissions=beat.permissions,
+        network_data=beat.network_data,
+        app_version=beat.app_version,
+    )
+    return now

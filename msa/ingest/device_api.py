@@ -22,14 +22,25 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import AwareDatetime, BeforeValidator, Field
 
-from msa.alarms.services import BatteryInput, FixInput, alarm_raise
+from msa.alarms.selectors import last_test_alarm_at
+from msa.alarms.services import (
+    BatteryInput,
+    CancelPin,
+    FixInput,
+    alarm_call_report,
+    alarm_cancel,
+    alarm_locations_add,
+    alarm_raise,
+)
 from msa.alarms.states import CallState, Channel, Trigger
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.errors import ConfigurationError
+from msa.core.errors import ConfigurationError, NotFoundError
 from msa.devices.models import Device, DeviceStatus
 from msa.devices.selectors import device_by_protocol_id
-from msa_client.protocol import signature
+from msa.devices.services import HeartbeatInput, device_heartbeat_record
+from msa.ingest.ratelimit import rate_limit_hit
+from msa_client.protocol import MAX_FIXES_PER_REQUEST, signature
 
 log = logging.getLogger("msa.ingest.device")
 
@@ -152,6 +163,77 @@ class ErrorBody(Schema):
 
 class ErrorOut(Schema):
     error: ErrorBody
+    server_time: str | None = Field(
+        None, description="Only with clock_skew: the centre's time, to correct the app's clock."
+    )
+
+
+class LocationsIn(Schema):
+    # The 1..100 bounds are checked by the endpoint: over 100 is 413 too_large, not 400.
+    fixes: list[LocationIn] = Field(
+        ..., description="1 to 100 fixes, oldest first (more than 100: 413 too_large)"
+    )
+
+
+class LocationsOut(Schema):
+    accepted: int = Field(
+        ...,
+        description="How many distinct real fixes of this request the centre holds (stored now "
+        "or by an earlier delivery of the same fixes); fixes at (0, 0) are not counted.",
+    )
+    continue_: bool = Field(..., alias="continue")
+    report_interval_s: int
+    track_until: str | None
+
+
+class CallEventIn(Schema):
+    event: Literal["dialing", "ringing", "answered", "ended"]
+    at: Time
+
+
+class CallOut(Schema):
+    alarm_id: uuid.UUID
+    track_until: str | None
+
+
+class CancelIn(Schema):
+    at: Time
+    pin: Literal["normal", "duress"]
+
+
+class CancelOut(Schema):
+    alarm_id: uuid.UUID
+    status: Literal["cancelled"]
+
+
+class ButtonIn(Schema):
+    connected: bool = Field(..., strict=True)
+    last_seen_at: Time | None = None
+
+
+class PermissionsIn(Schema):
+    location: Literal["always", "while_in_use", "denied"]
+    sms: bool = Field(..., strict=True)
+    notifications: bool = Field(..., strict=True)
+
+
+class NetworkIn(Schema):
+    data: bool = Field(..., strict=True)
+
+
+class HeartbeatIn(Schema):
+    at: Time
+    battery: BatteryIn
+    button: ButtonIn
+    permissions: PermissionsIn
+    network: NetworkIn
+    app_version: Annotated[str, Field(strict=True, max_length=40)]
+
+
+class HeartbeatOut(Schema):
+    next_heartbeat_s: int
+    server_time: str
+    last_test_alarm: str | None
 
 
 # --- authentication ---------------------------------------------------------------------
@@ -203,6 +285,17 @@ class DeviceSignatureAuth:
                 extra={"server_time": rfc3339(now)},
             )
 
+        if not (request.method == "POST" and request.path.endswith("/alarms")):
+            # design.md section 7: no filter applies to alarms, so a new press is never refused;
+            # everything else a device sends is rate limited.
+            wait = rate_limit_hit(device.pk)
+            if wait is not None:
+                raise ProtocolError(
+                    429,
+                    "rate_limited",
+                    "too many requests from this device: retry later",
+                    headers={"Retry-After": str(wait)},
+                )
         try:
             parsed = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
@@ -242,6 +335,10 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return validation_error_response(exc)
+
+
+def validation_error_response(exc: NinjaValidationError) -> HttpResponse:
     fields: dict[str, str] = {}
     for err in exc.errors:
         fields.setdefault(_field_path(err.get("loc", ())), str(err.get("msg", "invalid")))
@@ -255,6 +352,13 @@ def _database_down(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
     log.error("device_request_db_error path=%s error=%s", request.path, type(exc).__name__)
     return error_response(
         ProtocolError(503, "unavailable", "the centre cannot store this now: send the SMS"),
+    )
+
+
+@api.exception_handler(NotFoundError)
+def _not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
+    return error_response(
+        ProtocolError(404, "not_found", "the alarm id is not one of this device's alarms")
     )
 
 
@@ -280,17 +384,22 @@ def _track_until(value: datetime | None) -> str | None:
     return rfc3339(value) if value else None
 
 
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    404: ErrorOut,
+    413: ErrorOut,
+    429: ErrorOut,
+    503: ErrorOut,
+}
+
+
 @api.post(
     "/alarms",
-    response={
-        200: AlarmOut,
-        201: AlarmOut,
-        400: ErrorOut,
-        401: ErrorOut,
-        413: ErrorOut,
-        503: ErrorOut,
-    },
+    response={200: AlarmOut, 201: AlarmOut, **ERRORS},
     summary="Raise an alarm",
+    description="201 when this request told the centre of the press, 200 when it already knew "
+    "it (the same alarm_id again, or its fallback SMS first). Never rate limited.",
 )
 def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]:
     device: Device = request.auth  # type: ignore[attr-defined]
@@ -320,3 +429,122 @@ def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]
             "track_until": _track_until(incident.track_until),
         },
     )
+
+
+def _alarm_uuid(alarm_id: str) -> uuid.UUID:
+    """Any text that is not a UUID is not one of this device's alarms either."""
+    try:
+        return uuid.UUID(alarm_id)
+    except ValueError:
+        raise NotFoundError("not an alarm id") from None
+
+
+@api.post(
+    "/alarms/{alarm_id}/locations",
+    response={200: LocationsOut, **ERRORS},
+    summary="Position updates",
+    description="Stored during the call and until track_until; afterwards (or once the "
+    "centre closed the incident) the answer is continue: false and nothing is stored. "
+    "A fix whose fix_at was already stored is stored once.",
+    by_alias=True,
+)
+def post_locations(request: HttpRequest, alarm_id: str, payload: LocationsIn) -> dict[str, Any]:
+    device: Device = request.auth  # type: ignore[attr-defined]
+    if len(payload.fixes) > MAX_FIXES_PER_REQUEST:
+        raise ProtocolError(413, "too_large", "more than 100 fixes in one request")
+    if not payload.fixes:
+        raise ProtocolError(
+            400,
+            "validation_error",
+            "the request has invalid fields",
+            fields={"fixes": "1 to 100 fixes"},
+        )
+    for index, fix in enumerate(payload.fixes):
+        _check_not_future(fix, f"fixes.{index}.fix_at")
+    result = alarm_locations_add(
+        device=device,
+        alarm_id=_alarm_uuid(alarm_id),
+        fixes=[fix.to_input() for fix in payload.fixes],
+        actor=Actor.device(device.device_id),
+    )
+    return {
+        "accepted": result.accepted,
+        "continue": result.tracking,
+        "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
+        "track_until": _track_until(result.track_until),
+    }
+
+
+@api.post(
+    "/alarms/{alarm_id}/call",
+    response={200: CallOut, **ERRORS},
+    summary="Call state",
+    description="An ended without a prior answered is a ghost call.",
+)
+def post_call(request: HttpRequest, alarm_id: str, payload: CallEventIn) -> dict[str, Any]:
+    device: Device = request.auth  # type: ignore[attr-defined]
+    ident = _alarm_uuid(alarm_id)
+    incident = alarm_call_report(
+        device=device,
+        alarm_id=ident,
+        event=CallState(payload.event),
+        at=payload.at,
+        actor=Actor.device(device.device_id),
+    )
+    return {"alarm_id": ident, "track_until": _track_until(incident.track_until)}
+
+
+@api.post(
+    "/alarms/{alarm_id}/cancel",
+    response={200: CancelOut, **ERRORS},
+    summary="The victim cancels on the phone",
+    description="normal: marked cancelled by the victim (the centre still decides); duress: "
+    "escalated at the centre. The answer is the same in both cases, byte for byte.",
+)
+def post_cancel(request: HttpRequest, alarm_id: str, payload: CancelIn) -> HttpResponse:
+    device: Device = request.auth  # type: ignore[attr-defined]
+    ident = _alarm_uuid(alarm_id)
+    alarm_cancel(
+        device=device,
+        alarm_id=ident,
+        pin=CancelPin(payload.pin),
+        at=payload.at,
+        actor=Actor.device(device.device_id),
+    )
+    # Built by hand so that nothing in it can depend on the PIN.
+    body = json.dumps({"alarm_id": str(ident), "status": "cancelled"}, separators=(",", ":"))
+    return HttpResponse(body, status=200, content_type="application/json")
+
+
+@api.post(
+    "/heartbeat",
+    response={200: HeartbeatOut, **ERRORS},
+    summary="The device is alive",
+    description="Never a position. last_test_alarm is when the centre last received a test "
+    "alarm of this device.",
+)
+def post_heartbeat(request: HttpRequest, payload: HeartbeatIn) -> dict[str, Any]:
+    device: Device = request.auth  # type: ignore[attr-defined]
+    now = device_heartbeat_record(
+        device=device,
+        beat=HeartbeatInput(
+            at=payload.at,
+            phone_pct=payload.battery.phone_pct,
+            button_pct=payload.battery.button_pct,
+            button_connected=payload.button.connected,
+            button_last_seen_at=payload.button.last_seen_at,
+            permissions={
+                "location": payload.permissions.location,
+                "sms": payload.permissions.sms,
+                "notifications": payload.permissions.notifications,
+            },
+            network_data=payload.network.data,
+            app_version=payload.app_version,
+        ),
+    )
+    last_test = last_test_alarm_at(device)
+    return {
+        "next_heartbeat_s": settings.MSA_HEARTBEAT_INTERVAL_S,
+        "server_time": rfc3339(now),
+        "last_test_alarm": _track_until(last_test),
+    }

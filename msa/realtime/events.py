@@ -39,6 +39,12 @@ class AlarmRaised(Event):
     received_at: str
     pressed_at: str
     position: Position | None
+    # Seconds from the press to its arrival when over 10 minutes (a late SMS): shown
+    # prominently; None otherwise.
+    delay_s: int | None = None
+    # Why an SMS alarm could not be verified (bad_mac, missing_mac, ...): None when verified.
+    unverified_reason: str | None = None
+    call_state: str = "none"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,9 +73,52 @@ class TrackingEnded(Event):
     at: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmCallChanged(Event):
+    """The phone reported its emergency call (``ghost``: it ended before it was answered)."""
+
+    type: ClassVar[str] = "alarm.call_changed"
+    call_state: str
+    track_until: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmVictimCancelled(Event):
+    """The victim cancelled on the phone with her normal PIN; the centre still decides."""
+
+    type: ClassVar[str] = "alarm.victim_cancelled"
+    at: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmDuress(Event):
+    """The alarm was cancelled on the phone with the duress PIN: escalate."""
+
+    type: ClassVar[str] = "alarm.duress"
+    at: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRevoked(Event):
+    """The device of this open incident was revoked (e.g. the suspect holds the phone)."""
+
+    type: ClassVar[str] = "alarm.device_revoked"
+    at: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (AlarmRaised, AlarmChannelAdded, AlarmLocated, IncidentStateChanged, TrackingEnded)
+    for cls in (
+        AlarmRaised,
+        AlarmChannelAdded,
+        AlarmLocated,
+        IncidentStateChanged,
+        TrackingEnded,
+        AlarmCallChanged,
+        AlarmVictimCancelled,
+        AlarmDuress,
+        DeviceRevoked,
+    )
 }
 
 

@@ -1,0 +1,72 @@
+"""What the ingest adapters keep: every inbound SMS (the rejected-SMS log is its rejected part)
+and the per-device request counters of the device API's rate limit."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from msa.alarms.models import Incident
+from msa.core.crypto import EncryptedTextField
+from msa.devices.models import Device
+
+
+class SmsResult(models.TextChoices):
+    RAISED = "raised", _("alarm raised")
+    MERGED = "merged", _("joined an alarm")
+    DUPLICATE = "duplicate", _("duplicate")
+    REJECTED = "rejected", _("rejected")
+
+
+class InboundSms(models.Model):
+    """One message delivered by an SMS gateway to ``/api/sms/v1/inbound``.
+
+    The ``(gateway, message_id)`` pair is unique: a redelivery by the gateway changes nothing.
+    The sender and the text are personal data (a phone number, a position) and are encrypted;
+    ``sender_lookup`` is the keyed hash used to recognise the enrolled number of a case.
+    ``reason`` says why a message was rejected, or why its alarm is unverified.
+    """
+
+    gateway = models.CharField(_("gateway"), max_length=100)
+    message_id = models.CharField(_("gateway message id"), max_length=200)
+    sender = EncryptedTextField(_("from"), blank=True)
+    sender_lookup = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    recipient = models.CharField(_("to"), max_length=32, blank=True)
+    text = EncryptedTextField(_("text"), blank=True)
+    gateway_received_at = models.DateTimeField(_("received by the gateway at"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    result = models.CharField(_("result"), max_length=16, choices=SmsResult.choices)
+    reason = models.CharField(_("reason"), max_length=32, blank=True)
+    device = models.ForeignKey(
+        Device, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="inbound_sms", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("gateway", "message_id"), name="inbound_sms_unique_per_gateway"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.message_id} {self.result}"
+
+
+class DeviceRateWindow(models.Model):
+    """A fixed-window request counter per device (see msa.ingest.ratelimit)."""
+
+    device = models.OneToOneField(
+        Device, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    window = models.BigIntegerField()  # unix time // MSA_DEVICE_RATE_WINDOW_S
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.count} in window {self.window}"

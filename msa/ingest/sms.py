@@ -1,0 +1,132 @@
+"""The SMS gateway's webhook, ``POST /api/sms/v1/inbound`` (protocol.md, "Fallback SMS").
+
+The gateway authenticates with its bearer token (an ApiToken of kind ``sms_gateway``, issued
+by ``msa token create --sms-gateway NAME``). A well-formed delivery is always answered 200 with
+``{"result": raised|merged|duplicate|rejected, "incident": ref|null}``, so that the gateway
+never retries a message that was read; 400 for a malformed body, 401 for a wrong token. The
+rules themselves live in :mod:`msa.ingest.services`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any, Literal
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from pydantic import Field
+
+from msa.accounts.models import TokenKind
+from msa.accounts.tokens import bearer, token_authenticate
+from msa.core.actors import Actor
+from msa.ingest.device_api import (
+    MAX_BODY_BYTES,
+    ErrorOut,
+    ProtocolError,
+    Time,
+    error_response,
+    validation_error_response,
+)
+from msa.ingest.services import InboundMessage, sms_inbound_receive
+
+log = logging.getLogger("msa.ingest.sms")
+
+
+class InboundIn(Schema):
+    id: Annotated[str, Field(strict=True, min_length=1, max_length=200)] = Field(
+        ..., description="The gateway's message id: a redelivery with the same id is harmless."
+    )
+    from_: Annotated[str, Field(strict=True, min_length=1, max_length=64)] = Field(
+        ..., alias="from"
+    )
+    to: Annotated[str, Field(strict=True, max_length=32)]
+    text: Annotated[str, Field(strict=True, max_length=2000)]
+    received_at: Time
+
+
+class InboundOut(Schema):
+    result: Literal["raised", "merged", "duplicate", "rejected"]
+    incident: str | None = Field(..., description="The incident's reference, or null.")
+
+
+class JsonObjectParser(Parser):
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        if len(request.body) > MAX_BODY_BYTES:
+            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
+        try:
+            parsed = json.loads(request.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ProtocolError(400, "malformed", "the body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise ProtocolError(400, "malformed", "the body is not a JSON object")
+        return parsed
+
+
+class GatewayTokenAuth:
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> str:
+        token = token_authenticate(TokenKind.SMS_GATEWAY, bearer(request))
+        if token is None:
+            raise ProtocolError(401, "invalid_token", "the gateway's bearer token is not valid")
+        return token.name
+
+
+api = NinjaAPI(
+    title="MSA SMS gateway webhook",
+    version="1",
+    description="Where the centre's SMS gateway delivers inbound messages: the fallback SMS "
+    "of the device protocol v1 (docs/protocol.md).",
+    urls_namespace="sms_v1",
+    docs_url=None,
+    parser=JsonObjectParser(),
+    auth=GatewayTokenAuth(),
+)
+
+
+@api.exception_handler(ProtocolError)
+def _protocol_error(request: HttpRequest, exc: ProtocolError) -> HttpResponse:
+    return error_response(exc)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return validation_error_response(exc)
+
+
+@api.exception_handler(DatabaseError)
+def _database_down(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    log.error("sms_webhook_db_error error=%s", type(exc).__name__)
+    return error_response(ProtocolError(503, "unavailable", "cannot store this now: retry"))
+
+
+@api.post(
+    "/inbound",
+    response={200: InboundOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 503: ErrorOut},
+    summary="An inbound SMS",
+    description="Always 200 for a well-formed delivery: raised (a new alarm), merged (joined "
+    "the alarm of the same press), duplicate (seen before, or a replay for a closed incident) "
+    "or rejected (kept in the rejected-SMS log with its reason).",
+)
+def post_inbound(request: HttpRequest, payload: InboundIn) -> dict[str, Any]:
+    gateway: str = request.auth  # type: ignore[attr-defined]
+    outcome = sms_inbound_receive(
+        message=InboundMessage(
+            gateway=gateway,
+            message_id=payload.id,
+            sender=payload.from_,
+            recipient=payload.to,
+            text=payload.text,
+            received_at=payload.received_at,
+        ),
+        actor=Actor.gateway(gateway),
+    )
+    return {
+        "result": str(outcome.result),
+        "incident": outcome.incident.reference if outcome.incident else None,
+    }
