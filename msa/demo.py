@@ -27,7 +27,7 @@ from msa.demo_data import (
 )
 from msa.devices.models import Device
 from msa.devices.services import device_enroll
-from msa.dispatch.models import Unit
+from msa.dispatch.models import Unit, UnitCrew
 
 DEMO_ACTOR = Actor.system("demo-seed")
 
@@ -89,6 +89,10 @@ def seed() -> None:
             position_at=now,
             location_label=unit.where,
         )
+    # The demo patrol officer crews G-12 (what /unit/ shows them).
+    UnitCrew.objects.create(
+        user=User.objects.get(username="patrol"), unit=Unit.objects.get(call_sign="G-12")
+    )
     for v in VICTIMS:
         victim_row = Victim.objects.create(
             first_name=v.first_name,

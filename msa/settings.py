@@ -196,6 +196,13 @@ MSA_REVIEW_HOURS = {
 MSA_CASE_MAX_DAYS = env_int("MSA_CASE_MAX_DAYS")
 MSA_NATIONAL_DB_RECIPIENT = env_str("MSA_NATIONAL_DB_RECIPIENT")
 MSA_CASE_ALERT_TO = env_str("MSA_CASE_ALERT_TO")
+MSA_ACK_TARGET_S = env_int("MSA_ACK_TARGET_S")
+MSA_BACKUP_OFFER_S = env_int("MSA_BACKUP_OFFER_S")
+MSA_DISPATCH_TARGET_S = env_int("MSA_DISPATCH_TARGET_S")
+MSA_ON_SCENE_TARGET_S = env_int("MSA_ON_SCENE_TARGET_S")
+MSA_SUPERVISOR_ALERT_TO = env_str("MSA_SUPERVISOR_ALERT_TO")
+MSA_ROUTER = env_str("MSA_ROUTER")
+MSA_ROUTE_DETOUR_FACTOR = float(env_str("MSA_ROUTE_DETOUR_FACTOR"))
 
 # Outbound message providers per channel (dotted paths); "default" serves the others.
 MSA_MESSAGE_PROVIDERS = {"default": "msa.messaging.providers.FakeProvider"}

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from msa.dispatch.api import cic_api, unit_api
 from msa.ingest.device_api import api as device_api
 from msa.ingest.sms import api as sms_api
 
@@ -12,6 +13,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", include("msa.dispatch.urls")),
     path("api/device/v1/", device_api.urls),
+    path("unit/", include("msa.dispatch.unit_urls")),
+    path("api/unit/v1/", unit_api.urls),
+    path("api/cic/v1/", cic_api.urls),
     path("api/sms/v1/", sms_api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -4,10 +4,17 @@ from typing import Any
 
 from msa.accounts.selectors import console_centres_for
 from msa.core.permissions import Permission
+from msa.dispatch.models import UnitCrew
 
 
 def _is_console_staff(user: Any) -> bool:
     return bool(console_centres_for(user).exists())
 
 
+def _is_unit_crew(user: Any) -> bool:
+    return bool(UnitCrew.objects.filter(user=user).exists())
+
+
 CONSOLE = Permission("console.view", _is_console_staff)
+CONSOLE_ACT = Permission("console.act", _is_console_staff)
+UNIT_CREW = Permission("unit.crew", _is_unit_crew)

@@ -1,27 +1,51 @@
-"""The operator console: thin views over alarms' services and selectors."""
+"""The operator console: thin views over the dispatch services and selectors.
+
+Every action is a POST that calls one service and redirects back to the incident (or
+answers the fragment for htmx); a refused action is shown as a message, never a traceback.
+"""
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from msa.accounts.models import Organisation, User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms import selectors as alarm_selectors
-from msa.alarms.services import incident_acknowledge, incident_dossier_open
-from msa.alarms.states import IncidentState
+from msa.alarms.models import Incident
+from msa.alarms.services import incident_dossier_open
+from msa.alarms.states import OPEN_STATES, IncidentState, Outcome
+from msa.audit.access import dossier_reason, dossier_reason_prompt
+from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.errors import NotFoundError, TransitionNotAllowedError
+from msa.core.errors import MsaError, NotFoundError
 from msa.core.permissions import requires
-from msa.dispatch.permissions import CONSOLE
+from msa.dispatch import selectors, services
+from msa.dispatch.models import Dispatch
+from msa.dispatch.permissions import CONSOLE, CONSOLE_ACT
+from msa.dispatch.states import PROGRESS_BY_TARGET
 from msa.realtime.selectors import last_seq
+
+OUTCOME_LABELS: list[tuple[str, Any]] = [
+    (Outcome.ARRESTED_ON_SCENE, gettext_lazy("suspect arrested on scene")),
+    (Outcome.ARRESTED_LATER, gettext_lazy("suspect arrested later")),
+    (Outcome.NOT_FOUND, gettext_lazy("suspect not found")),
+    (Outcome.NO_OFFENCE, gettext_lazy("no offence")),
+    (Outcome.FALSE_MISPRESS, gettext_lazy("false alarm: mis-press")),
+    (Outcome.FALSE_TEST, gettext_lazy("false alarm: test")),
+    (Outcome.FALSE_TECHNICAL, gettext_lazy("false alarm: technical")),
+]
 
 
 def _user(request: HttpRequest) -> User:
@@ -38,10 +62,38 @@ def _centre(user: User, centre_id: int | None) -> Organisation:
     return centre
 
 
+def _alerts(lanes: dict[str, list[Incident]], centre: Organisation) -> list[dict[str, Any]]:
+    """The supervisor banner: every live incident whose timer ran out."""
+    alerts = []
+    for incident in lanes["live"]:
+        kinds = []
+        if incident.status == IncidentState.RECEIVED and incident.ack_escalated_at:
+            kinds.append(_("not acknowledged"))
+        if incident.backup_centre_id == centre.pk and incident.status == IncidentState.RECEIVED:
+            kinds.append(_("offered to us as backup"))
+        elif incident.backup_centre_id and incident.status == IncidentState.RECEIVED:
+            kinds.append(_("offered to the backup centre"))
+        if incident.status == IncidentState.ACKNOWLEDGED and incident.dispatch_overdue_at:
+            kinds.append(_("no unit dispatched"))
+        if incident.on_scene_breach_at and not incident.on_scene_at:
+            kinds.append(_("10-minute on-scene target missed"))
+        if kinds:
+            alerts.append({"incident": incident, "kinds": kinds})
+    return alerts
+
+
 def _queue_context(user: User, centre: Organisation) -> dict[str, Any]:
-    lanes = alarm_selectors.queue_for(user, centre.pk)
+    lanes = selectors.queue_for(user, centre.pk)
     unacknowledged = sum(1 for i in lanes["live"] if i.status == IncidentState.RECEIVED)
-    return {"centre": centre, "lanes": lanes, "unacknowledged": unacknowledged}
+    alerts = _alerts(lanes, centre)
+    return {
+        "centre": centre,
+        "lanes": lanes,
+        "unacknowledged": unacknowledged,
+        "alerts": alerts,
+        "ack_target_s": settings.MSA_ACK_TARGET_S,
+        "on_scene_target_s": settings.MSA_ON_SCENE_TARGET_S,
+    }
 
 
 @require_GET
@@ -63,52 +115,218 @@ def queue(request: HttpRequest, centre_id: int) -> HttpResponse:
     return render(request, "console/_queue.html", _queue_context(user, centre))
 
 
+def _incident(request: HttpRequest, reference: str) -> Incident:
+    try:
+        return selectors.incident_get(_user(request), reference)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _incident_context(user: User, incident: Incident) -> dict[str, Any]:
+    """What the incident page and its live fragment show."""
+    fixes = alarm_selectors.incident_fixes(incident)
+    last_fix = fixes[-1] if fixes else None
+    at = (last_fix.lat, last_fix.lon) if last_fix else None
+    dispatches = selectors.dispatches_of(incident)
+    open_dispatches = [d for d in dispatches if d.status != "cleared"]
+    recommended = (
+        selectors.units_recommend(incident, at=at) if incident.status in OPEN_STATES else []
+    )
+    units = list(selectors.units_for_centre(incident.centre).select_related("police_zone"))
+    etas = selectors.unit_etas(units, at=at)
+    now = clock.now()
+    centre_id = incident.centre_id
+    watching = [c.pk for c in console_centres_for(user)]
+    if centre_id not in watching and incident.backup_centre_id in watching:
+        centre_id = incident.backup_centre_id or centre_id
+    return {
+        "incident": incident,
+        "case": incident.case,
+        "victim": incident.case.victim,
+        "suspect": incident.case.suspect,
+        "fixes": fixes,
+        "last_fix": last_fix,
+        "dispatches": dispatches,
+        "open_dispatches": open_dispatches,
+        "recommended": recommended,
+        "timeline": selectors.incident_timeline(incident),
+        "earlier": selectors.earlier_incidents(incident),
+        "outcomes": OUTCOME_LABELS,
+        "is_open": incident.status in OPEN_STATES,
+        "tracking_open": incident.track_until is None or incident.track_until > now,
+        "progress_targets": list(PROGRESS_BY_TARGET),
+        "watch_centre": centre_id,
+        "map_data": {
+            "fixes": [
+                {
+                    "lat": f.lat,
+                    "lon": f.lon,
+                    "accuracy_m": f.accuracy_m,
+                    "fix_at": f.fix_at.isoformat(),
+                    "label": _("victim · %(time)s")
+                    % {"time": date_format(localtime(f.fix_at), "H:i:s")},
+                }
+                for f in fixes
+            ],
+            "units": [
+                {
+                    "id": u.pk,
+                    "call_sign": u.call_sign,
+                    "lat": u.lat,
+                    "lon": u.lon,
+                    "status": u.status,
+                    "eta_s": etas.get(u.pk),
+                }
+                for u in units
+                if u.lat is not None and u.lon is not None
+            ],
+            "zones": selectors.exclusion_zones_for(incident),
+            "places": [],  # home/work with coordinates, when the cases part records them
+        },
+    }
+
+
 @require_GET
 @requires(CONSOLE)
 def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
+    incident = _incident(request, reference)
+    # Outside an open incident the dossier needs a stated reason (msa.audit.access).
+    reason = dossier_reason(request, incident.case, default=f"open incident {reference}")
+    if reason is None:
+        return dossier_reason_prompt(request, incident.case)
+    incident_dossier_open(incident=incident, actor=Actor.for_user(user), reason=reason)
+    context = _incident_context(user, incident)
+    context["last_seq"] = last_seq(centre_id=context["watch_centre"])
+    return render(request, "console/incident.html", context)
+
+
+@require_GET
+@requires(CONSOLE)
+def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
+    """The parts of the incident page that change: actions, units, timeline (for htmx)."""
+    user = _user(request)
+    incident = _incident(request, reference)
+    return render(request, "console/_incident_live.html", _incident_context(user, incident))
+
+
+def _act(
+    request: HttpRequest, reference: str, action: Callable[[Incident, Actor], object]
+) -> HttpResponse:
+    incident = _incident(request, reference)
     try:
-        incident = alarm_selectors.incident_get(user, reference)
-    except NotFoundError:
-        raise Http404 from None
-    incident_dossier_open(incident=incident, actor=Actor.for_user(user))
-    fixes = alarm_selectors.incident_fixes(incident)
-    return render(
-        request,
-        "console/incident.html",
-        {
-            "incident": incident,
-            "case": incident.case,
-            "victim": incident.case.victim,
-            "suspect": incident.case.suspect,
-            "fixes": fixes,
-            "last_fix": fixes[-1] if fixes else None,
-            "map_data": {
-                "fixes": [
-                    {
-                        "lat": f.lat,
-                        "lon": f.lon,
-                        "accuracy_m": f.accuracy_m,
-                        "fix_at": f.fix_at.isoformat(),
-                        "label": _("victim · %(time)s")
-                        % {"time": date_format(localtime(f.fix_at), "H:i:s")},
-                    }
-                    for f in fixes
-                ],
-            },
-        },
+        action(incident, Actor.for_user(_user(request)))
+    except MsaError as exc:
+        messages.error(request, exc.message)
+    return redirect("console:incident", reference=reference)
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_acknowledge_view(request: HttpRequest, reference: str) -> HttpResponse:
+    # When somebody else acknowledged first, the page shows who.
+    return _act(request, reference, lambda i, a: services.incident_acknowledge(incident=i, actor=a))
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_note_view(request: HttpRequest, reference: str) -> HttpResponse:
+    text = request.POST.get("text", "")
+    return _act(
+        request, reference, lambda i, a: services.incident_note_add(incident=i, actor=a, text=text)
     )
 
 
 @require_POST
-@requires(CONSOLE)
-def incident_acknowledge_view(request: HttpRequest, reference: str) -> HttpResponse:
-    user = _user(request)
+@requires(CONSOLE_ACT)
+def incident_dispatch_view(request: HttpRequest, reference: str) -> HttpResponse:
+    unit_ids = [int(v) for v in request.POST.getlist("unit") if v.isdigit()]
+    return _act(
+        request,
+        reference,
+        lambda i, a: services.dispatch_create(incident=i, unit_ids=unit_ids, actor=a),
+    )
+
+
+def _progress(incident: Incident, actor: Actor, dispatch_id: int, target: str) -> None:
+    transition = PROGRESS_BY_TARGET.get(target)
+    dispatch = Dispatch.objects.filter(pk=dispatch_id, incident=incident).first()
+    if transition is None or dispatch is None:
+        raise NotFoundError(_("no such dispatch step"))
+    services.dispatch_progress(dispatch=dispatch, transition=transition, actor=actor)
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def dispatch_progress_view(request: HttpRequest, reference: str, dispatch_id: int) -> HttpResponse:
+    target = request.POST.get("to", "")
+    return _act(request, reference, lambda i, a: _progress(i, a, dispatch_id, target))
+
+
+def _tri(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+def outcome_from(post: Any) -> tuple[Outcome, bool | None, bool | None]:
+    from msa.core.errors import ValidationError
+
     try:
-        incident = alarm_selectors.incident_get(user, reference)
-    except NotFoundError:
-        raise Http404 from None
-    # When somebody else acknowledged first, the page shows who.
-    with contextlib.suppress(TransitionNotAllowedError):
-        incident_acknowledge(incident=incident, actor=Actor.for_user(user))
-    return redirect("console:incident", reference=reference)
+        outcome = Outcome(post.get("outcome", ""))
+    except ValueError:
+        raise ValidationError(_("choose an outcome"), fields={"outcome": "required"}) from None
+    return outcome, _tri(post.get("violence", "")), _tri(post.get("injured", ""))
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_outcome_view(request: HttpRequest, reference: str) -> HttpResponse:
+    def act(incident: Incident, actor: Actor) -> None:
+        outcome, violence, injured = outcome_from(request.POST)
+        services.incident_outcome_record(
+            incident=incident,
+            actor=actor,
+            outcome=outcome,
+            violence_before_arrival=violence,
+            victim_injured=injured,
+        )
+
+    return _act(request, reference, act)
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_close_view(request: HttpRequest, reference: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _act(
+        request, reference, lambda i, a: services.incident_close(incident=i, actor=a, reason=reason)
+    )
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_reopen_view(request: HttpRequest, reference: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _act(
+        request,
+        reference,
+        lambda i, a: services.incident_reopen(incident=i, actor=a, reason=reason),
+    )
+
+
+@require_POST
+@requires(CONSOLE_ACT)
+def incident_tracking_view(request: HttpRequest, reference: str) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    change = request.POST.get("change", "")
+    raw = request.POST.get("minutes", "")
+    minutes = int(raw) if raw.isdigit() else 0
+
+    def act(incident: Incident, actor: Actor) -> None:
+        if change == "stop":
+            services.tracking_stop(incident=incident, actor=actor, reason=reason)
+        else:
+            services.tracking_extend(
+                incident=incident, actor=actor, reason=reason, by=timedelta(minutes=minutes)
+            )
+
+    return _act(request, reference, act)

@@ -74,6 +74,57 @@ class TrackingEnded(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentNoted(Event):
+    type: ClassVar[str] = "incident.noted"
+    note_id: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitDispatched(Event):
+    type: ClassVar[str] = "unit.dispatched"
+    dispatch_id: int
+    unit: str  # call sign
+    eta_s: int | None
+    status: str  # the incident's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DispatchProgressed(Event):
+    type: ClassVar[str] = "dispatch.progressed"
+    dispatch_id: int
+    unit: str
+    transition: str
+    dispatch_status: str
+    status: str  # the incident's
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomeRecorded(Event):
+    type: ClassVar[str] = "incident.outcome"
+    outcome: str
+    violence_before_arrival: bool | None
+    victim_injured: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentEscalated(Event):
+    """A timer ran out: ack (supervisor alerted), backup (offered), dispatch, on_scene."""
+
+    type: ClassVar[str] = "incident.escalated"
+    kind: str
+    at: str
+    backup_centre: str = ""  # the backup centre's code, for kind=backup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrackingChanged(Event):
+    type: ClassVar[str] = "alarm.tracking_changed"
+    track_until: str | None
+    change: str  # stop | extend
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AlarmCallChanged(Event):
     """The phone reported its emergency call (``ghost``: it ended before it was answered)."""
 
@@ -114,6 +165,12 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmLocated,
         IncidentStateChanged,
         TrackingEnded,
+        IncidentNoted,
+        UnitDispatched,
+        DispatchProgressed,
+        OutcomeRecorded,
+        IncidentEscalated,
+        TrackingChanged,
         AlarmCallChanged,
         AlarmVictimCancelled,
         AlarmDuress,

@@ -17,6 +17,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
+from msa.worker import timers
 
 log = logging.getLogger("msa.worker")
 
@@ -50,4 +51,8 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("outbox", 2.0, message_deliver_due),
     Sweep("case_tasks", 30.0, sweep_case_tasks),
     Sweep("case_reviews", 300.0, sweep_case_reviews),
+    Sweep("ack_escalations", 1.0, timers.sweep_ack_escalations),
+    Sweep("backup_offers", 1.0, timers.sweep_backup_offers),
+    Sweep("dispatch_overdue", 2.0, timers.sweep_dispatch_overdue),
+    Sweep("on_scene_breaches", 2.0, timers.sweep_on_scene_breaches),
 )

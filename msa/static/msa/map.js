@@ -1,11 +1,12 @@
 // The incident map. With no tile URL configured (or no network) it still draws the
-// positions, their accuracy circles and a coordinate grid on a plain background.
+// positions, their accuracy circles, the exclusion zones and the units on a coordinate
+// grid. window.msaMap.addFixes() takes the positions of alarm.located events live.
 (function () {
   "use strict";
   const el = document.getElementById("map");
   if (!el || typeof L === "undefined") return;
   const data = JSON.parse(document.getElementById("map-data").textContent);
-  const fixes = data.fixes || [];
+  const fixes = (data.fixes || []).slice();
   const map = L.map(el, { zoomControl: true, attributionControl: true });
   const tileUrl = el.dataset.tileUrl;
   if (tileUrl) {
@@ -41,16 +42,61 @@
     });
   }
 
-  if (fixes.length === 0) {
-    map.setView([50.85, 4.35], 8);
-    return;
+  (data.zones || []).forEach(function (z) {
+    const style = { color: "#f5a623", weight: 2, dashArray: "6 4", fillOpacity: 0.08 };
+    let layer = null;
+    if (z.polygon && z.polygon.length) layer = L.polygon(z.polygon, style);
+    else if (z.lat != null && z.lon != null && z.radius_m) layer = L.circle([z.lat, z.lon], Object.assign({ radius: z.radius_m }, style));
+    if (layer) layer.addTo(map).bindTooltip(z.label || "exclusion zone");
+  });
+  (data.places || []).forEach(function (p) {
+    L.circleMarker([p.lat, p.lon], { radius: 6, color: "#9b7bff", weight: 2, fillOpacity: 0.6 })
+      .addTo(map).bindTooltip(p.label);
+  });
+  function fmt(s) {
+    return s == null ? "" : " · ETA " + String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
   }
-  const track = fixes.map(function (f) { return [f.lat, f.lon]; });
-  const last = fixes[fixes.length - 1];
-  map.setView([last.lat, last.lon], 16);
-  if (track.length > 1) L.polyline(track, { color: "#4aa3ff", weight: 3 }).addTo(map);
-  L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15 }).addTo(map);
-  L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1 })
-    .addTo(map)
-    .bindTooltip(last.label, { permanent: true, direction: "right" });
+  (data.units || []).forEach(function (u) {
+    const colour = u.status === "available" ? "#3ecf8e" : u.status === "busy" ? "#4aa3ff" : "#8b98a5";
+    L.circleMarker([u.lat, u.lon], { radius: 6, color: colour, weight: 2, fillColor: colour, fillOpacity: 0.5, className: "unit-marker" })
+      .addTo(map)
+      .bindTooltip(u.call_sign + fmt(u.eta_s), { permanent: u.status === "available" && u.eta_s != null && u.eta_s < 900, direction: "top" });
+  });
+
+  let trackLine = null;
+  let accuracy = null;
+  let marker = null;
+  function draw(recentre) {
+    if (!fixes.length) return;
+    const last = fixes[fixes.length - 1];
+    const track = fixes.map(function (f) { return [f.lat, f.lon]; });
+    if (trackLine) map.removeLayer(trackLine);
+    if (accuracy) map.removeLayer(accuracy);
+    if (marker) map.removeLayer(marker);
+    if (track.length > 1) trackLine = L.polyline(track, { color: "#4aa3ff", weight: 3 }).addTo(map);
+    accuracy = L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15 }).addTo(map);
+    marker = L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1 })
+      .addTo(map)
+      .bindTooltip(last.label || "victim", { permanent: true, direction: "right" });
+    if (recentre) map.setView([last.lat, last.lon], Math.max(map.getZoom() || 0, 15));
+  }
+
+  if (fixes.length === 0) map.setView([50.85, 4.35], 8);
+  else { map.setView([fixes[fixes.length - 1].lat, fixes[fixes.length - 1].lon], 15); draw(false); }
+
+  window.msaMap = {
+    addFixes: function (positions) {
+      const first = fixes.length === 0;
+      positions.forEach(function (p) {
+        const t = new Date(p.fix_at);
+        fixes.push({ lat: p.lat, lon: p.lon, accuracy_m: p.accuracy_m, fix_at: p.fix_at,
+          label: "victim · " + t.toLocaleTimeString([], { hour12: false }) });
+      });
+      fixes.sort(function (a, b) { return Date.parse(a.fix_at) - Date.parse(b.fix_at); });
+      draw(first);
+      return fixes[fixes.length - 1];
+    },
+    centre: function () { draw(true); },
+    count: function () { return fixes.length; },
+  };
 })();

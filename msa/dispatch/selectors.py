@@ -1,0 +1,306 @@
+"""Scoped reads for the console, the unit page and the integration feed.
+
+A centre's console sees its own incidents and those offered to it as backup. "Missing"
+and "not yours" both raise NotFoundError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from msa.accounts.models import Organisation, User
+from msa.accounts.selectors import console_centres_for
+from msa.alarms.models import Incident, IncidentTransition, LocationFix
+from msa.alarms.states import OPEN_STATES, IncidentState, Lane
+from msa.core import clock
+from msa.core.errors import NotFoundError
+from msa.dispatch.models import (
+    CentreBackup,
+    Dispatch,
+    DispatchTransition,
+    IncidentNote,
+    Unit,
+    UnitCrew,
+    UnitStatus,
+)
+from msa.dispatch.routing import Origin, router
+from msa.dispatch.states import OPEN_DISPATCH_STATES
+from msa.realtime.models import IncidentEvent
+
+RECENTLY_CLOSED = timedelta(hours=24)
+RECOMMEND_COUNT = 5
+
+
+def console_incidents(user: User) -> QuerySet[Incident]:
+    """Incidents of the user's centres, and those offered to them as backup."""
+    centres = console_centres_for(user)
+    return Incident.objects.filter(Q(centre__in=centres) | Q(backup_centre__in=centres))
+
+
+def _at_centre(qs: QuerySet[Incident], centre_id: int) -> QuerySet[Incident]:
+    return qs.filter(Q(centre_id=centre_id) | Q(backup_centre_id=centre_id))
+
+
+def _open_dispatches() -> Prefetch[Any]:
+    return Prefetch(
+        "dispatches",
+        queryset=Dispatch.objects.filter(status__in=[str(s) for s in OPEN_DISPATCH_STATES])
+        .select_related("unit")
+        .order_by("assigned_at"),
+        to_attr="open_dispatches",
+    )
+
+
+def _urgency(incident: Incident) -> tuple[int, int, float]:
+    """Unacknowledged first; among them duress and breaches; then the rest, newest first."""
+    unacknowledged = incident.status == IncidentState.RECEIVED
+    alarming = bool(
+        incident.duress_at or incident.trigger == "duress" or incident.on_scene_breach_at
+    )
+    return (0 if unacknowledged else 1, 0 if alarming else 1, -incident.received_at.timestamp())
+
+
+def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
+    """The three lanes of the console: live, test, and closed in the last 24 hours."""
+    base = (
+        _at_centre(console_incidents(user), centre_id)
+        .select_related("case__police_zone", "backup_centre", "centre")
+        .prefetch_related(
+            Prefetch("fixes", queryset=LocationFix.objects.order_by("-fix_at"), to_attr="recent"),
+            _open_dispatches(),
+        )
+    )
+    open_states = [str(s) for s in OPEN_STATES]
+    live: list[Incident] = list(base.filter(lane=Lane.LIVE, status__in=open_states))
+    live.sort(key=_urgency)
+    test: list[Incident] = list(base.filter(lane=Lane.TEST).order_by("-received_at")[:20])
+    closed: list[Incident] = list(
+        base.filter(
+            lane=Lane.LIVE,
+            status=IncidentState.CLOSED,
+            closed_at__gte=clock.now() - RECENTLY_CLOSED,
+        ).order_by("-closed_at")[:50],
+    )
+    lanes: dict[str, list[Incident]] = {"live": live, "test": test, "closed": closed}
+    return lanes
+
+
+def incident_get(user: User, reference: str) -> Incident:
+    incident = (
+        console_incidents(user)
+        .select_related(
+            "case__victim",
+            "case__suspect",
+            "case__police_zone",
+            "device",
+            "centre",
+            "backup_centre",
+            "acknowledged_by",
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if incident is None:
+        raise NotFoundError("no such incident")
+    return incident
+
+
+def earlier_incidents(incident: Incident, limit: int = 10) -> list[Incident]:
+    return list(
+        Incident.objects.filter(case_id=incident.case_id)
+        .exclude(pk=incident.pk)
+        .order_by("-received_at")[:limit],
+    )
+
+
+def dispatches_of(incident: Incident) -> list[Dispatch]:
+    return list(incident.dispatches.select_related("unit").order_by("assigned_at", "id"))
+
+
+def exclusion_zones_for(incident: Incident) -> list[dict[str, Any]]:
+    """The case's exclusion zones, drawn on the map and listed in the dossier.
+
+    HOOK: the cases part provides ``msa.cases.selectors.exclusion_zones_for(case)`` returning
+    objects with ``label``, ``lat``, ``lon``, ``radius_m`` (and optionally ``polygon``: a
+    list of [lat, lon]). Until it exists this returns nothing.
+    """
+    try:
+        from msa.cases import selectors as case_selectors  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return []
+    provider = getattr(case_selectors, "exclusion_zones_for", None)
+    if provider is None:
+        return []
+    return [
+        {
+            "label": str(getattr(zone, "label", "") or getattr(zone, "name", "")),
+            "lat": getattr(zone, "lat", None),
+            "lon": getattr(zone, "lon", None),
+            "radius_m": getattr(zone, "radius_m", None),
+            "polygon": getattr(zone, "polygon", None),
+        }
+        for zone in provider(incident.case)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    unit: Unit
+    eta_s: int
+    distance_m: int
+
+
+def units_for_centre(centre: Organisation) -> QuerySet[Unit]:
+    return Unit.objects.filter(police_zone__covered_by=centre)
+
+
+def units_recommend(
+    incident: Incident, *, at: tuple[float, float] | None, limit: int = RECOMMEND_COUNT
+) -> list[Recommendation]:
+    """The nearest available units of the incident's centre by estimated arrival time."""
+    if at is None:
+        return []
+    candidates = list(
+        units_for_centre(incident.centre).filter(
+            status=UnitStatus.AVAILABLE, lat__isnull=False, lon__isnull=False
+        ),
+    )
+    return rank_units(candidates, lat=at[0], lon=at[1], limit=limit)
+
+
+def rank_units(units: list[Unit], *, lat: float, lon: float, limit: int) -> list[Recommendation]:
+    from msa.dispatch.routing import haversine_m
+
+    origins = [Origin(u.lat or 0.0, u.lon or 0.0, u.kind) for u in units]
+    etas = router().etas(origins, lat=lat, lon=lon)
+    order = sorted(range(len(units)), key=etas.__getitem__)[:limit]
+    return [
+        Recommendation(
+            unit=units[i],
+            eta_s=round(etas[i]),
+            distance_m=round(haversine_m(units[i].lat or 0.0, units[i].lon or 0.0, lat, lon)),
+        )
+        for i in order
+    ]
+
+
+def unit_etas(units: list[Unit], *, at: tuple[float, float] | None) -> dict[int, int]:
+    placed = [u for u in units if u.lat is not None and u.lon is not None]
+    if at is None or not placed:
+        return {}
+    etas = router().etas(
+        [Origin(u.lat or 0.0, u.lon or 0.0, u.kind) for u in placed], lat=at[0], lon=at[1]
+    )
+    return {u.pk: round(e) for u, e in zip(placed, etas, strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    kind: str  # transition | dispatch | note | event
+    label: str
+    actor: str
+    detail: str = ""
+
+
+EVENT_LABELS = {
+    "alarm.channel_added": "channel",
+    "alarm.tracking_ended": "tracking ended",
+    "alarm.tracking_changed": "tracking",
+    "incident.escalated": "escalated",
+    "incident.outcome": "outcome",
+}
+
+
+def _detail(payload: dict[str, Any]) -> str:
+    shown = sorted((k, v) for k, v in payload.items() if k != "incident" and v not in ("", None))
+    return ", ".join(f"{k}={v}" for k, v in shown)
+
+
+def incident_timeline(incident: Incident) -> list[TimelineEntry]:
+    """Transitions, dispatch progress, notes and channel/escalation events, in time order."""
+    entries = [
+        TimelineEntry(t.at, "transition", t.transition, t.actor_label, t.reason)
+        for t in IncidentTransition.objects.filter(subject=incident)
+    ]
+    progress = DispatchTransition.objects.filter(subject__incident=incident)
+    entries.extend(
+        TimelineEntry(d.at, "dispatch", f"{d.subject.unit.call_sign} {d.to_state}", d.actor_label)
+        for d in progress.select_related("subject__unit")
+    )
+    entries.extend(
+        TimelineEntry(n.at, "note", "note", n.author_label, n.text)
+        for n in IncidentNote.objects.filter(incident=incident)
+    )
+    logged = IncidentEvent.objects.filter(
+        incident=incident, centre_id=incident.centre_id, type__in=list(EVENT_LABELS)
+    )
+    entries.extend(
+        TimelineEntry(e.at, "event", EVENT_LABELS[e.type], "", _detail(e.payload)) for e in logged
+    )
+    entries.sort(key=lambda x: x.at)
+    return entries
+
+
+def backup_of(centre: Organisation) -> Organisation | None:
+    link = CentreBackup.objects.select_related("backup").filter(centre=centre).first()
+    return link.backup if link else None
+
+
+# --- the unit's side ------------------------------------------------------------------
+
+
+def unit_of(user: User) -> Unit | None:
+    crew = UnitCrew.objects.select_related("unit").filter(user=user).first()
+    return crew.unit if crew else None
+
+
+def unit_current_dispatch(unit: Unit) -> Dispatch | None:
+    return (
+        Dispatch.objects.filter(unit=unit, status__in=[str(s) for s in OPEN_DISPATCH_STATES])
+        .select_related("incident__case__victim", "incident__case__suspect", "incident__centre")
+        .first()
+    )
+
+
+def unit_dispatch_get(user: User, dispatch_id: int) -> Dispatch:
+    unit = unit_of(user)
+    dispatch = (
+        Dispatch.objects.filter(pk=dispatch_id, unit=unit).select_related("incident").first()
+        if unit
+        else None
+    )
+    if dispatch is None:
+        raise NotFoundError("no such dispatch")
+    return dispatch
+
+
+# --- the integration feed ----------------------------------------------------------------
+
+
+def integration_incidents(org: Organisation) -> QuerySet[Incident]:
+    return (
+        Incident.objects.filter(Q(centre=org) | Q(backup_centre=org))
+        .select_related("centre", "case__police_zone")
+        .prefetch_related(_open_dispatches())
+    )
+
+
+def integration_incident_list(org: Organisation) -> list[Incident]:
+    since = clock.now() - RECENTLY_CLOSED
+    return list(
+        integration_incidents(org)
+        .filter(Q(status__in=[str(s) for s in OPEN_STATES]) | Q(closed_at__gte=since))
+        .order_by("-received_at")[:200],
+    )
+
+
+def integration_incident_get(org: Organisation, reference: str) -> Incident:
+    incident = integration_incidents(org).filter(reference=reference).first()
+    if incident is None:
+        raise NotFoundError("no such incident")
+    return incident

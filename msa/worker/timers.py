@@ -1,0 +1,92 @@
+"""The incident timers: acknowledgement, backup offer, dispatch, on-scene target.
+
+Each sweep reads candidates without a lock, claims each with SKIP LOCKED (so that two
+workers do not wait on each other) and calls one idempotent service that locks and checks
+again: running a sweep twice, or on two workers at once, acts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from msa.alarms.models import Incident
+from msa.alarms.states import IncidentState, Lane
+from msa.core import clock
+from msa.core.actors import Actor
+from msa.dispatch import services
+
+WORKER = Actor.system("worker")
+BATCH = 200
+
+
+def _run(candidates: QuerySet[Incident], act: Callable[..., bool]) -> int:
+    done = 0
+    for pk in list(candidates.values_list("pk", flat=True)[:BATCH]):
+        with transaction.atomic():
+            claimed = Incident.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if claimed is None:
+            continue  # another worker has it right now
+        if act(incident=claimed, actor=WORKER):
+            done += 1
+    return done
+
+
+def sweep_ack_escalations() -> int:
+    due = clock.now() - services.ack_target()
+    return _run(
+        Incident.objects.filter(
+            lane=Lane.LIVE,
+            status=IncidentState.RECEIVED,
+            ack_escalated_at__isnull=True,
+            received_at__lte=due,
+        ).order_by("received_at"),
+        services.incident_ack_escalate,
+    )
+
+
+def sweep_backup_offers() -> int:
+    due = clock.now() - services.backup_after()
+    return _run(
+        Incident.objects.filter(
+            lane=Lane.LIVE,
+            status=IncidentState.RECEIVED,
+            backup_offered_at__isnull=True,
+            received_at__lte=due,
+        ).order_by("received_at"),
+        services.incident_backup_offer,
+    )
+
+
+def sweep_dispatch_overdue() -> int:
+    due = clock.now() - services.dispatch_target()
+    return _run(
+        Incident.objects.filter(
+            lane=Lane.LIVE,
+            status=IncidentState.ACKNOWLEDGED,
+            dispatch_overdue_at__isnull=True,
+            dispatched_at__isnull=True,
+            acknowledged_at__lte=due,
+        ).order_by("acknowledged_at"),
+        services.incident_dispatch_overdue,
+    )
+
+
+def sweep_on_scene_breaches() -> int:
+    due = clock.now() - services.on_scene_target()
+    return _run(
+        Incident.objects.filter(
+            lane=Lane.LIVE,
+            status__in=[
+                IncidentState.RECEIVED,
+                IncidentState.ACKNOWLEDGED,
+                IncidentState.DISPATCHED,
+            ],
+            on_scene_breach_at__isnull=True,
+            on_scene_at__isnull=True,
+            received_at__lte=due,
+        ).order_by("received_at"),
+        services.incident_on_scene_breach,
+    )
