@@ -60,3 +60,27 @@ def browser() -> Iterator[Any]:
 
     with launch_chromium() as chromium:
         yield chromium
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _force_login_passes_the_second_factor() -> Iterator[None]:
+    """``client.force_login`` also verifies the TOTP step (tests/support/auth.py)."""
+    from django.test.client import ClientMixin
+
+    from tests.support.auth import install_force_login_with_otp
+
+    original = install_force_login_with_otp()
+    yield
+    ClientMixin.force_login = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On PostgreSQL the audit table refuses TRUNCATE (msa/audit/migrations/0003); test
+    sessions may truncate it, so that pytest-django can flush its throw-away databases."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        options = db.setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c msa.audit_truncate=allow").strip()

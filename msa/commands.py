@@ -7,4 +7,6 @@ from __future__ import annotations
 
 COMMAND_MODULES: tuple[str, ...] = (
     "msa.cases.commands",
+    "msa.audit.commands",
+    "msa.accounts.commands",
 )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
 from msa.cases.demo import demo_case_dossier
@@ -23,6 +26,8 @@ from msa.demo_data import (
     demo_device_id,
     demo_device_key,
     demo_password,
+    demo_totp_key,
+    demo_totp_secret,
     key_text,
 )
 from msa.devices.models import Device
@@ -79,6 +84,10 @@ def seed() -> None:
             is_superuser=role == Role.ADMIN,
         )
         Membership.objects.create(user=user, organisation=orgs[org_code], role=role)
+        if settings.MSA_DEMO:  # the second factor of the demo logins (never outside the demo)
+            TOTPDevice.objects.create(
+                user=user, name="demo", key=demo_totp_key(username).hex(), confirmed=True
+            )
     for unit in UNITS:
         Unit.objects.create(
             call_sign=unit.call_sign,
@@ -141,6 +150,9 @@ def summary() -> str:
         org = Organisation.objects.get(code=org_code)
         label = Role(role).label
         lines.append(f"  {username:<11} {demo_password(username):<22} {label} @ {org.name}")
+        if settings.MSA_DEMO:
+            code = f"{totp(demo_totp_key(username)):06d}"
+            lines.append(f"  {'':<11} TOTP secret {demo_totp_secret(username)}  code now {code}")
     lines.append("Demo devices (victim number, device id, key, case):")
     for v in VICTIMS:
         device = Device.objects.select_related("case").get(device_id=demo_device_id(v.number))

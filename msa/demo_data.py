@@ -209,3 +209,14 @@ def victim(number: int) -> DemoVictim:
         if v.number == number:
             return v
     raise KeyError(number)
+
+
+def demo_totp_key(username: str) -> bytes:
+    """The demo login's TOTP secret (20 bytes): fixed, so that the demo prints the codes and
+    the browser tests compute them. Used only when ``MSA_DEMO=1`` (see ``msa.demo``)."""
+    return hmac.new(b"msa-demo-totp", username.encode(), hashlib.sha256).digest()[:20]
+
+
+def demo_totp_secret(username: str) -> str:
+    """Base32, as an authenticator app takes it."""
+    return base64.b32encode(demo_totp_key(username)).decode()

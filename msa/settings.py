@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "msa.core",
     "msa.accounts",
     "msa.audit",
@@ -91,7 +95,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "msa.core.middleware.IdleTimeoutMiddleware",
+    "msa.core.middleware.OtpRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "msa.core.middleware.ContentSecurityPolicyMiddleware",
+    "axes.middleware.AxesMiddleware",
     "msa.core.middleware.CentreTimeZoneMiddleware",
 ]
 
@@ -166,13 +175,63 @@ STATICFILES_DIRS = [BASE_DIR / "msa" / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- Security (issue 6; docs/security.md) -------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("MSA_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HSTS is sent on HTTPS responses once the deployment is behind HTTPS (MSA_SECURE_COOKIES=1).
+SECURE_HSTS_SECONDS = env_int("MSA_HSTS_SECONDS") if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SESSION_COOKIE_SECURE
+# Signed out after this many seconds without a request (msa.core.middleware.IdleTimeoutMiddleware).
+MSA_SESSION_IDLE_S = env_int("MSA_SESSION_IDLE_S")
+SESSION_COOKIE_AGE = 12 * 3600  # a control-room shift; the idle timeout is the tighter bound
+
+# Sign-in: argon2 passwords (PASSWORD_HASHERS), django-axes lock-out, django-otp TOTP for every
+# staff user (msa.core.middleware.OtpRequiredMiddleware and msa.core.permissions.requires).
+AUTHENTICATION_BACKENDS = [
+    "msa.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MSA_LOGIN_FAILURE_LIMIT")
+AXES_COOLOFF_TIME = env_int("MSA_LOGIN_LOCKOUT_S") / 3600  # hours, as axes expects
+# Locked per (account, client address): a guesser is stopped, but cannot lock an operator out
+# of the console from elsewhere; the second factor stands behind the password anyway.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+OTP_TOTP_ISSUER = "MSA"
+OTP_TOTP_SYNC = False  # no drift learning: a code is valid for its step and one either side
+
+# Content-Security-Policy (django-csp 4): no inline script or style anywhere.
+_tile_host = ""
+if env_str("MSA_MAP_TILE_URL"):
+    from urllib.parse import urlsplit as _urlsplit
+
+    _tile_parts = _urlsplit(env_str("MSA_MAP_TILE_URL").replace("{s}", "*"))
+    _tile_host = f"{_tile_parts.scheme}://{_tile_parts.netloc}"
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *([_tile_host] if _tile_host else [])],
+        "font-src": ["'self'"],
+        # ws:// and wss:// of the requesting host are added per request by the middleware.
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 MSA_MAP_TILE_URL = env_str("MSA_MAP_TILE_URL")
 MSA_MAP_ATTRIBUTION = env_str("MSA_MAP_ATTRIBUTION")
@@ -196,6 +255,7 @@ MSA_REVIEW_HOURS = {
 MSA_CASE_MAX_DAYS = env_int("MSA_CASE_MAX_DAYS")
 MSA_NATIONAL_DB_RECIPIENT = env_str("MSA_NATIONAL_DB_RECIPIENT")
 MSA_CASE_ALERT_TO = env_str("MSA_CASE_ALERT_TO")
+MSA_RETENTION_DAYS = env_int("MSA_RETENTION_DAYS")
 MSA_ACK_TARGET_S = env_int("MSA_ACK_TARGET_S")
 MSA_BACKUP_OFFER_S = env_int("MSA_BACKUP_OFFER_S")
 MSA_DISPATCH_TARGET_S = env_int("MSA_DISPATCH_TARGET_S")

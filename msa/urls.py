@@ -11,6 +11,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("msa.accounts.urls")),
+    path("audit/", include("msa.audit.urls")),
     path("console/", include("msa.dispatch.urls")),
     path("api/device/v1/", device_api.urls),
     path("unit/", include("msa.dispatch.unit_urls")),

@@ -45,6 +45,9 @@ class AuditEntry(models.Model):
     new = models.JSONField(_("new values"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True)
+    # The hash chain (msa/audit/chain.py): this row's hash covers the previous row's hash.
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    row_hash = models.CharField(_("row hash"), max_length=64, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -64,3 +67,18 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit entries are never deleted")
+
+
+class AuditChainHead(models.Model):
+    """One row: the hash and id of the newest audit entry. ``audit_record`` locks it, so that
+    appends are serialised and every row links to the one written just before it."""
+
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"audit chain head #{self.last_id}"

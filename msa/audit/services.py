@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from msa.audit.models import AuditEntry
+from msa.audit import chain
+from msa.audit.models import AuditChainHead, AuditEntry
 from msa.core import clock
 from msa.core.actors import Actor
 
@@ -39,6 +40,7 @@ def audit_record(
     if subject is not None:
         subject_type = subject_type_of(subject)
         subject_id = str(subject.pk)
+    head = _chain_head_locked()
     entry = AuditEntry(
         at=at or clock.now(),
         actor_kind=str(actor.kind),
@@ -51,6 +53,22 @@ def audit_record(
         new=dict(new or {}),
         reason=reason,
         correlation_id=correlation_id.get(),
+        prev_hash=head.last_hash,
     )
+    entry.row_hash = chain.row_hash(head.last_hash, chain.content_of(entry))
     entry.save()
+    head.last_id = entry.pk
+    head.last_hash = entry.row_hash
+    head.count += 1
+    head.save(update_fields=["last_id", "last_hash", "count"])
     return entry
+
+
+def _chain_head_locked() -> AuditChainHead:
+    """The chain head, locked until the end of the caller's transaction (serialised appends:
+    on PostgreSQL a row lock, on SQLite the database's single writer)."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": chain.GENESIS})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head

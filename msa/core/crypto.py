@@ -157,3 +157,80 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if value is None or value == "":
             return value
         return encrypt(str(value), context=self.crypto_context)
+
+
+# --- Key rotation (``msa crypto rotate``) ----------------------------------------------
+
+
+@dataclass(slots=True)
+class RotationCount:
+    model: str
+    rows: int = 0
+    values: int = 0
+
+
+def encrypted_models() -> list[tuple[type[models.Model], list[EncryptedTextField]]]:
+    """Every concrete model with encrypted columns, and those columns."""
+    from django.apps import apps
+
+    found: list[tuple[type[models.Model], list[EncryptedTextField]]] = []
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
+def rotate_model(
+    model: type[models.Model],
+    fields: list[EncryptedTextField],
+    *,
+    batch: int = 500,
+    ring: Keyring | None = None,
+) -> RotationCount:
+    """Re-encrypt with the first key every value of ``fields`` under another key.
+
+    Batches of ``batch`` rows, each in its own transaction; a value is only replaced if it
+    is still the one read (a concurrent write wins). Values already under the current key
+    are skipped, so a run that stopped half-way is simply started again.
+    """
+    from django.db import connection, transaction
+
+    ring = ring or keyring()
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = quote(model._meta.pk.column)
+    columns = ", ".join(quote(f.column) for f in fields)
+    count = RotationCount(model=model._meta.label)
+    last: Any = None
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            where = f"WHERE {pk} > %s " if last is not None else ""
+            params: list[Any] = [last] if last is not None else []
+            cursor.execute(
+                f"SELECT {pk}, {columns} FROM {table} {where}ORDER BY {pk} LIMIT %s",  # noqa: S608
+                [*params, batch],
+            )
+            rows = cursor.fetchall()
+            for row in rows:
+                count.rows += 1
+                for field, value in zip(fields, row[1:], strict=True):
+                    if not value or key_id_of(value) in (None, ring.current_id):
+                        continue
+                    plain = decrypt(value, context=field.crypto_context, ring=ring)
+                    fresh = encrypt(plain, context=field.crypto_context, ring=ring)
+                    col = quote(field.column)
+                    cursor.execute(
+                        f"UPDATE {table} SET {col} = %s WHERE {pk} = %s AND {col} = %s",  # noqa: S608
+                        [fresh, row[0], value],
+                    )
+                    count.values += cursor.rowcount
+        if len(rows) < batch:
+            return count
+        last = rows[-1][0]
+
+
+def rotate_all(*, batch: int = 500) -> list[RotationCount]:
+    return [rotate_model(model, fields, batch=batch) for model, fields in encrypted_models()]

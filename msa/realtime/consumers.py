@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from msa.accounts.mfa import session_is_verified
 from msa.accounts.selectors import user_is_console_staff
 from msa.realtime.selectors import REPLAY_PAGE, events_after, last_seq
 from msa.realtime.services import centre_group
@@ -53,6 +54,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         allowed = (
             user is not None
             and user.is_authenticated
+            # the session must have passed the second factor (TOTP), as on every staff page
+            and await database_sync_to_async(session_is_verified)(user, self.scope.get("session"))
             and await database_sync_to_async(user_is_console_staff)(user, self.centre_id)
         )
         if not allowed:

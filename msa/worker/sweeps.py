@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from msa.alarms.models import Incident
 from msa.alarms.services import tracking_window_close
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
+from msa.cases.retention import retention_run
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.messaging.services import message_deliver_due
@@ -47,6 +48,7 @@ def sweep_tracking_windows() -> int:
 
 
 SWEEPS: tuple[Sweep, ...] = (
+    Sweep("retention", 3600.0, retention_run),
     Sweep("tracking_windows", 5.0, sweep_tracking_windows),
     Sweep("outbox", 2.0, message_deliver_due),
     Sweep("case_tasks", 30.0, sweep_case_tasks),

@@ -20,6 +20,7 @@ from msa.realtime import events
 from msa.realtime.models import EventStream, IncidentEvent
 from msa.realtime.routing import websocket_urlpatterns
 from msa.realtime.services import centre_group, event_append
+from tests.support.auth import otp_verified_user
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -40,7 +41,7 @@ async def connect(username: str, since: int = 0, centre: int | None = None) -> A
         URLRouter(websocket_urlpatterns),
         f"/ws/console/{centre}/?since={since}",
     )
-    communicator.scope["user"] = user
+    communicator.scope["user"] = await database_sync_to_async(otp_verified_user)(user)
     return communicator
 
 
@@ -125,7 +126,7 @@ async def test_a_bad_since_is_refused() -> None:
     await database_sync_to_async(_seed)()
     user = await database_sync_to_async(User.objects.get)(username="operator")
     communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/console/1/?since=x")
-    communicator.scope["user"] = user
+    communicator.scope["user"] = await database_sync_to_async(otp_verified_user)(user)
     connected, code = await communicator.connect()
     assert (connected, code) == (False, 4400)
 

@@ -1,0 +1,111 @@
+"""The second step of signing in: verify a TOTP code, enrol an authenticator, recovery codes.
+
+These pages are open to a signed-in user whose session has not passed the second factor
+(``OTPRequiredMiddleware`` lets them through); nobody else reaches a staff page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+
+from msa.accounts import mfa
+from msa.accounts.models import User
+from msa.core.permissions import Permission, requires, signed_in_step
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+@signed_in_step
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if mfa.user_is_verified(user):
+        return redirect(_next(request))
+    if not mfa.has_second_factor(user):
+        return redirect(f"{_url('otp-enrol')}?next={_next(request)}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = mfa.totp_verify(user=user, token=form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(_next(request))
+        form.add_error("token", _("That code is not valid. Enter the current code."))
+    return render(request, "accounts/otp_verify.html", {"form": form, "next": _next(request)})
+
+
+@signed_in_step
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_enrol(request: HttpRequest) -> HttpResponse:
+    """First sign-in (or re-enrolment from a verified session): scan, then confirm a code."""
+    user = _user(request)
+    if mfa.has_second_factor(user) and not mfa.user_is_verified(user):
+        return redirect(_url("otp-verify"))
+    device = mfa.totp_pending(user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if mfa.totp_enrol_confirm(user=user, token=form.cleaned_data["token"]):
+            device.refresh_from_db()
+            otp_login(request, device)
+            codes = mfa.recovery_codes_issue(user=user)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+        form.add_error("token", _("That code is not valid. Enter the current code."))
+    return render(
+        request,
+        "accounts/otp_enrol.html",
+        {"form": form, "qr_svg": mfa.qr_svg(device), "secret": device_secret_b32(device)},
+    )
+
+
+SIGNED_IN = Permission("accounts.self", lambda user: bool(user.is_authenticated))
+
+
+@require_POST
+@requires(SIGNED_IN)
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    codes = mfa.recovery_codes_issue(user=_user(request))
+    return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+def device_secret_b32(device: object) -> str:
+    import base64
+
+    key: bytes = device.bin_key  # type: ignore[attr-defined]
+    return base64.b32encode(key).decode().rstrip("=")
+
+
+def _url(name: str) -> str:
+    from django.urls import reverse
+
+    return reverse(name)
