@@ -9,4 +9,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.cases.commands",
     "msa.audit.commands",
     "msa.accounts.commands",
+    "msa.dispatch.commands",
 )

@@ -589,3 +589,27 @@ def incident_on_scene_breach(*, incident: Incident, actor: Actor) -> bool:
     locked.save(update_fields=["on_scene_breach_at"])
     _escalated(locked, "on_scene", now)
     return True
+
+
+@transaction.atomic(durable=True)
+def unit_avl_token_issue(*, unit: Unit, actor: Actor) -> str:
+    """Issue the bearer token of a unit's AVL feed (shown once); an older one is revoked."""
+    from msa.accounts.models import TokenKind
+    from msa.accounts.tokens import token_create
+
+    locked = Unit.objects.select_for_update().select_related("avl_token").get(pk=unit.pk)
+    if locked.avl_token is not None:
+        locked.avl_token.revoked_at = clock.now()
+        locked.avl_token.save(update_fields=["revoked_at"])
+    issued = token_create(
+        kind=TokenKind.UNIT,
+        name=f"avl {locked.call_sign} {clock.now():%Y%m%d%H%M%S}",
+        actor=actor,
+        organisation=locked.police_zone,
+    )
+    locked.avl_token = issued.token
+    locked.save(update_fields=["avl_token"])
+    audit_record(
+        actor=actor, action="unit.avl_token", subject=locked, new={"token": issued.token.prefix}
+    )
+    return issued.plain
