@@ -10,4 +10,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.audit.commands",
     "msa.accounts.commands",
     "msa.dispatch.commands",
+    "msa.devices.commands",
+    "msa.ingest.commands",
 )

@@ -53,8 +53,25 @@ class InboundOut(Schema):
     incident: str | None = Field(..., description="The incident's reference, or null.")
 
 
-class JsonObjectParser(Parser):
+class PreparsedJson(Parser):
+    """The body was read and parsed after the token was checked; hand that result on."""
+
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        parsed: dict[str, Any] = request.msa_json  # type: ignore[attr-defined]
+        return parsed
+
+
+class GatewayTokenAuth:
+    """The gateway's bearer token first (401), then the body: over 64 KiB 413, not a JSON
+    object 400 ``malformed``."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> str:
+        token = token_authenticate(TokenKind.SMS_GATEWAY, bearer(request))
+        if token is None:
+            raise ProtocolError(401, "invalid_token", "the gateway's bearer token is not valid")
         if len(request.body) > MAX_BODY_BYTES:
             raise ProtocolError(413, "too_large", "the body is over 64 KiB")
         try:
@@ -63,17 +80,7 @@ class JsonObjectParser(Parser):
             raise ProtocolError(400, "malformed", "the body is not JSON") from None
         if not isinstance(parsed, dict):
             raise ProtocolError(400, "malformed", "the body is not a JSON object")
-        return parsed
-
-
-class GatewayTokenAuth:
-    openapi_type = "http"
-    openapi_scheme = "bearer"
-
-    def __call__(self, request: HttpRequest) -> str:
-        token = token_authenticate(TokenKind.SMS_GATEWAY, bearer(request))
-        if token is None:
-            raise ProtocolError(401, "invalid_token", "the gateway's bearer token is not valid")
+        request.msa_json = parsed  # type: ignore[attr-defined]
         return token.name
 
 
@@ -84,7 +91,7 @@ api = NinjaAPI(
     "of the device protocol v1 (docs/protocol.md).",
     urls_namespace="sms_v1",
     docs_url=None,
-    parser=JsonObjectParser(),
+    parser=PreparsedJson(),
     auth=GatewayTokenAuth(),
 )
 
