@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/unit/v1/", unit_api.urls),
     path("api/cic/v1/", cic_api.urls),
     path("api/sms/v1/", sms_api.urls),
+    path("cases/", include("msa.cases.urls")),
     path("admin/", admin.site.urls),
 ]

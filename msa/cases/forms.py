@@ -1,0 +1,279 @@
+"""Forms a reference officer, a magistrate or a counsellor fills in fast. They parse only;
+the rules live in the services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from msa.accounts.models import Organisation, OrgKind
+from msa.cases.models import (
+    RISK_ORDER,
+    ConsentMethod,
+    NoteKind,
+    ReferralStatus,
+    ReferralWho,
+    Relation,
+    ReviewOutcome,
+    RiskLevel,
+    TeamRole,
+    ZoneShape,
+)
+from msa.cases.risk import items_of
+from msa.cases.services import ZoneInput
+from msa.cases.states import EndReason
+from msa.devices.models import InventoryItem
+
+DATE = forms.DateInput(attrs={"type": "date"})
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class CaseOpenForm(forms.Form):
+    zone = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("police zone"))
+    relation = forms.ChoiceField(choices=Relation.choices, label=_("relation to the victim"))
+    victim_first_name = forms.CharField(label=_("victim: first name"), max_length=100)
+    victim_last_name = forms.CharField(label=_("victim: last name"), max_length=100)
+    victim_birth_date = forms.DateField(
+        label=_("victim: date of birth"), required=False, widget=DATE
+    )
+    victim_phone = forms.CharField(label=_("victim: mobile number"), max_length=32, required=False)
+    victim_address = forms.CharField(label=_("victim: address"), max_length=300, required=False)
+    victim_languages = forms.CharField(label=_("victim: languages"), max_length=100, required=False)
+    victim_children = forms.CharField(
+        label=_("children and other witnesses"), required=False, widget=forms.Textarea({"rows": 2})
+    )
+    victim_health = forms.CharField(
+        label=_("victim: health notes"), required=False, widget=forms.Textarea({"rows": 2})
+    )
+    suspect_first_name = forms.CharField(label=_("suspect: first name"), max_length=100)
+    suspect_last_name = forms.CharField(label=_("suspect: last name"), max_length=100)
+    suspect_birth_date = forms.DateField(
+        label=_("suspect: date of birth"), required=False, widget=DATE
+    )
+    suspect_phone = forms.CharField(label=_("suspect: phone"), max_length=32, required=False)
+    suspect_address = forms.CharField(label=_("suspect: address"), max_length=300, required=False)
+    suspect_vehicle = forms.CharField(label=_("suspect: vehicle"), max_length=200, required=False)
+    suspect_weapons = forms.CharField(label=_("suspect: weapons"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, zones: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["zone"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = zones
+        if zones.count() == 1:
+            field.initial = zones.first()
+
+
+def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
+    """A form with one field per item of the instrument, plus the override."""
+    fields: dict[str, forms.Field] = {}
+    yes_no = [("no", _("no")), ("yes", _("yes")), ("unknown", _("unknown"))]
+    for item in items_of(definition):
+        label = item["text"]
+        kind = item["type"]
+        field: forms.Field
+        if kind == "yes_no":
+            field = forms.ChoiceField(
+                label=label, choices=yes_no, widget=forms.RadioSelect, initial="no"
+            )
+        elif kind == "choice":
+            field = forms.ChoiceField(
+                label=label,
+                choices=[(c["value"], c["label"]) for c in item["choices"]],
+                widget=forms.RadioSelect,
+                initial=item["choices"][0]["value"],
+            )
+        elif kind == "number":
+            field = forms.IntegerField(label=label, min_value=0, required=False, initial=0)
+        else:
+            field = forms.CharField(label=label, required=False, widget=forms.Textarea({"rows": 2}))
+        setattr(field, "msa_bombshell", bool(item.get("bombshell")))  # noqa: B010
+        fields[item["key"]] = field
+    fields["override_level"] = forms.ChoiceField(
+        label=_("professional override (may only raise the level)"),
+        choices=[("", _("none")), *RiskLevel.choices],
+        required=False,
+    )
+    fields["override_reason"] = forms.CharField(
+        label=_("reason for the override"), required=False, widget=forms.Textarea({"rows": 2})
+    )
+    return type("AssessmentForm", (forms.Form,), fields)
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[("approve", _("approve the alarm")), ("refuse", _("refuse"))],
+        widget=forms.RadioSelect,
+        label=_("decision"),
+        initial="approve",
+    )
+    reference = forms.CharField(label=_("decision reference"), max_length=64)
+    valid_from = forms.DateField(label=_("valid from"), required=False, widget=DATE)
+    valid_until = forms.DateField(label=_("valid until"), required=False, widget=DATE)
+    contact_ban = forms.BooleanField(label=_("contact ban"), required=False, initial=True)
+    conditions = forms.CharField(
+        label=_("conditions"), required=False, widget=forms.Textarea({"rows": 2})
+    )
+    grounds = forms.CharField(
+        label=_("grounds"), required=False, widget=forms.Textarea({"rows": 2})
+    )
+    circle_label = forms.CharField(label=_("area ban: place"), max_length=120, required=False)
+    circle_lat = forms.FloatField(label=_("latitude"), required=False)
+    circle_lon = forms.FloatField(label=_("longitude"), required=False)
+    circle_radius_m = forms.IntegerField(label=_("radius (m)"), required=False, min_value=10)
+    zones_json = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def zones(self) -> list[ZoneInput]:
+        data = self.cleaned_data
+        zones: list[ZoneInput] = []
+        if data.get("circle_lat") is not None and data.get("circle_lon") is not None:
+            zones.append(
+                ZoneInput(
+                    label=data.get("circle_label") or "area ban",
+                    shape=ZoneShape.CIRCLE,
+                    lat=data["circle_lat"],
+                    lon=data["circle_lon"],
+                    radius_m=data.get("circle_radius_m") or 200,
+                )
+            )
+        raw = data.get("zones_json") or ""
+        if raw:
+            try:
+                drawn = json.loads(raw)
+            except json.JSONDecodeError:
+                drawn = []
+            for z in drawn if isinstance(drawn, list) else []:
+                if not isinstance(z, dict):
+                    continue
+                if z.get("shape") == ZoneShape.POLYGON:
+                    zones.append(
+                        ZoneInput(
+                            label=str(z.get("label") or "area ban"),
+                            shape=ZoneShape.POLYGON,
+                            rings=z.get("rings") or [],
+                        )
+                    )
+                elif z.get("shape") == ZoneShape.CIRCLE:
+                    zones.append(
+                        ZoneInput(
+                            label=str(z.get("label") or "area ban"),
+                            shape=ZoneShape.CIRCLE,
+                            lat=z.get("lat"),
+                            lon=z.get("lon"),
+                            radius_m=z.get("radius_m"),
+                        )
+                    )
+        return zones
+
+
+class RenewForm(forms.Form):
+    reference = forms.CharField(label=_("decision reference"), max_length=64)
+    valid_until = forms.DateField(label=_("valid until"), required=False, widget=DATE)
+
+
+class ConsentForm(forms.Form):
+    given_at = forms.DateTimeField(label=_("consent given at"), widget=DATETIME)
+    method = forms.ChoiceField(label=_("how"), choices=ConsentMethod.choices)
+
+
+class LoanForm(forms.Form):
+    item: forms.ModelChoiceField[InventoryItem] = forms.ModelChoiceField(
+        queryset=InventoryItem.objects.none(), label=_("item in stock")
+    )
+
+    def __init__(self, *args: Any, items: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["item"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = items
+
+
+class ReviewForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("outcome"), choices=ReviewOutcome.choices)
+    risk_level = forms.ChoiceField(
+        label=_("new risk level (adjust)"),
+        choices=[("", "—"), *[(lv, lv) for lv in RISK_ORDER]],
+        required=False,
+    )
+    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea({"rows": 2}))
+
+
+class EndForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("reason"), choices=[(r.value, r.value.replace("_", " ")) for r in EndReason]
+    )
+    note = forms.CharField(label=_("note"), required=False, max_length=300)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("why you need the full dossier"), max_length=300)
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=300)
+
+
+class TeamForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(
+            kind__in=[OrgKind.SUPPORT_SERVICE, OrgKind.PROSECUTOR_OFFICE]
+        ),
+        label=_("organisation"),
+    )
+    role = forms.ChoiceField(label=_("role in the team"), choices=TeamRole.choices)
+    person = forms.CharField(label=_("contact person"), max_length=150, required=False)
+
+
+class ReferralForm(forms.Form):
+    who = forms.ChoiceField(label=_("who"), choices=ReferralWho.choices)
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(kind=OrgKind.SUPPORT_SERVICE),
+        label=_("to"),
+    )
+
+
+class ReferralStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("status"), choices=ReferralStatus.choices)
+
+
+class NoteForm(forms.Form):
+    kind = forms.ChoiceField(label=_("kind"), choices=NoteKind.choices)
+    text = forms.CharField(label=_("text"), widget=forms.Textarea({"rows": 3}))
+
+
+class ReturnForm(forms.Form):
+    condition = forms.ChoiceField(
+        label=_("condition"),
+        choices=[
+            ("ok", _("back in stock")),
+            ("repair", _("needs repair")),
+            ("lost", _("lost")),
+            ("retired", _("retire")),
+        ],
+    )
+
+
+class ItemForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("kind"), choices=[("button", _("button")), ("phone", _("phone")), ("sim", _("SIM"))]
+    )
+    serial = forms.CharField(label=_("serial number"), max_length=64)
+    imei = forms.CharField(label=_("IMEI"), max_length=17, required=False)
+    iccid = forms.CharField(label=_("ICCID"), max_length=22, required=False)
+    model_name = forms.CharField(label=_("model"), max_length=100, required=False)
+    owner = forms.CharField(label=_("owner"), max_length=120, required=False)
+    budget = forms.CharField(label=_("budget"), max_length=120, required=False)
+    district: forms.ModelChoiceField[Organisation] = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=_("judicial district")
+    )
+
+    def __init__(self, *args: Any, districts: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["district"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = districts
+        if districts.count() == 1:
+            field.initial = districts.first()

@@ -1,0 +1,20 @@
+"""What a user must be to open the case pages (the rows they see come from the selectors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msa.accounts.models import Membership, OrgKind
+from msa.cases.selectors import ZONE_ROLES, user_sees_cases
+from msa.core.permissions import Permission
+
+
+def _zone_officer(user: Any) -> bool:
+    return Membership.objects.filter(
+        user=user, organisation__kind=OrgKind.POLICE_ZONE, role__in=ZONE_ROLES
+    ).exists()
+
+
+CASES = Permission("cases.view", user_sees_cases)
+CASE_OPEN = Permission("cases.open", _zone_officer)
+INVENTORY = Permission("cases.inventory", _zone_officer)
