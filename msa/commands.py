@@ -12,4 +12,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.dispatch.commands",
     "msa.devices.commands",
     "msa.ingest.commands",
+    "msa.simulate",
 )
