@@ -155,14 +155,18 @@ def test_msa_audit_verify_command(tmp_path: Any) -> None:
         "        audit_record(actor=Actor.system('t'), action=f'a{i}', subject_type='t')\n"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
-    ok = subprocess.run([*run, "audit", "verify"], env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        [*run, "audit", "verify"], env=env, capture_output=True, text=True, check=False
+    )
     assert ok.returncode == 0, ok.stderr
     assert "intact: 3 entries" in ok.stdout
     import sqlite3
 
     with sqlite3.connect(tmp_path / "msa.sqlite3") as db:
         db.execute("UPDATE audit_auditentry SET action = 'forged' WHERE action = 'a1'")
-    bad = subprocess.run([*run, "audit", "verify"], env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*run, "audit", "verify"], env=env, capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 1
     assert "modified" in bad.stderr
     assert "Traceback" not in bad.stderr
