@@ -110,7 +110,7 @@ class InventoryItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.serial}"
+        return f"{self.get_kind_display()} {self.serial}"
 
 
 class Loan(models.Model):
