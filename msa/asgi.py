@@ -1,4 +1,10 @@
-"""The ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""The ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+Machine endpoints (phones, SMS gateways, AVL feeds, integrations) authenticate each request
+by signature or bearer token: they get a lean Django handler without the session, CSRF,
+message, second-factor, lock-out, CSP and time-zone middleware that staff pages need. The
+device API is the hot path (design.md section 5).
+"""
 
 from __future__ import annotations
 
@@ -13,11 +19,42 @@ from django.core.asgi import get_asgi_application
 
 django_asgi = get_asgi_application()
 
+from typing import Any  # noqa: E402
+
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+
+MACHINE_PREFIXES = ("/api/device/", "/api/sms/", "/api/unit/", "/api/cic/")
+MACHINE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",  # host check, Content-Length
+]
+
+
+class MachineHandler(ASGIHandler):
+    """Django's ASGI handler with the machine endpoints' lean middleware chain."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # The chain is built once, here; nothing else reads MIDDLEWARE afterwards.
+        with override_settings(MIDDLEWARE=MACHINE_MIDDLEWARE):
+            super().load_middleware(is_async)
+
+
+machine_asgi = MachineHandler()
+
+
+async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"].startswith(MACHINE_PREFIXES):
+        await machine_asgi(scope, receive, send)
+    else:
+        await django_asgi(scope, receive, send)
+
+
 from msa.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi,
+        "http": http_router,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
         ),
