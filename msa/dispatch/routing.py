@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -28,9 +27,9 @@ SPEED_MPS: dict[str, float] = {
 DEFAULT_SPEED_MPS = 40 / 3.6
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Where a unit is, and what kind it is (for its speed)."""
+class Origin(NamedTuple):
+    """Where a unit is, and what kind it is (for its speed). Any (lat, lon, kind, ...)
+    tuple will do: a database row read with ``values_list("lat", "lon", "kind", ...)``."""
 
     lat: float
     lon: float
@@ -38,7 +37,9 @@ class Origin:
 
 
 class Router(Protocol):
-    def etas(self, origins: Sequence[Origin], *, lat: float, lon: float) -> list[float]:
+    def etas(
+        self, origins: Sequence[Origin | tuple[Any, ...]], *, lat: float, lon: float
+    ) -> list[float]:
         """Seconds from each origin to (lat, lon), in the order of ``origins``."""
 
 
@@ -52,22 +53,37 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class StraightLineRouter:
+    """ETA = distance x detour factor / speed of the unit's kind.
+
+    The distance is the equirectangular approximation of the great-circle distance: no trig
+    per unit, and within 0.5 % of haversine below 200 km, far inside the uncertainty of a
+    detour factor. ``haversine_m`` remains the exact figure shown to people.
+    """
+
     def __init__(self, detour_factor: float | None = None) -> None:
         factor = settings.MSA_ROUTE_DETOUR_FACTOR if detour_factor is None else detour_factor
         self.detour_factor = float(factor)
 
-    def etas(self, origins: Sequence[Origin], *, lat: float, lon: float) -> list[float]:
-        radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
-        p2 = radians(lat)
-        cos_p2 = cos(p2)
-        l2 = radians(lon)
-        scale = 2 * EARTH_RADIUS_M * self.detour_factor
+    def etas(
+        self, origins: Sequence[Origin | tuple[Any, ...]], *, lat: float, lon: float
+    ) -> list[float]:
+        cos_lat = math.cos(math.radians(lat))
+        scale = math.radians(1.0) * EARTH_RADIUS_M * self.detour_factor
+        seconds_per_m = {k: 1.0 / v for k, v in SPEED_MPS.items()}
+        default = 1.0 / DEFAULT_SPEED_MPS
+        sqrt = math.sqrt
         out: list[float] = []
+        append = out.append
+        get = seconds_per_m.get
         for o in origins:
-            p1 = radians(o.lat)
-            a = sin((p2 - p1) / 2) ** 2 + cos(p1) * cos_p2 * sin((l2 - radians(o.lon)) / 2) ** 2
-            out.append(scale * asin(sqrt(a)) / SPEED_MPS.get(o.kind, DEFAULT_SPEED_MPS))
+            dy = o[0] - lat
+            dx = (o[1] - lon) * cos_lat
+            append(sqrt(dx * dx + dy * dy) * scale * get(o[2], default))
         return out
+
+
+def fastest_speed_mps() -> float:
+    return max(*SPEED_MPS.values(), DEFAULT_SPEED_MPS)
 
 
 @cache

@@ -227,3 +227,18 @@ def test_units_off_duty_or_busy_are_not_recommended(demo: None, clock: Clock) ->
     recommended = selectors.units_recommend(incident, at=(51.0430, 3.7270))
     assert "G-12" not in [r.unit.call_sign for r in recommended]
     assert len(recommended) == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", [(51.0439, 3.7253), (51.10, 4.10), (50.50, 3.00)])
+def test_the_box_search_recommends_what_ranking_every_unit_would(
+    demo: None, clock: Clock, where: tuple[float, float]
+) -> None:
+    clock.freeze(NOW)
+    incident = press(at=NOW).incident
+    every = list(
+        Unit.objects.filter(status=UnitStatus.AVAILABLE, police_zone__covered_by=incident.centre)
+    )
+    expected = selectors.rank_units(every, lat=where[0], lon=where[1], limit=5)
+    got = selectors.units_recommend(incident, at=where)
+    assert [r.unit.call_sign for r in got] == [r.unit.call_sign for r in expected]

@@ -62,7 +62,7 @@ def test_two_operators_acknowledge_at_once_exactly_one_wins(demo: None) -> None:
     assert len([r for r in results if isinstance(r, MsaError)]) == 1
     incident.refresh_from_db()
     assert incident.transitions.filter(transition="acknowledge").count() == 1
-    assert incident.acknowledged_by == winners[0].acknowledged_by  # type: ignore[union-attr]
+    assert incident.acknowledged_by == winners[0].acknowledged_by
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,7 @@
   let refreshPending = false;
   let refreshAgain = false;
   let selected = -1;
+  let held = false;  // msaConsole.disconnect(): stay down until msaConsole.reconnect()
 
   function setConnection(state, text) {
     const el = document.getElementById("connection");
@@ -130,6 +131,7 @@
     };
     socket.onclose = function () {
       setConnection("down", "✖ connection lost — reconnecting");
+      if (held) return;
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 10000);
     };
@@ -162,7 +164,9 @@
   });
 
   window.msaConsole = {
-    disconnect: function () { if (socket) socket.close(); },
+    disconnect: function () { held = true; if (socket) socket.close(); },
+    reconnect: function () { if (held) { held = false; connect(); } },
+    events: function () { return (window.msaEvents || []).slice(); },
     lastSeq: function () { return lastSeq; },
   };
   connect();

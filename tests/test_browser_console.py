@@ -1,0 +1,128 @@
+"""The console and the unit page in a real browser, against a real server and worker."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from msa.demo_data import demo_password
+from tests.support.browser import login, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+def simulate_press(url: str, victim: int) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "msa.cli",
+            "simulate",
+            "press",
+            "--victim",
+            str(victim),
+            "--url",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return re.search(r"incident (\S+)", result.stdout).group(1)  # type: ignore[union-attr]
+
+
+def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, browser: Any) -> None:
+    console = browser.new_context().new_page()
+    login(console, live_server_url, "operator", demo_password("operator"))
+    console.goto(live_server_url + "/console/")
+    console.wait_for_selector("#connection.conn-live", timeout=10_000)
+
+    reference = simulate_press(live_server_url, 1)
+    row = console.locator(f'.lane-live .incident-row[data-reference="{reference}"]')
+    row.wait_for(timeout=5_000)
+    assert "unacknowledged" in row.inner_text()
+    console.wait_for_function("document.body.dataset.sound === 'playing'", timeout=5_000)
+    timer = row.locator(".timer")
+    console.wait_for_function(
+        "el => /^\\d\\d:\\d\\d$/.test(el.textContent.trim())", arg=timer.element_handle()
+    )
+    assert console.locator("#alarm-popup").is_visible()
+
+    # Open it and acknowledge with the keyboard.
+    row.click()
+    console.wait_for_selector("#btn-ack")
+    console.keyboard.press("a")
+    console.wait_for_selector('#incident-status[data-status="acknowledged"]', timeout=5_000)
+
+    # Dispatch the recommended unit (the nearest: G-12, 160 m away).
+    first = console.locator("#form-dispatch .call-sign").first.inner_text()
+    assert first == "G-12"
+    console.keyboard.press("d")
+    console.wait_for_selector('.dispatch[data-unit="G-12"][data-status="assigned"]', timeout=5_000)
+    screenshot(console, "console-dispatched")
+
+    # The patrol officer of G-12 sees the dispatch and marks en route, then on scene.
+    unit = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    login(unit, live_server_url, "patrol", demo_password("patrol"))
+    unit.goto(live_server_url + "/unit/")
+    unit.wait_for_selector("#dispatch")
+    assert reference in unit.inner_text("#dispatch")
+    assert unit.inner_text("#unit-suspect-vehicle")
+    unit.click("#btn-en-route")
+    unit.wait_for_selector('#dispatch[data-status="en_route"]')
+    unit.click("#btn-on-scene")
+    unit.wait_for_selector('#dispatch[data-status="on_scene"]')
+    screenshot(unit, "unit-on-scene")
+
+    # The console follows live (no reload): the incident is on scene.
+    console.wait_for_selector('#incident-status[data-status="on_scene"]', timeout=5_000)
+    console.select_option("#outcome-select", "arrested_on_scene")
+    console.click("#btn-outcome")
+    console.wait_for_selector("#incident-outcome", timeout=5_000)
+    console.keyboard.press("c")
+    console.wait_for_selector('#incident-status[data-status="closed"]', timeout=5_000)
+    timeline = console.inner_text("#timeline")
+    for step in ("acknowledge", "G-12 assigned", "G-12 on_scene", "close"):
+        assert step in timeline
+    screenshot(console, "console-closed")
+
+    console.goto(live_server_url + "/console/")
+    console.locator(f'.lane-closed .incident-row[data-reference="{reference}"]').wait_for()
+    unit.context.close()
+    console.context.close()
+
+
+def test_a_console_cut_off_shows_every_missed_event_in_order(
+    live_server_url: str, browser: Any
+) -> None:
+    page = browser.new_context().new_page()
+    login(page, live_server_url, "supervisor", demo_password("supervisor"))
+    page.goto(live_server_url + "/console/")
+    page.wait_for_selector("#connection.conn-live", timeout=10_000)
+    before = page.evaluate("window.msaConsole.lastSeq()")
+
+    page.evaluate("window.msaConsole.disconnect()")
+    page.wait_for_selector("#connection.conn-down")
+    missed = [simulate_press(live_server_url, victim) for victim in (3, 4)]
+    assert page.evaluate("window.msaConsole.lastSeq()") == before
+
+    page.evaluate("window.msaConsole.reconnect()")
+    page.wait_for_selector("#connection.conn-live", timeout=10_000)
+    page.wait_for_function(
+        "refs => refs.every(r => document.querySelector("
+        "'.lane-live .incident-row[data-reference=\"' + r + '\"]'))",
+        arg=missed,
+        timeout=5_000,
+    )
+    events = page.evaluate("window.msaConsole.events()")
+    seqs = [e["seq"] for e in events if e["seq"] > before]
+    assert seqs == list(range(before + 1, before + 1 + len(seqs)))  # every one, in order
+    raised = [e["data"]["incident"] for e in events if e["type"] == "alarm.raised"]
+    assert [r for r in raised if r in missed] == missed
+    page.context.close()
