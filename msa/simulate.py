@@ -123,6 +123,7 @@ class ScenarioResult:
     created: bool | None = None
     sms: list[dict[str, Any]] = field(default_factory=list)
     fixes_sent: int = 0
+    fixes_accepted: int = 0  # what the centre said it holds (none after the window)
     reports: int = 0
     stopped_because: str = ""
     answers: dict[str, Any] = field(default_factory=dict)
@@ -235,9 +236,7 @@ class Scenario:
             buffer.add(dc_replace(point, fix_at=_real_now()))
             try:
                 sent = len(buffer)
-                answer_loc = buffer.flush(
-                    lambda fixes: self.client.send_locations(result.alarm_id, fixes)
-                )
+                answer_loc = buffer.flush(lambda fixes: self._send(result, fixes))
             except MsaClientError as exc:
                 result.answers["last_error"] = str(exc)
                 answer_loc = None
@@ -253,6 +252,11 @@ class Scenario:
                 result.stopped_because = "client_window_over"
                 break
             self.clock.sleep(interval)
+
+    def _send(self, result: ScenarioResult, fixes: Any) -> Any:
+        answer = self.client.send_locations(result.alarm_id, fixes)
+        result.fixes_accepted += answer.accepted
+        return answer
 
     def sms_only(self, result: ScenarioResult) -> None:
         """No mobile data: the data alarm cannot leave, the fallback SMS goes within 5 s."""
