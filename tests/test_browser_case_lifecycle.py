@@ -102,7 +102,8 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     magistrate.wait_for_selector("#case-reference")
     assert _status(magistrate) == "awaiting_consent"
     zones = magistrate.inner_text("#decision")
-    assert "her home" in zones and "her work" in zones
+    assert "her home" in zones
+    assert "her work" in zones
     magistrate.context.close()
 
     # 5. consent, loans, pairing

@@ -19,7 +19,6 @@ from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, ValidationError
-from msa.devices import services as device_services
 from msa.devices.models import (
     Device,
     DeviceStatus,
@@ -28,6 +27,7 @@ from msa.devices.models import (
     ItemStatus,
     Loan,
 )
+from msa.devices.services import device_enroll
 
 # Items can be lent while the case is being enrolled, and replaced while it is live.
 LENDABLE_STATES = frozenset({CaseState.ENROLLING, CaseState.ACTIVE, CaseState.UNDER_REVIEW})
@@ -159,7 +159,7 @@ def loan_pair(*, case: ProtectionCase, actor: Actor, device_id: str | None = Non
         raise ValidationError("lend a button to this case first", fields={"loan": "no button"})
     if loan.device is not None and loan.device.status == DeviceStatus.ACTIVE:
         _revoke(loan.device, actor)
-    device = device_services.device_enroll(case=case, actor=actor, device_id=device_id)
+    device = device_enroll(case=case, actor=actor, device_id=device_id)
     key = device.secret()
     loan.device = device
     loan.save(update_fields=["device"])
@@ -179,11 +179,9 @@ def loan_pair(*, case: ProtectionCase, actor: Actor, device_id: str | None = Non
 
 
 def _revoke(device: Device, actor: Actor) -> None:
-    """Revoke through the protocol engineer's service when it exists."""
-    revoke = getattr(device_services, "device_revoke", None)
-    if revoke is not None:
-        revoke(device=device, actor=actor)
-        return
+    """Revoke the credentials of a phone that is returned or re-paired, in the caller's
+    transaction (``device_services.device_revoke`` is a durable entry point of its own, for
+    the one-click revocation of a phone the suspect holds)."""
     Device.objects.filter(pk=device.pk).update(status=DeviceStatus.REVOKED, revoked_at=clock.now())
     audit_record(
         actor=actor, action="device.revoke", subject=device, reason="returned or re-paired"

@@ -76,10 +76,13 @@ def test_the_whole_workflow_through_the_pages(demo: None) -> None:
     assert case.status == CaseState.AWAITING_CONSENT
     assert case.decisions.get().zones.count() == 2
 
-    ref.post(f"/cases/{reference}/step/consent/", {"given_at": "2026-03-02T10:00", "method": "written"})
+    ref.post(
+        f"/cases/{reference}/step/consent/", {"given_at": "2026-03-02T10:00", "method": "written"}
+    )
     case.refresh_from_db()
     assert case.status == CaseState.ENROLLING
     office = case.police_zone.prosecutor_office
+    assert office is not None
     for kind in ("button", "phone", "sim"):
         ref.post("/cases/inventory/", {"kind": kind, "serial": f"PG-{kind}", "district": office.pk})
         item = InventoryItem.objects.get(serial=f"PG-{kind}")
@@ -113,7 +116,16 @@ def test_who_sees_what(demo: None) -> None:
     name = case.victim.full_name.encode()
     suspect = case.suspect.full_name.encode()
     seen = {}
-    for username in ("reference", "magistrate", "operator", "supervisor", "counsellor", "patrol", "analyst", "admin"):
+    for username in (
+        "reference",
+        "magistrate",
+        "operator",
+        "supervisor",
+        "counsellor",
+        "patrol",
+        "analyst",
+        "admin",
+    ):
         page = client_for(username).get(url)
         seen[username] = (page.status_code, name in page.content, suspect in page.content)
     assert seen["reference"] == (200, True, True)
@@ -130,8 +142,11 @@ def test_a_centre_reader_sees_the_dossier_after_stating_a_reason(demo: None) -> 
     case = ProtectionCase.objects.filter(police_zone__code="GNT").order_by("id").first()
     assert case is not None
     operator = client_for("operator")
-    operator.post(f"/cases/{case.reference}/reason/", {"reason": "caller reports the suspect nearby"})
+    operator.post(
+        f"/cases/{case.reference}/reason/", {"reason": "caller reports the suspect nearby"}
+    )
     page = operator.get(f"/cases/{case.reference}/")
     assert case.victim.full_name.encode() in page.content
     entry = AuditEntry.objects.filter(action="dossier.read", subject_id=str(case.pk)).last()
-    assert entry is not None and entry.reason == "caller reports the suspect nearby"
+    assert entry is not None
+    assert entry.reason == "caller reports the suspect nearby"
