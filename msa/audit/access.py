@@ -34,7 +34,9 @@ def _open_incident_exists(case: Any) -> bool:
     from msa.alarms.models import Incident
     from msa.alarms.states import OPEN_STATES
 
-    return Incident.objects.filter(case=case, status__in=[str(s) for s in OPEN_STATES]).exists()
+    return Incident.objects.filter(
+        case=case, lane="live", status__in=[str(s) for s in OPEN_STATES]
+    ).exists()
 
 
 def _owns_case(user: Any, case: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +16,7 @@ from msa.audit.access import dossier_reason_remember
 from msa.audit.permissions import AUDIT_VIEW, SIGNED_IN
 from msa.audit.selectors import AuditFilter, audit_entries
 from msa.audit.services import audit_record
+from msa.cases.selectors import cases_visible_to
 from msa.core.actors import Actor
 from msa.core.permissions import requires
 
@@ -98,6 +99,8 @@ def dossier_reason_view(request: HttpRequest, case_id: int) -> HttpResponse:
     own scope, so this form reveals nothing about the case."""
     user = request.user
     assert isinstance(user, User)
+    if not cases_visible_to(user).filter(pk=case_id).exists():
+        raise Http404
     target = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"

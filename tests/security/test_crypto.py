@@ -23,7 +23,7 @@ def raw_rows(table: str, columns: list[str]) -> list[tuple[Any, ...]]:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table)}")
-        return cursor.fetchall()
+        return list(cursor.fetchall())
 
 
 def test_the_raw_columns_hold_no_plaintext(demo: None) -> None:
