@@ -9,15 +9,17 @@ from typing import Any
 
 import pytest
 
-from msa.demo_data import demo_password, victim
-from tests.support.browser import login, screenshot
+from msa.demo_data import victim
+from tests.support.browser import screenshot
+from tests.test_browser_console import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
 def test_press_reaches_the_operator_queue_and_dossier(live_server_url: str, browser: Any) -> None:
     page = browser.new_page()
-    login(page, live_server_url, "operator", demo_password("operator"))
+    sign_in(page, live_server_url, "operator")
+    page.goto(live_server_url + "/console/")
     page.wait_for_selector("#connection.conn-live", timeout=10_000)
     assert page.locator(".lane-live .incident-row").count() == 0
 
@@ -47,7 +49,7 @@ def test_press_reaches_the_operator_queue_and_dossier(live_server_url: str, brow
     row.wait_for(timeout=5_000)
     assert "unacknowledged" in row.inner_text()
     assert page.locator("#alarm-popup").is_visible()
-    page.wait_for_function("document.body.dataset.sound === 'playing'", timeout=5_000)
+    page.wait_for_selector('body[data-sound="playing"]', state="attached", timeout=5_000)
     screenshot(page, "console-queue")
 
     row.click()
@@ -57,6 +59,6 @@ def test_press_reaches_the_operator_queue_and_dossier(live_server_url: str, brow
     assert page.inner_text("#suspect-name") == f"{person.suspect_first} {person.suspect_last}"
     assert "200 m" in page.inner_text("#restraining-order")
     # The map drew the first position even without tiles.
-    page.wait_for_selector("#map .leaflet-interactive", timeout=5_000)
+    page.wait_for_selector("#map .victim-position", timeout=5_000)
     screenshot(page, "console-incident")
     page.close()

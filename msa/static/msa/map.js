@@ -42,6 +42,10 @@
     });
   }
 
+  // A view first: Leaflet cannot place vector layers on a map without one.
+  if (fixes.length === 0) map.setView([50.85, 4.35], 8);
+  else map.setView([fixes[fixes.length - 1].lat, fixes[fixes.length - 1].lon], 15);
+
   (data.zones || []).forEach(function (z) {
     const style = { color: "#f5a623", weight: 2, dashArray: "6 4", fillOpacity: 0.08 };
     let layer = null;
@@ -74,15 +78,14 @@
     if (accuracy) map.removeLayer(accuracy);
     if (marker) map.removeLayer(marker);
     if (track.length > 1) trackLine = L.polyline(track, { color: "#4aa3ff", weight: 3 }).addTo(map);
-    accuracy = L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15 }).addTo(map);
-    marker = L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1 })
+    accuracy = L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15, className: "victim-accuracy" }).addTo(map);
+    marker = L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1, className: "victim-position" })
       .addTo(map)
       .bindTooltip(last.label || "victim", { permanent: true, direction: "right" });
     if (recentre) map.setView([last.lat, last.lon], Math.max(map.getZoom() || 0, 15));
   }
 
-  if (fixes.length === 0) map.setView([50.85, 4.35], 8);
-  else { map.setView([fixes[fixes.length - 1].lat, fixes[fixes.length - 1].lon], 15); draw(false); }
+  if (fixes.length) draw(false);
 
   window.msaMap = {
     addFixes: function (positions) {
