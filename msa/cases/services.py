@@ -345,7 +345,7 @@ def task_escalate(*, task: CaseTask, actor: Actor) -> bool:
     """Tell the zone's supervisors that an urgent task ran out. Idempotent: True once."""
     try:
         locked = (
-            CaseTask.objects.select_for_update(skip_locked=True)
+            CaseTask.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("case__police_zone")
             .get(pk=task.pk)
         )
@@ -833,7 +833,7 @@ def review_escalate(*, review: Review, actor: Actor) -> bool:
     """An overdue review: tell the zone's supervisors once."""
     try:
         locked = (
-            Review.objects.select_for_update(skip_locked=True)
+            Review.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("case__police_zone")
             .get(pk=review.pk)
         )
@@ -1012,3 +1012,11 @@ def case_dossier_read(*, case: ProtectionCase, actor: Actor, reason: str, scope:
         new={"scope": scope},
         reason=reason,
     )
+
+
+@transaction.atomic(durable=True)
+def case_reason_state(*, case: ProtectionCase, actor: Actor, reason: str) -> None:
+    """A reader outside the case's owners states why they need the full dossier."""
+    if not reason.strip():
+        raise ValidationError("state a reason", fields={"reason": "required"})
+    audit_record(actor=actor, action="dossier.reason", subject=case, reason=reason.strip())

@@ -7,7 +7,6 @@ saw. What a reader may do on a case follows from ``case_access``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from msa.accounts.models import Membership, Organisation, OrgKind, User
+from msa.audit.access import dossier_reason_granted, dossier_reason_remember
 from msa.cases import forms as f
 from msa.cases import selectors as sel
 from msa.cases import services as svc
@@ -38,8 +38,6 @@ from msa.core.permissions import requires
 from msa.devices import inventory
 from msa.devices.models import InventoryItem, ItemStatus, Loan
 
-REASON_VALID = timedelta(minutes=30)
-
 
 def _user(request: HttpRequest) -> User:
     user = request.user
@@ -51,31 +49,13 @@ def _actor(request: HttpRequest) -> Actor:
     return Actor.for_user(_user(request))
 
 
-# --- the stated reason of a dispatch centre's reader -------------------------------------------
-# A hook for the security engineer's reason-for-access helper: the reason is kept in the
-# session for REASON_VALID and audited when stated and on every read it unlocks.
-
-
-def _reason_key(case: ProtectionCase) -> str:
-    return f"msa.case_reason.{case.pk}"
+# --- the stated reason of a dispatch centre's reader ---------------------------------------------
+# The security part's reason-for-access helpers (msa.audit.access) keep the reason in the
+# session for their grant period; every read it unlocks is audited with it.
 
 
 def _stated_reason(request: HttpRequest, case: ProtectionCase) -> str:
-    raw = request.session.get(_reason_key(case))
-    if not isinstance(raw, dict):
-        return ""
-    try:
-        until = datetime.fromisoformat(raw["until"])
-    except (KeyError, ValueError):
-        return ""
-    return str(raw.get("reason", "")) if until > clock.now() else ""
-
-
-def _state_reason(request: HttpRequest, case: ProtectionCase, reason: str) -> None:
-    request.session[_reason_key(case)] = {
-        "reason": reason,
-        "until": (clock.now() + REASON_VALID).isoformat(),
-    }
+    return dossier_reason_granted(request, case) or ""
 
 
 # --- loading a case ------------------------------------------------------------------------------
@@ -279,13 +259,9 @@ def case_reason(request: HttpRequest, reference: str) -> HttpResponse:
     case, access, _r = _load(request, reference)
     form = f.ReasonForm(request.POST)
     if access.may_state_reason and form.is_valid():
-        _state_reason(request, case, form.cleaned_data["reason"])
-        svc.case_dossier_read(
-            case=case,
-            actor=_actor(request),
-            reason=form.cleaned_data["reason"],
-            scope="reason_stated",
-        )
+        reason = form.cleaned_data["reason"]
+        dossier_reason_remember(request, case.pk, reason)
+        svc.case_reason_state(case=case, actor=_actor(request), reason=reason)
     return _back(case)
 
 

@@ -207,7 +207,11 @@ def loan_return(*, loan: Loan, condition: str, actor: Actor) -> Loan:
     """The item is back (or declared lost); its credentials are revoked."""
     if condition not in RETURN_CONDITIONS:
         raise ValidationError("unknown condition", fields={"condition": condition})
-    locked = Loan.objects.select_for_update().select_related("item", "device").get(pk=loan.pk)
+    locked = (
+        Loan.objects.select_for_update(of=("self",))
+        .select_related("item", "device")
+        .get(pk=loan.pk)
+    )
     if locked.returned_at is not None:
         return locked
     now = clock.now()
