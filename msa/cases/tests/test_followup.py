@@ -3,7 +3,7 @@ national-database notice delivered through the outbox."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -27,7 +27,7 @@ from msa.messaging.providers import FakeProvider
 from msa.messaging.services import message_deliver_due
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def test_renewal_extends_within_the_maximum_and_keeps_the_zones(demo: None, clock) -> None:
@@ -52,7 +52,8 @@ def test_suspend_and_resume(demo: None) -> None:
         case_suspend(case=case, reason=" ", actor=ref)
     case_suspend(case=case, reason="victim abroad for a month", actor=ref)
     case.refresh_from_db()
-    assert case.status == CaseState.SUSPENDED and case.suspended_at is not None
+    assert case.status == CaseState.SUSPENDED
+    assert case.suspended_at is not None
     with pytest.raises(TransitionNotAllowedError):
         case_suspend(case=case, reason="again", actor=ref)
     case_resume(case=case, actor=ref)
