@@ -78,5 +78,5 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
     page.click("button[type=submit]")
     page.wait_for_selector("#id_token")
     page.fill("#id_token", demo_totp_code(base_url, username))
-    page.click("button[type=submit]")
+    page.click("#otp-submit")
     page.wait_for_load_state()
