@@ -597,7 +597,9 @@ def unit_avl_token_issue(*, unit: Unit, actor: Actor) -> str:
     from msa.accounts.models import TokenKind
     from msa.accounts.tokens import token_create
 
-    locked = Unit.objects.select_for_update().select_related("avl_token").get(pk=unit.pk)
+    locked = (
+        Unit.objects.select_for_update(of=("self",)).select_related("avl_token").get(pk=unit.pk)
+    )
     if locked.avl_token is not None:
         locked.avl_token.revoked_at = clock.now()
         locked.avl_token.save(update_fields=["revoked_at"])
