@@ -176,3 +176,20 @@ def test_demo_cases_are_full_dossiers(demo: None) -> None:
         assert case.checklist.complete
         assert Loan.objects.filter(case=case, returned_at__isnull=True).count() == 3
         assert exclusion_zones_for_case(case)[0]["radius_m"] == 200
+
+
+def test_one_victim_protected_against_two_suspects_has_two_cases(demo: None) -> None:
+    from msa.accounts.models import Organisation
+    from msa.cases.services import PersonInput, case_open
+
+    first = h.new_case()
+    second = case_open(
+        zone=Organisation.objects.get(code="GNT"),
+        victim=first.victim,
+        suspect=PersonInput(first_name="Brother", last_name="Two"),
+        relation="family",
+        actor=h.actor("reference"),
+    )
+    assert second.victim_id == first.victim_id
+    assert first.victim.cases.count() == 2
+    assert second.reference != first.reference
