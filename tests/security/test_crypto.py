@@ -80,3 +80,42 @@ def test_a_missing_old_key_is_a_clear_error(demo: None) -> None:
         pytest.raises(crypto.DecryptionError, match="no key with id"),
     ):
         crypto.rotate_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_msa_crypto_rotate_command(tmp_path: Any) -> None:
+    """The CLI: counts per model, then a clear error when an old key is missing."""
+    import os
+    import subprocess
+    import sys
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the CLI run uses its own SQLite file; rotation itself is tested above")
+    env = {**os.environ, "MSA_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "msa.settings"}
+    env.pop("DATABASE_URL", None)
+    env.pop("MSA_DEMO", None)
+    env["MSA_SECRET_KEY"] = "x" * 50
+    env["MSA_LOOKUP_KEY"] = "B" * 43
+    run = [sys.executable, "-m", "msa.cli"]
+    env["MSA_ENCRYPTION_KEYS"] = f"a:{KEY_A}"
+    subprocess.run([*run, "manage", "migrate", "-v", "0"], env=env, check=True)
+    seed = (
+        "from msa.cli import setup_django; setup_django()\n"
+        "from msa.cases.models import Victim\n"
+        "Victim.objects.create(first_name='A', last_name='B', address='Kouter 1, Gent')\n"
+    )
+    subprocess.run([sys.executable, "-c", seed], env=env, check=True)
+    env["MSA_ENCRYPTION_KEYS"] = f"b:{KEY_B},a:{KEY_A}"
+    ok = subprocess.run(
+        [*run, "crypto", "rotate"], env=env, capture_output=True, text=True, check=False
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "cases.Victim: 1 rows, 1 values re-encrypted" in ok.stdout
+    env["MSA_ENCRYPTION_KEYS"] = f"c:{'D' * 43},b:{KEY_B}"
+    with_missing = dict(env, MSA_ENCRYPTION_KEYS=f"c:{'D' * 43}")
+    bad = subprocess.run(
+        [*run, "crypto", "rotate"], env=with_missing, capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "keep every old key" in bad.stderr
+    assert "Traceback" not in bad.stderr
