@@ -33,6 +33,11 @@ def sign_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+def incident_ready(page: Any) -> None:
+    """The incident page's script is running (its socket is open): shortcuts now work."""
+    page.wait_for_selector('body[data-live="1"]', state="attached", timeout=10_000)
+
+
 def simulate_press(url: str, victim: int) -> str:
     result = subprocess.run(
         [
@@ -72,12 +77,14 @@ def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, bro
     # Open it and acknowledge with the keyboard.
     row.click()
     console.wait_for_selector("#btn-ack")
+    incident_ready(console)
     console.keyboard.press("a")
     console.wait_for_selector('#incident-status[data-status="acknowledged"]', timeout=5_000)
 
     # Dispatch the recommended unit (the nearest: G-12, 160 m away).
     first = console.locator("#form-dispatch .call-sign").first.inner_text()
     assert first == "G-12"
+    incident_ready(console)
     console.keyboard.press("d")
     console.wait_for_selector('.dispatch[data-unit="G-12"][data-status="assigned"]', timeout=5_000)
     screenshot(console, "console-dispatched")
@@ -100,6 +107,7 @@ def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, bro
     console.select_option("#outcome-select", "arrested_on_scene")
     console.click("#btn-outcome")
     console.wait_for_selector("#incident-outcome", timeout=5_000)
+    incident_ready(console)
     console.keyboard.press("c")
     console.wait_for_selector('#incident-status[data-status="closed"]', timeout=5_000)
     timeline = console.inner_text("#timeline")
