@@ -125,28 +125,19 @@ def dispatches_of(incident: Incident) -> list[Dispatch]:
 
 
 def exclusion_zones_for(incident: Incident) -> list[dict[str, Any]]:
-    """The case's exclusion zones, drawn on the map and listed in the dossier.
+    """The case's exclusion zones in force, for the map and the dossier (from the cases
+    part's selector): circles (lat, lon, radius_m) and polygons ([lat, lon] points)."""
+    from msa.cases.selectors import exclusion_zones_for as case_zones
 
-    HOOK: the cases part provides ``msa.cases.selectors.exclusion_zones_for(case)`` returning
-    objects with ``label``, ``lat``, ``lon``, ``radius_m`` (and optionally ``polygon``: a
-    list of [lat, lon]). Until it exists this returns nothing.
-    """
-    try:
-        from msa.cases import selectors as case_selectors  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return []
-    provider = getattr(case_selectors, "exclusion_zones_for", None)
-    if provider is None:
-        return []
     return [
         {
-            "label": str(getattr(zone, "label", "") or getattr(zone, "name", "")),
-            "lat": getattr(zone, "lat", None),
-            "lon": getattr(zone, "lon", None),
-            "radius_m": getattr(zone, "radius_m", None),
-            "polygon": getattr(zone, "polygon", None),
+            "label": zone.label,
+            "lat": zone.lat,
+            "lon": zone.lon,
+            "radius_m": zone.radius_m,
+            "polygon": zone.polygon,
         }
-        for zone in provider(incident.case)
+        for zone in case_zones(incident.case)
     ]
 
 

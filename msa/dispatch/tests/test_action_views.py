@@ -35,6 +35,8 @@ def test_operator_runs_the_incident_from_the_page(demo: None, clock: Clock, clie
     assert "do not call the victim back" in page
     assert 'id="form-ack"' in page
     assert "G-12" in page  # recommended, with its ETA
+    assert "home of the victim (200 m)" in page  # the exclusion zone, listed and mapped
+    assert '"radius_m": 200' in page
     client.post(base + "/acknowledge/")
     client.post(base + "/note/", {"text": "line open, shouting"})
     g12 = Unit.objects.get(call_sign="G-12")
