@@ -212,6 +212,19 @@ def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor
             new={"incident": locked.reference, "unit": unit.call_sign, "eta_s": dispatch.eta_s},
         )
         created.append(dispatch)
+    if locked.status == IncidentState.RECEIVED:
+        # Dispatching straight from the queue takes the incident too: its acknowledgement
+        # milestone and owner are recorded, so the KPIs and the ack timer stay right.
+        changes = {"acknowledged_by_id": actor.user_id} if actor.user_id else {}
+        locked = transition_apply(
+            INCIDENT_MACHINE,
+            locked,
+            IncidentTransitionName.ACKNOWLEDGE,
+            actor=actor,
+            at=now,
+            changes=changes,
+        )
+        _state_changed(locked, IncidentTransitionName.ACKNOWLEDGE, actor)
     if locked.status != IncidentState.ON_SCENE:
         locked = transition_apply(
             INCIDENT_MACHINE, locked, IncidentTransitionName.DISPATCH, actor=actor, at=now

@@ -242,3 +242,22 @@ def test_the_box_search_recommends_what_ranking_every_unit_would(
     expected = selectors.rank_units(every, lat=where[0], lon=where[1], limit=5)
     got = selectors.units_recommend(incident, at=where)
     assert [r.unit.call_sign for r in got] == [r.unit.call_sign for r in expected]
+
+
+@pytest.mark.django_db
+def test_dispatching_from_the_queue_also_acknowledges(demo: None, clock: Clock) -> None:
+    clock.freeze(NOW)
+    incident = press(at=NOW).incident
+    clock.advance(timedelta(seconds=12))
+    services.dispatch_create(
+        incident=incident, unit_ids=[Unit.objects.get(call_sign="G-11").pk], actor=operator()
+    )
+    incident.refresh_from_db()
+    assert incident.status == IncidentState.DISPATCHED
+    assert incident.acknowledged_at == incident.dispatched_at == NOW + timedelta(seconds=12)
+    assert incident.acknowledged_by == User.objects.get(username="operator")
+    assert list(incident.transitions.values_list("transition", flat=True)) == [
+        "raise",
+        "acknowledge",
+        "dispatch",
+    ]
