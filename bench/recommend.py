@@ -27,15 +27,19 @@ def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
     return p50, p99
 
 
-def _measure(fn: Callable[[], object], runs: int) -> list[float]:
+def _measure(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds per call (CPU time is what a loaded machine cannot
+    inflate: on a shared 2-core box the wall-clock p99 mostly measures the neighbours)."""
     for _ in range(10):
         fn()
-    out = []
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+    return wall, cpu
 
 
 def main() -> int:
@@ -84,11 +88,15 @@ def main() -> int:
 
     rank = _measure(lambda: rank_units(units, lat=51.0439, lon=3.7253, limit=5), args.runs)
     full = _measure(lambda: units_recommend(incident, at=(51.0439, 3.7253)), args.runs)
-    for name, samples in (("rank", rank), ("query+rank", full)):
-        p50, p99 = _percentiles(samples)
-        verdict = "ok" if p99 < 5.0 else "over the 5 ms target"
-        figures = f"units={args.units} runs={args.runs} p50={p50:.2f} ms p99={p99:.2f} ms"
-        print(f"{name:<11} {figures} {verdict}")
+    print(f"units={args.units} runs={args.runs} load={os.getloadavg()[0]:.1f} target: p99 < 5 ms")
+    for name, (wall, cpu) in (("rank", rank), ("query+rank", full)):
+        p50, p99 = _percentiles(wall)
+        c50, c99 = _percentiles(cpu)
+        verdict = "ok" if p99 < 5.0 else "over the target"
+        print(
+            f"{name:<11} wall p50={p50:.2f} ms p99={p99:.2f} ms ({verdict})"
+            f" | cpu p50={c50:.2f} ms p99={c99:.2f} ms"
+        )
     return 0
 
 
