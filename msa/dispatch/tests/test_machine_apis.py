@@ -126,3 +126,10 @@ async def test_the_integration_websocket_replays_then_streams() -> None:
     connected, code = await refused.connect()
     assert not connected
     assert code == 4403
+    await database_sync_to_async(close_connections)()
+
+
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
