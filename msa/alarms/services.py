@@ -161,11 +161,15 @@ def _same_press(
             return exact
     if not alarm_ref:
         return None
+    try:
+        earliest, latest = pressed_at - MERGE_WINDOW, pressed_at + MERGE_WINDOW
+    except OverflowError:  # a press time at the edge of the calendar: no other channel matches
+        return None
     candidates = Incident.objects.filter(
         case=case,
         alarm_ref=alarm_ref,
-        pressed_at__gte=pressed_at - MERGE_WINDOW,
-        pressed_at__lte=pressed_at + MERGE_WINDOW,
+        pressed_at__gte=earliest,
+        pressed_at__lte=latest,
     )
     if device is not None:
         candidates = candidates.filter(device=device)

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -270,8 +270,13 @@ class DeviceSignatureAuth:
             raise ProtocolError(401, "unknown_device", "this device is not enrolled")
         timestamp = _header(request, "X-MSA-Timestamp")
         sent = _header(request, "X-MSA-Signature").lower()
-        expected = signature(device.secret(), request.method or "", request.path, timestamp, body)
-        if not timestamp.isdigit() or not hmac.compare_digest(sent, expected):
+        try:
+            expected = signature(
+                device.secret(), request.method or "", request.path, timestamp, body
+            )
+        except ValueError:  # a newline in the (decoded) path: nothing a phone signs
+            expected = ""
+        if not expected or not timestamp.isdigit() or not hmac.compare_digest(sent, expected):
             raise ProtocolError(401, "invalid_signature", "the request signature does not match")
         if device.status == DeviceStatus.REVOKED:
             raise ProtocolError(401, "device_revoked", "this device was revoked")
@@ -306,7 +311,46 @@ class DeviceSignatureAuth:
         return device
 
 
-api = NinjaAPI(
+class DocumentedApi(NinjaAPI):
+    """A NinjaAPI whose OpenAPI document also names its authentication scheme."""
+
+    security_schemes: ClassVar[dict[str, Any]] = {}
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if self.security_schemes:
+            schema.setdefault("components", {})["securitySchemes"] = self.security_schemes
+            schema["security"] = [{key: [] for key in self.security_schemes}]
+        return schema
+
+
+class DeviceApi(DocumentedApi):
+    security_schemes: ClassVar[dict[str, Any]] = {
+        "device": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-MSA-Device",
+            "description": "The device_id issued at enrolment.",
+        },
+        "timestamp": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-MSA-Timestamp",
+            "description": "Unix seconds when sent; within +-300 s of the centre (clock_skew).",
+        },
+        "signature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-MSA-Signature",
+            "description": 'hex(HMAC-SHA256(key, METHOD "\\n" PATH "\\n" TIMESTAMP "\\n" '
+            "hex(SHA-256(body)))) - docs/protocol.md",
+        },
+    }
+
+
+api = DeviceApi(
     title="MSA device API",
     version="1",
     description="The device protocol v1 (docs/protocol.md): what a phone app speaks to raise "
@@ -387,16 +431,17 @@ def _track_until(value: datetime | None) -> str | None:
 ERRORS: dict[int, Any] = {
     400: ErrorOut,
     401: ErrorOut,
-    404: ErrorOut,
     413: ErrorOut,
     429: ErrorOut,
     503: ErrorOut,
 }
+ALARM_ERRORS: dict[int, Any] = {**ERRORS, 404: ErrorOut}  # endpoints under /alarms/{alarm_id}/
 
 
 @api.post(
     "/alarms",
-    response={200: AlarmOut, 201: AlarmOut, **ERRORS},
+    # never rate limited (design.md section 7: no filter applies to alarms)
+    response={200: AlarmOut, 201: AlarmOut, **{k: v for k, v in ERRORS.items() if k != 429}},
     summary="Raise an alarm",
     description="201 when this request told the centre of the press, 200 when it already knew "
     "it (the same alarm_id again, or its fallback SMS first). Never rate limited.",
@@ -441,7 +486,7 @@ def _alarm_uuid(alarm_id: str) -> uuid.UUID:
 
 @api.post(
     "/alarms/{alarm_id}/locations",
-    response={200: LocationsOut, **ERRORS},
+    response={200: LocationsOut, **ALARM_ERRORS},
     summary="Position updates",
     description="Stored during the call and until track_until; afterwards (or once the "
     "centre closed the incident) the answer is continue: false and nothing is stored. "
@@ -477,7 +522,7 @@ def post_locations(request: HttpRequest, alarm_id: str, payload: LocationsIn) ->
 
 @api.post(
     "/alarms/{alarm_id}/call",
-    response={200: CallOut, **ERRORS},
+    response={200: CallOut, **ALARM_ERRORS},
     summary="Call state",
     description="An ended without a prior answered is a ghost call.",
 )
@@ -496,7 +541,7 @@ def post_call(request: HttpRequest, alarm_id: str, payload: CallEventIn) -> dict
 
 @api.post(
     "/alarms/{alarm_id}/cancel",
-    response={200: CancelOut, **ERRORS},
+    response={200: CancelOut, **ALARM_ERRORS},
     summary="The victim cancels on the phone",
     description="normal: marked cancelled by the victim (the centre still decides); duress: "
     "escalated at the centre. The answer is the same in both cases, byte for byte.",

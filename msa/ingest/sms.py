@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import Schema
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import Field
@@ -25,6 +25,7 @@ from msa.accounts.tokens import bearer, token_authenticate
 from msa.core.actors import Actor
 from msa.ingest.device_api import (
     MAX_BODY_BYTES,
+    DocumentedApi,
     ErrorOut,
     ProtocolError,
     Time,
@@ -84,7 +85,17 @@ class GatewayTokenAuth:
         return token.name
 
 
-api = NinjaAPI(
+class SmsApi(DocumentedApi):
+    security_schemes: ClassVar[dict[str, Any]] = {
+        "gateway": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The gateway's token (msa token create --sms-gateway NAME).",
+        },
+    }
+
+
+api = SmsApi(
     title="MSA SMS gateway webhook",
     version="1",
     description="Where the centre's SMS gateway delivers inbound messages: the fallback SMS "

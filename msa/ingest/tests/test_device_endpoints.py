@@ -302,3 +302,27 @@ def test_rate_limit_answers_429_with_retry_after_but_never_refuses_an_alarm(
     assert other.status_code == 200
     frozen.advance(timedelta(seconds=retry_after))
     assert post(client, "/heartbeat", heartbeat(), frozen).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_newline_in_the_path_is_refused_not_a_500(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    """Found by the schemathesis run: %0A in the alarm id reached the signature code."""
+    response = client.post(
+        f"{BASE}/alarms/%0A/locations",
+        data=b"{}",
+        content_type="application/json",
+        headers={"X-MSA-Device": demo_device_id(1), "X-MSA-Timestamp": "1", "X-MSA-Signature": "0"},
+    )
+    assert (response.status_code, code_of(response)) == (401, "invalid_signature")
+
+
+@pytest.mark.django_db
+def test_a_press_time_at_the_edge_of_the_calendar_is_no_500(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    """Found by the schemathesis run: the merge window overflowed near year 9999."""
+    for pressed_at in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        payload = alarm_payload(str(uuid.uuid4()), pressed_at, location=None)
+        assert post(client, "/alarms", payload, frozen).status_code == 201
