@@ -125,20 +125,24 @@ def dispatches_of(incident: Incident) -> list[Dispatch]:
 
 
 def exclusion_zones_for(incident: Incident) -> list[dict[str, Any]]:
-    """The case's exclusion zones in force, for the map and the dossier (from the cases
-    part's selector): circles (lat, lon, radius_m) and polygons ([lat, lon] points)."""
-    from msa.cases.selectors import exclusion_zones_for as case_zones
+    """The case's exclusion zones in force, for the map and the dossier, from the cases
+    part's ``exclusion_zones_for_case``: circles (lat, lon, radius_m) and polygons (the
+    outer ring of [lat, lon] points)."""
+    from msa.cases.selectors import exclusion_zones_for_case
 
-    return [
-        {
-            "label": zone.label,
-            "lat": zone.lat,
-            "lon": zone.lon,
-            "radius_m": zone.radius_m,
-            "polygon": zone.polygon,
-        }
-        for zone in case_zones(incident.case)
-    ]
+    zones = []
+    for zone in exclusion_zones_for_case(incident.case):
+        rings = zone.get("rings") or []
+        zones.append(
+            {
+                "label": str(zone.get("label", "")),
+                "lat": zone.get("lat"),
+                "lon": zone.get("lon"),
+                "radius_m": zone.get("radius_m"),
+                "polygon": rings[0] if rings else None,
+            },
+        )
+    return zones
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,9 @@
     document.querySelectorAll(".timer[data-since]").forEach(function (el) {
       const row = el.closest(".incident-row");
       if (!row || row.dataset.status === "closed") return;
-      const s = Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000));
+      // The clock runs to the first unit on scene: the 10-minute target is met or missed then.
+      const end = el.dataset.onScene ? Date.parse(el.dataset.onScene) : now;
+      const s = Math.max(0, Math.floor((end - Date.parse(el.dataset.since)) / 1000));
       el.textContent = fmt(s);
       const status = row.dataset.status;
       const late = status === "received" ? s >= ackTarget : (status !== "on_scene" && s >= onSceneTarget);
