@@ -201,3 +201,38 @@ def exclusion_zones_for_case(case: ProtectionCase) -> list[dict[str, Any]]:
     if decision is None:
         return []
     return [zone_data(z) for z in decision.zones.all().order_by("id")]
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneView:
+    """One exclusion zone for the console's map: a circle (lat, lon, radius_m) or a polygon
+    (its outer ring of [lat, lon] points)."""
+
+    label: str
+    shape: str
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: int | None = None
+    polygon: list[list[float]] | None = None
+
+
+def exclusion_zones_for(case: ProtectionCase) -> list[ZoneView]:
+    """The same zones as ``exclusion_zones_for_case``, as objects (the console's hook)."""
+    views = []
+    for z in exclusion_zones_for_case(case):
+        if z["shape"] == "circle":
+            views.append(
+                ZoneView(
+                    label=z["label"],
+                    shape="circle",
+                    lat=z["lat"],
+                    lon=z["lon"],
+                    radius_m=z["radius_m"],
+                )
+            )
+        else:
+            rings = z["rings"]
+            views.append(
+                ZoneView(label=z["label"], shape="polygon", polygon=rings[0] if rings else None)
+            )
+    return views

@@ -193,3 +193,13 @@ def test_one_victim_protected_against_two_suspects_has_two_cases(demo: None) -> 
     assert second.victim_id == first.victim_id
     assert first.victim.cases.count() == 2
     assert second.reference != first.reference
+
+
+def test_the_console_hook_gives_objects(demo: None) -> None:
+    from msa.cases.selectors import exclusion_zones_for
+
+    case = h.approved(h.new_case())
+    circle, polygon = exclusion_zones_for(case)
+    assert (circle.label, circle.lat, circle.lon, circle.radius_m) == ("home", 51.04, 3.72, 200)
+    assert polygon.polygon == [[51.05, 3.70], [51.06, 3.70], [51.06, 3.71]]
+    assert polygon.radius_m is None
