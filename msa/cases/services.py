@@ -67,6 +67,9 @@ from msa.messaging.services import message_enqueue
 
 log = logging.getLogger("msa.cases")
 
+# Cases for which no task is escalated any more.
+CLOSED_STATES = frozenset({CaseState.ENDED, CaseState.REFUSED})
+
 CASE_MACHINE: StateMachine[CaseState, CaseTransitionName] = StateMachine(
     name="case",
     states=CaseState,
@@ -354,6 +357,8 @@ def task_escalate(*, task: CaseTask, actor: Actor) -> bool:
     now = clock.now()
     if locked.done_at is not None or locked.escalated_at is not None or locked.due_at > now:
         return False
+    if locked.case.status in CLOSED_STATES:
+        return False
     locked.escalated_at = now
     locked.save(update_fields=["escalated_at"])
     message_enqueue(
@@ -628,6 +633,7 @@ def case_renew(
         at=now,
     )
     _register_suspect(case=locked, decision=decision, actor=actor, kind="renew")
+    _expiry_task(locked, now)
     return decision
 
 
@@ -765,7 +771,28 @@ def case_activate(*, case: ProtectionCase, actor: Actor) -> ProtectionCase:
     now = clock.now()
     locked = transition_apply(CASE_MACHINE, case, T.ACTIVATE, actor=actor, at=now)
     _schedule_review(locked, now)
+    _expiry_task(locked, now)
     return locked
+
+
+EXPIRY_NOTICE = timedelta(days=14)
+
+
+def _expiry_task(case: ProtectionCase, now: datetime) -> CaseTask | None:
+    """Renew or end before the decision runs out: a task due two weeks before the end (the
+    worker escalates it when it is overdue). A renewal replaces it."""
+    case.tasks.filter(kind=TaskKind.REVIEW, done_at__isnull=True).update(
+        done_at=now, done_by="superseded"
+    )
+    if case.expires_at is None:
+        return None
+    return CaseTask.objects.create(
+        case=case,
+        kind=TaskKind.REVIEW,
+        urgent=False,
+        created_at=now,
+        due_at=max(now, case.expires_at - EXPIRY_NOTICE),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,9 +14,13 @@ BATCH = 200
 
 def sweep_case_tasks() -> int:
     """Escalate the urgent tasks (a bombshell's 'contact the prosecutor') that ran out."""
-    due = CaseTask.objects.filter(
-        done_at__isnull=True, escalated_at__isnull=True, due_at__lte=clock.now()
-    ).order_by("due_at")[:BATCH]
+    due = (
+        CaseTask.objects.filter(
+            done_at__isnull=True, escalated_at__isnull=True, due_at__lte=clock.now()
+        )
+        .exclude(case__status__in=[CaseState.ENDED, CaseState.REFUSED])
+        .order_by("due_at")[:BATCH]
+    )
     return sum(1 for task in due if task_escalate(task=task, actor=WORKER))
 
 

@@ -203,3 +203,25 @@ def test_the_console_hook_gives_objects(demo: None) -> None:
     assert (circle.label, circle.lat, circle.lon, circle.radius_m) == ("home", 51.04, 3.72, 200)
     assert polygon.polygon == [[51.05, 3.70], [51.06, 3.70], [51.06, 3.71]]
     assert polygon.radius_m is None
+
+
+def test_the_end_of_the_decision_is_a_task_and_an_ended_case_escalates_nothing(
+    demo: None, clock
+) -> None:
+    from msa.cases.services import case_renew
+
+    clock.freeze(T0)
+    case = h.active(h.new_case())  # its bombshell task is still open
+    expiry = CaseTask.objects.get(case=case, kind=TaskKind.REVIEW, done_at__isnull=True)
+    assert case.expires_at is not None
+    assert expiry.due_at == case.expires_at - timedelta(days=14)
+    clock.advance(timedelta(days=175))
+    case_renew(case=case, reference="R-9", valid_until=None, actor=h.actor("magistrate"))
+    expiry.refresh_from_db()
+    assert expiry.done_by == "superseded"
+    assert (
+        CaseTask.objects.filter(case=case, kind=TaskKind.REVIEW, done_at__isnull=True).count() == 1
+    )
+    case_end(case=case, reason="other", actor=h.actor("reference"))
+    clock.advance(timedelta(days=400))
+    assert sweep_case_tasks() == 0
