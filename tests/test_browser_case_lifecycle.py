@@ -15,27 +15,29 @@ import pytest
 
 from msa.demo_data import demo_password
 from msa_client.client import DeviceClient
-from tests.support import browser as browser_support
 from tests.support.browser import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 
+# Every page must run under the strict Content-Security-Policy without a violation.
+CSP_LISTEN = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => {
+  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def _no_csp_violation(page: Any) -> None:
+    assert page.evaluate("window.__csp") == []
+
+
 def _as(browser: Any, base: str, username: str) -> Any:
     context = browser.new_context()
+    context.add_init_script(CSP_LISTEN)
     page = context.new_page()
     login(page, base, username, demo_password(username))
-    if "/accounts/" in page.url:
-        # login() clicks the first submit button of the TOTP page, which can be the top
-        # bar's "Sign out"; sign in again pressing the form's own button.
-        page.goto(base + "/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", demo_password(username))
-        page.click("main button[type=submit]")
-        page.wait_for_selector("#id_token")
-        page.fill("#id_token", browser_support.demo_totp_code(base, username))
-        page.click("main button[type=submit]")
-        page.wait_for_load_state()
     return page
 
 
@@ -63,6 +65,7 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     officer.check("input[name=strangulation][value=yes]")
     officer.check("input[name=recent_separation][value=yes]")
     screenshot(officer, "case-assessment")
+    _no_csp_violation(officer)
     officer.click("#assessment-save")
     officer.wait_for_selector("#case-reference")
     reference = officer.inner_text("#case-reference")
@@ -98,12 +101,15 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     magistrate.click("#draw-finish")
     assert "polygon" in magistrate.input_value("#id_zones_json")
     screenshot(magistrate, "case-decision-map")
+    _no_csp_violation(magistrate)
     magistrate.click("#decision-save")
     magistrate.wait_for_selector("#case-reference")
     assert _status(magistrate) == "awaiting_consent"
     zones = magistrate.inner_text("#decision")
     assert "her home" in zones
     assert "her work" in zones
+    magistrate.wait_for_selector("#case-map .leaflet-interactive")
+    _no_csp_violation(magistrate)
     magistrate.context.close()
 
     # 5. consent, loans, pairing
@@ -118,6 +124,7 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     officer.click("#pair")
     officer.wait_for_selector("#enrolment-qr svg")
     screenshot(officer, "case-pairing-qr")
+    _no_csp_violation(officer)
     device_id = officer.inner_text("#device-id")
     key = officer.inner_text("#device-key")
     assert officer.inner_text("#base-url") == base
@@ -139,4 +146,5 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     officer.click("#activate")
     officer.wait_for_selector("#case-status[data-status=active]")
     screenshot(officer, "case-active")
+    _no_csp_violation(officer)
     officer.context.close()
