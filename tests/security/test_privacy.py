@@ -202,7 +202,9 @@ def test_the_case_owners_need_no_reason(demo: None, clock: Any) -> None:
 
 def test_the_reason_page_does_not_follow_an_outside_next(demo: None, client: Client) -> None:
     client.force_login(User.objects.get(username="operator"))
+    case = ProtectionCase.objects.order_by("pk").first()
+    assert case is not None
     response = client.post(
-        "/audit/reason/1/", {"reason": "looking around", "next": "https://evil.example/"}
+        f"/audit/reason/{case.pk}/", {"reason": "looking around", "next": "https://evil.example/"}
     )
     assert response["Location"] == "/"
