@@ -34,8 +34,16 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 class CaseOpenForm(forms.Form):
     zone = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("police zone"))
     relation = forms.ChoiceField(choices=Relation.choices, label=_("relation to the victim"))
-    victim_first_name = forms.CharField(label=_("victim: first name"), max_length=100)
-    victim_last_name = forms.CharField(label=_("victim: last name"), max_length=100)
+    same_victim_as = forms.CharField(
+        label=_("same victim as case (reference)"),
+        max_length=32,
+        required=False,
+        help_text=_("A victim protected against another suspect: a new case per suspect."),
+    )
+    victim_first_name = forms.CharField(
+        label=_("victim: first name"), max_length=100, required=False
+    )
+    victim_last_name = forms.CharField(label=_("victim: last name"), max_length=100, required=False)
     victim_birth_date = forms.DateField(
         label=_("victim: date of birth"), required=False, widget=DATE
     )
@@ -57,6 +65,14 @@ class CaseOpenForm(forms.Form):
     suspect_address = forms.CharField(label=_("suspect: address"), max_length=300, required=False)
     suspect_vehicle = forms.CharField(label=_("suspect: vehicle"), max_length=200, required=False)
     suspect_weapons = forms.CharField(label=_("suspect: weapons"), max_length=300, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("same_victim_as") and not (
+            data.get("victim_first_name") and data.get("victim_last_name")
+        ):
+            self.add_error("victim_last_name", _("The victim's name, or the case of the victim."))
+        return data
 
     def __init__(self, *args: Any, zones: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

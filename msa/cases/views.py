@@ -28,6 +28,7 @@ from msa.cases.models import (
     ProtectionCase,
     Referral,
     RiskLevel,
+    Victim,
 )
 from msa.cases.permissions import CASE_OPEN, CASES, INVENTORY
 from msa.cases.states import CaseState
@@ -150,19 +151,26 @@ def case_new(request: HttpRequest) -> HttpResponse:
     form = f.CaseOpenForm(request.POST or None, zones=_zones_for(user))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
+        victim: svc.PersonInput | Victim = svc.PersonInput(
+            first_name=d["victim_first_name"],
+            last_name=d["victim_last_name"],
+            birth_date=d["victim_birth_date"],
+            phone_number=d["victim_phone"],
+            address=d["victim_address"],
+            languages=d["victim_languages"],
+            children_notes=d["victim_children"],
+            health_notes=d["victim_health"],
+        )
+        if d["same_victim_as"]:
+            try:
+                victim = sel.case_get(user, d["same_victim_as"].strip()).victim
+            except NotFoundError:
+                form.add_error("same_victim_as", _("No such case."))
+                return render(request, "cases/new.html", {"form": form})
         try:
             case = svc.case_open(
                 zone=d["zone"],
-                victim=svc.PersonInput(
-                    first_name=d["victim_first_name"],
-                    last_name=d["victim_last_name"],
-                    birth_date=d["victim_birth_date"],
-                    phone_number=d["victim_phone"],
-                    address=d["victim_address"],
-                    languages=d["victim_languages"],
-                    children_notes=d["victim_children"],
-                    health_notes=d["victim_health"],
-                ),
+                victim=victim,
                 suspect=svc.PersonInput(
                     first_name=d["suspect_first_name"],
                     last_name=d["suspect_last_name"],

@@ -150,3 +150,29 @@ def test_a_centre_reader_sees_the_dossier_after_stating_a_reason(demo: None) -> 
     entry = AuditEntry.objects.filter(action="dossier.read", subject_id=str(case.pk)).last()
     assert entry is not None
     assert entry.reason == "caller reports the suspect nearby"
+
+
+def test_a_second_suspect_opens_a_second_case_for_the_same_victim(demo: None) -> None:
+    first = ProtectionCase.objects.filter(police_zone__code="GNT").order_by("id").first()
+    elsewhere = ProtectionCase.objects.filter(police_zone__code="HAW").first()
+    assert first is not None
+    assert elsewhere is not None
+    ref = client_for("reference")
+    zone = first.police_zone_id
+    form = {
+        "zone": zone,
+        "relation": "family",
+        "suspect_first_name": "Second",
+        "suspect_last_name": "Suspect",
+    }
+    answer = ref.post("/cases/new/", {**form, "same_victim_as": first.reference})
+    assert answer.status_code == 302
+    assert first.victim.cases.count() == 2
+    # a case the officer cannot see is "no such case", and nothing is created
+    refused = ref.post("/cases/new/", {**form, "same_victim_as": elsewhere.reference})
+    assert refused.status_code == 200
+    assert b"No such case" in refused.content
+    assert elsewhere.victim.cases.count() == 1
+    # without either a name or a case, the form says what is missing
+    missing = ref.post("/cases/new/", form)
+    assert b"the case of the victim" in missing.content
