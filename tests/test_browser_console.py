@@ -145,3 +145,18 @@ def test_a_console_cut_off_shows_every_missed_event_in_order(
     raised = [e["data"]["incident"] for e in events if e["type"] == "alarm.raised"]
     assert [r for r in raised if r in missed] == missed
     page.context.close()
+
+
+def test_a_new_alarm_rings_on_the_incident_page_too(live_server_url: str, browser: Any) -> None:
+    page = browser.new_context().new_page()
+    sign_in(page, live_server_url, "operator")
+    first = simulate_press(live_server_url, 2)
+    page.goto(f"{live_server_url}/console/incidents/{first}/")
+    incident_ready(page)
+    second = simulate_press(live_server_url, 5)
+    page.wait_for_selector("#alarm-popup:not([hidden])", timeout=5_000)
+    assert page.inner_text("#alarm-popup-ref") == second
+    page.wait_for_selector('body[data-sound="playing"]', state="attached")
+    page.click("#alarm-popup-ref")
+    page.wait_for_url(f"**/console/incidents/{second}/")
+    page.context.close()

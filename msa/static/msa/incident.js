@@ -63,9 +63,42 @@
     tick();
   }
 
+  // Another alarm while this page is open: a pop-up and a sound that repeats until the
+  // operator goes back to the queue (or opens that alarm).
+  let audio = null;
+  let ringing = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "square";
+      osc.frequency.value = 880;
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio device: the pop-up still shows */ }
+  }
+  function otherAlarm(ref) {
+    const pop = document.getElementById("alarm-popup");
+    const link = document.getElementById("alarm-popup-ref");
+    if (!pop || !link) return;
+    link.textContent = ref;
+    link.href = link.href.split("?")[0].replace(/\/$/, "") + "/incidents/" + encodeURIComponent(ref) + "/";
+    pop.hidden = false;
+    body.dataset.sound = "playing";
+    beep();
+    if (!ringing) ringing = setInterval(beep, 2000);
+  }
+
   function onEvent(event) {
     if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
     lastSeq = event.seq;
+    if (event.type === "alarm.raised" && event.data && event.data.lane === "live" && event.data.incident !== reference) {
+      otherAlarm(event.data.incident);
+      return;
+    }
     if (!event.data || event.data.incident !== reference) return;
     (window.msaEvents = window.msaEvents || []).push(event);
     if (event.type === "alarm.located") located(event.data.positions);
