@@ -121,10 +121,10 @@ def test_end_to_end_scenarios_log_no_personal_data(
         console = _sign_in(live_server_url, "supervisor")
         page = console.get(f"/console/incidents/{reference}/")
         assert 'id="reason-required"' in page.text  # a test alarm is no live incident
+        form = re.search(r'<form method="post" action="([^"]+)"', page.text.split("<main>")[1])
+        assert form is not None
         page = console.post(
-            re.search(r'<form method="post" action="([^"]+)"', page.text.split("<main>")[1]).group(
-                1
-            ),  # type: ignore[union-attr]
+            form.group(1),
             data={
                 "csrfmiddlewaretoken": _csrf(page.text),
                 "reason": "checking the test alarm",
