@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -31,7 +31,8 @@ def canonical(
     correlation_id: str,
 ) -> bytes:
     body = {
-        "at": at.isoformat(timespec="microseconds"),
+        # in UTC: the database gives it back in UTC whatever zone it was written in
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_kind": actor_kind,
         "actor_label": actor_label,
         "actor_user_id": actor_user_id,

@@ -200,3 +200,13 @@ def test_the_viewer_is_for_supervisors_and_administrators_and_is_audited(
     response = client.get("/audit/", {"actor": "supervisor"})
     assert {e.actor_label for e in response.context["page"]} == {"supervisor"}
     assert 'id="nav-audit"' in response.content.decode()
+
+
+def test_a_row_written_with_a_local_time_still_verifies() -> None:
+    import zoneinfo
+    from datetime import datetime
+
+    brussels = datetime(2026, 5, 4, 23, 14, 3, 123456, tzinfo=zoneinfo.ZoneInfo("Europe/Brussels"))
+    with transaction.atomic():
+        audit_record(actor=Actor.system("t"), action="local", subject_type="t", at=brussels)
+    assert audit_verify().ok
