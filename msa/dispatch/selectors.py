@@ -265,12 +265,15 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
         TimelineEntry(n.at, "note", "note", n.author_label, n.text)
         for n in IncidentNote.objects.filter(incident=incident)
     )
-    logged = IncidentEvent.objects.filter(
-        incident=incident, centre_id=incident.centre_id, type__in=list(EVENT_LABELS)
-    )
-    entries.extend(
-        TimelineEntry(e.at, "event", EVENT_LABELS[e.type], "", _detail(e.payload)) for e in logged
-    )
+    # An event offered to a backup centre is in both centres' streams (and the owner can
+    # change when the backup takes it): read every stream, keep each event once.
+    seen: set[tuple[str, datetime, str]] = set()
+    for e in IncidentEvent.objects.filter(incident=incident, type__in=list(EVENT_LABELS)):
+        detail = _detail(e.payload)
+        if (e.type, e.at, detail) in seen:
+            continue
+        seen.add((e.type, e.at, detail))
+        entries.append(TimelineEntry(e.at, "event", EVENT_LABELS[e.type], "", detail))
     entries.sort(key=lambda x: x.at)
     return entries
 

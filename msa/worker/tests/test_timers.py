@@ -79,6 +79,8 @@ def test_at_60_s_it_is_offered_to_the_backup_centre_and_both_see_it(
     assert events_after(centre_id=home.pk, since=0)[-1]["type"] == "incident.state_changed"
     assert events_after(centre_id=backup.pk, since=0)[-1]["type"] == "incident.state_changed"
     assert selectors.incident_get(operator, incident.reference).pk == incident.pk
+    labels = [e.label for e in selectors.incident_timeline(taken) if e.kind == "event"]
+    assert labels == ["escalated", "escalated"]  # ack and backup, once each
 
 
 @pytest.mark.django_db
