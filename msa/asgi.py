@@ -50,13 +50,22 @@ async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await django_asgi(scope, receive, send)
 
 
-from msa.realtime.routing import websocket_urlpatterns  # noqa: E402
-
-application = ProtocolTypeRouter(
-    {
-        "http": http_router,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
-        ),
-    },
+from msa.realtime.routing import (  # noqa: E402
+    console_websocket_urlpatterns,
+    machine_websocket_urlpatterns,
 )
+
+console_ws = AllowedHostsOriginValidator(
+    AuthMiddlewareStack(URLRouter(console_websocket_urlpatterns))
+)
+machine_ws = URLRouter(machine_websocket_urlpatterns)
+
+
+async def websocket_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"].startswith("/ws/cic/"):
+        await machine_ws(scope, receive, send)
+    else:
+        await console_ws(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": http_router, "websocket": websocket_router})

@@ -145,9 +145,8 @@ cic_api = DescribedApi(
         "The incidents of one dispatch centre for its own dispatch system. Live events: "
         "WebSocket /ws/cic/v1/events?since=<seq> with the same bearer token; each event is "
         '{"seq", "type", "data"} exactly as the console receives it; reconnect with the last '
-        "seq seen to receive every missed event in order. The handshake must carry an Origin "
-        "header naming this server (e.g. Origin: https://<host>), as the WebSocket stack "
-        "checks it for every socket."
+        "seq seen to receive every missed event in order. The handshake needs no Origin "
+        "header: the token authenticates it."
     ),
     urls_namespace="cic_v1",
     auth=IntegrationBearer(),

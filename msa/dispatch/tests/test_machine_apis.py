@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.test import Client
 
@@ -17,7 +16,6 @@ from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.dispatch import services
 from msa.dispatch.models import Unit, UnitPosition
-from msa.realtime.routing import websocket_urlpatterns
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -96,8 +94,11 @@ def test_integration_lists_its_centres_incidents_without_names(
 
 
 async def _connect(token: str, since: int) -> Any:
+    # Through the whole ASGI application, as a dispatch system connects: no Origin header.
+    from msa.asgi import application
+
     return WebsocketCommunicator(
-        URLRouter(websocket_urlpatterns),
+        application,
         f"/ws/cic/v1/events?since={since}",
         headers=[(b"authorization", f"Bearer {token}".encode())],
     )
