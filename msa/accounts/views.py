@@ -6,10 +6,14 @@ These pages are open to a signed-in user whose session has not passed the second
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -53,7 +57,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if mfa.user_is_verified(user):
         return redirect(_next(request))
     if not mfa.has_second_factor(user):
-        return redirect(f"{_url('otp-enrol')}?next={_next(request)}")
+        return redirect(f"{_url('otp-enrol')}?{urlencode({'next': _next(request)})}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = mfa.totp_verify(user=user, token=form.cleaned_data["token"])
@@ -99,13 +103,10 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 def device_secret_b32(device: object) -> str:
-    import base64
-
+    """The key as an authenticator app takes it when typed in."""
     key: bytes = device.bin_key  # type: ignore[attr-defined]
     return base64.b32encode(key).decode().rstrip("=")
 
 
 def _url(name: str) -> str:
-    from django.urls import reverse
-
     return reverse(name)
