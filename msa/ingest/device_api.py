@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from msa.alarms.selectors import last_test_alarm_at
 from msa.alarms.services import (
@@ -98,7 +98,27 @@ def _time_must_be_text(value: Any) -> Any:
     return value
 
 
-Time = Annotated[AwareDatetime, BeforeValidator(_time_must_be_text)]
+def _utc_representable(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+01:00 is in year 0 in UTC: no database can store it
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+
+
+Time = Annotated[
+    AwareDatetime, BeforeValidator(_time_must_be_text), AfterValidator(_utc_representable)
+]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here (400), not in the database (503)
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+CleanText = Annotated[str, Field(strict=True), AfterValidator(_no_nul)]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
@@ -227,7 +247,7 @@ class HeartbeatIn(Schema):
     button: ButtonIn
     permissions: PermissionsIn
     network: NetworkIn
-    app_version: Annotated[str, Field(strict=True, max_length=40)]
+    app_version: Annotated[CleanText, Field(max_length=40)]
 
 
 class HeartbeatOut(Schema):

@@ -25,6 +25,7 @@ from msa.accounts.tokens import bearer, token_authenticate
 from msa.core.actors import Actor
 from msa.ingest.device_api import (
     MAX_BODY_BYTES,
+    CleanText,
     DocumentedApi,
     ErrorOut,
     ProtocolError,
@@ -38,14 +39,12 @@ log = logging.getLogger("msa.ingest.sms")
 
 
 class InboundIn(Schema):
-    id: Annotated[str, Field(strict=True, min_length=1, max_length=200)] = Field(
+    id: Annotated[CleanText, Field(min_length=1, max_length=200)] = Field(
         ..., description="The gateway's message id: a redelivery with the same id is harmless."
     )
-    from_: Annotated[str, Field(strict=True, min_length=1, max_length=64)] = Field(
-        ..., alias="from"
-    )
-    to: Annotated[str, Field(strict=True, max_length=32)]
-    text: Annotated[str, Field(strict=True, max_length=2000)]
+    from_: Annotated[CleanText, Field(min_length=1, max_length=64)] = Field(..., alias="from")
+    to: Annotated[CleanText, Field(max_length=32)]
+    text: Annotated[CleanText, Field(max_length=2000)]
     received_at: Time
 
 

@@ -326,3 +326,23 @@ def test_a_press_time_at_the_edge_of_the_calendar_is_no_500(
     for pressed_at in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
         payload = alarm_payload(str(uuid.uuid4()), pressed_at, location=None)
         assert post(client, "/alarms", payload, frozen).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_nul_in_the_app_version_is_a_validation_error(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    response = post(client, "/heartbeat", heartbeat(app_version="1\x00"), frozen)
+    assert (response.status_code, code_of(response)) == (400, "validation_error")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fix_at", ["0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+def test_a_time_outside_the_utc_calendar_is_a_validation_error(
+    demo: None, frozen: Clock, client: Client, fix_at: str
+) -> None:
+    """Found by the schemathesis run on PostgreSQL: year 0 in UTC reached the database."""
+    alarm_id = raise_alarm(client, frozen)
+    body = {"fixes": [{**fix(1), "fix_at": fix_at}]}
+    response = post(client, f"/alarms/{alarm_id}/locations", body, frozen)
+    assert (response.status_code, code_of(response)) == (400, "validation_error")

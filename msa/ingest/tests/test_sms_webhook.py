@@ -300,3 +300,26 @@ def test_a_revoked_device_s_mac_is_not_trusted(token: str, frozen: Clock, client
     response = deliver(client, token, demo_sms(uuid.uuid4()), sender=STRANGER)
     assert response.json()["result"] == "rejected"
     assert InboundSms.objects.get().reason == "device_revoked"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["id", "from", "to", "text"])
+def test_a_nul_character_is_a_validation_error_not_a_database_error(
+    token: str, client: Client, field: str
+) -> None:
+    body = {
+        "id": "nul-1",
+        "from": STRANGER,
+        "to": "+32470099112",
+        "text": "HELP",
+        "received_at": "2026-03-14T08:15:09Z",
+    }
+    body[field] = "a\x00b"
+    response = client.post(
+        PATH,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
