@@ -323,3 +323,20 @@ def test_a_nul_character_is_a_validation_error_not_a_database_error(
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db
+def test_the_rejected_sms_log_is_for_console_staff(
+    token: str, frozen: Clock, client: Client
+) -> None:
+    from msa.accounts.models import User
+    from msa.ingest.selectors import incident_sms, rejected_sms_log
+
+    deliver(client, token, "HELLO")
+    deliver(client, token, demo_sms(uuid.uuid4()))
+    operator = User.objects.get(username="operator")
+    counsellor = User.objects.get(username="counsellor")
+    assert [m.reason for m in rejected_sms_log(operator)] == ["not_msa"]
+    assert not rejected_sms_log(counsellor).exists()
+    incident = Incident.objects.get()
+    assert [m.result for m in incident_sms(incident)] == ["raised"]
