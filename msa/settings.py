@@ -108,7 +108,7 @@ ROOT_URLCONF = "msa.urls"
 ASGI_APPLICATION = "msa.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "console:home"
+LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [

@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from msa.core import views as core_views
 from msa.dispatch.api import cic_api, unit_api
 from msa.ingest.device_api import api as device_api
 from msa.ingest.sms import api as sms_api
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="console:home", permanent=False)),
+    path("", core_views.landing, name="landing"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("msa.accounts.urls")),

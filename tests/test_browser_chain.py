@@ -21,7 +21,12 @@ def test_press_reaches_the_operator_queue_and_dossier(live_server_url: str, brow
     sign_in(page, live_server_url, "operator")
     page.goto(live_server_url + "/console/")
     page.wait_for_selector("#connection.conn-live", timeout=10_000)
-    assert page.locator(".lane-live .incident-row").count() == 0
+    # The live server is shared by the session: note what the queue shows before the press.
+    before = set(
+        page.locator(".lane-live .incident-row").evaluate_all(
+            "rows => rows.map(r => r.dataset.reference)"
+        )
+    )
 
     # The phone presses, through the reference client, as a real app would.
     result = subprocess.run(
@@ -43,6 +48,7 @@ def test_press_reaches_the_operator_queue_and_dossier(live_server_url: str, brow
     )
     assert result.returncode == 0, result.stderr
     reference = re.search(r"incident (\S+)", result.stdout).group(1)  # type: ignore[union-attr]
+    assert reference not in before
 
     # Without a reload, within 5 s: the row, the pop-up and the sound flag.
     row = page.locator(f'.lane-live .incident-row[data-reference="{reference}"]')

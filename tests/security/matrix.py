@@ -77,6 +77,8 @@ def _case(w: World, s: str) -> dict[str, Any]:
 
 
 MATRIX: dict[str, Entry] = {
+    # the landing page sends each member of staff where their work is (a redirect)
+    "landing": Entry(EVERYONE),
     # sign-in steps and the audit trail (issue 6)
     "otp-verify": Entry(EVERYONE),
     "otp-enrol": Entry(EVERYONE),
