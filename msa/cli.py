@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to keep retrying the data alarm",
     )
     sp.set_defaults(func=cmd_simulate_press)
+    from msa.simulate import add_scenario_parser
+
+    add_scenario_parser(sim)
 
     for module in COMMAND_MODULES:
         import_module(module).register(sub)

@@ -12,5 +12,4 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.dispatch.commands",
     "msa.devices.commands",
     "msa.ingest.commands",
-    "msa.simulate",
 )

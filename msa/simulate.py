@@ -473,13 +473,10 @@ def _positive_float(value: str) -> float:
     return number
 
 
-def register(subparsers: Any) -> None:
-    """Add ``scenario`` to the ``msa simulate`` command that msa/cli.py defines."""
-    import argparse
+def add_scenario_parser(sim: Any) -> None:
+    """Add ``scenario`` to the subcommands of ``msa simulate`` (called by msa/cli.py)."""
     import os
 
-    simulate = subparsers.choices["simulate"]
-    sim = next(a for a in simulate._actions if isinstance(a, argparse._SubParsersAction))
     sp = sim.add_parser(
         "scenario",
         help="play a realistic scenario through msa_client (hours pass in seconds)",

@@ -34,7 +34,7 @@ from msa.core.references import reference_next
 from msa.core.transitions import StateMachine, history_start, transition_apply
 from msa.devices.models import Device
 from msa.realtime import events
-from msa.realtime.services import event_append
+from msa.realtime.services import event_append, incident_event_append
 
 log = logging.getLogger("msa.alarms")
 
@@ -376,9 +376,8 @@ def _join(
     ):
         fix = _fix_row(incident, location, channel, now)
         fix.save()
-        event_append(
-            centre=incident.centre,
-            incident_id=incident.pk,
+        incident_event_append(
+            incident=incident,
             event=events.AlarmLocated(incident=incident.reference, positions=[_position(fix)]),
         )
     if not changed:
@@ -391,9 +390,8 @@ def _join(
         at=now,
     )
     if added_channel:
-        event_append(
-            centre=incident.centre,
-            incident_id=incident.pk,
+        incident_event_append(
+            incident=incident,
             event=events.AlarmChannelAdded(incident=incident.reference, channel=str(channel)),
         )
     if ghost:
@@ -403,9 +401,8 @@ def _join(
 
 
 def _call_event(incident: Incident) -> None:
-    event_append(
-        centre=incident.centre,
-        incident_id=incident.pk,
+    incident_event_append(
+        incident=incident,
         event=events.AlarmCallChanged(
             incident=incident.reference,
             call_state=str(incident.call_state),
@@ -466,9 +463,8 @@ def alarm_locations_add(
         ]
         if new:
             LocationFix.objects.bulk_create(new, ignore_conflicts=True)
-            event_append(
-                centre=incident.centre,
-                incident_id=incident.pk,
+            incident_event_append(
+                incident=incident,
                 event=events.AlarmLocated(
                     incident=incident.reference, positions=[_position(f) for f in new]
                 ),
@@ -556,9 +552,8 @@ def alarm_cancel(
                 new={"at": at.isoformat()},
                 at=now,
             )
-            event_append(
-                centre=incident.centre,
-                incident_id=incident.pk,
+            incident_event_append(
+                incident=incident,
                 event=events.AlarmDuress(incident=incident.reference, at=now.isoformat()),
             )
             log.warning("alarm_duress incident=%s", incident.reference)
@@ -572,9 +567,8 @@ def alarm_cancel(
             new={"at": at.isoformat()},
             at=now,
         )
-        event_append(
-            centre=incident.centre,
-            incident_id=incident.pk,
+        incident_event_append(
+            incident=incident,
             event=events.AlarmVictimCancelled(incident=incident.reference, at=now.isoformat()),
         )
     return incident
@@ -600,9 +594,8 @@ def incidents_flag_device_revoked(*, device: Device, actor: Actor, now: datetime
             new={"device": device.device_id},
             at=now,
         )
-        event_append(
-            centre=incident.centre,
-            incident_id=incident.pk,
+        incident_event_append(
+            incident=incident,
             event=events.DeviceRevoked(incident=incident.reference, at=now.isoformat()),
         )
         flagged += 1
@@ -618,9 +611,8 @@ def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
         IncidentTransitionName.ACKNOWLEDGE,
         actor=actor,
     )
-    event_append(
-        centre=updated.centre,
-        incident_id=updated.pk,
+    incident_event_append(
+        incident=updated,
         event=events.IncidentStateChanged(
             incident=updated.reference,
             transition=str(IncidentTransitionName.ACKNOWLEDGE),
@@ -646,9 +638,8 @@ def tracking_window_close(*, incident: Incident, actor: Actor) -> bool:
         subject=locked,
         new={"track_until": locked.track_until.isoformat()},
     )
-    event_append(
-        centre=locked.centre,
-        incident_id=locked.pk,
+    incident_event_append(
+        incident=locked,
         event=events.TrackingEnded(incident=locked.reference, at=locked.track_until.isoformat()),
     )
     return True

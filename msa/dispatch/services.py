@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from msa.accounts.models import Organisation, User
+from msa.accounts.models import User
 from msa.accounts.selectors import user_is_console_staff
 from msa.alarms.models import Incident
 from msa.alarms.services import INCIDENT_MACHINE
@@ -44,7 +44,7 @@ from msa.dispatch.states import (
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 from msa.realtime import events
-from msa.realtime.services import event_append
+from msa.realtime.services import incident_event_append
 
 log = logging.getLogger("msa.dispatch")
 
@@ -67,10 +67,7 @@ FALSE_ALARMS = frozenset({Outcome.FALSE_MISPRESS, Outcome.FALSE_TEST, Outcome.FA
 
 def emit(incident: Incident, event: events.Event) -> None:
     """Append ``event`` to the incident's centre stream, and to its backup centre's."""
-    event_append(centre=incident.centre, incident_id=incident.pk, event=event)
-    if incident.backup_centre_id and incident.backup_centre_id != incident.centre_id:
-        backup = Organisation.objects.get(pk=incident.backup_centre_id)
-        event_append(centre=backup, incident_id=incident.pk, event=event)
+    incident_event_append(incident=incident, event=event)
 
 
 def _state_changed(incident: Incident, transition: IncidentTransitionName, actor: Actor) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.db.models import F
 
@@ -10,6 +12,18 @@ from msa.core import clock
 from msa.core.publish import publish_on_commit
 from msa.realtime.events import Event, wire
 from msa.realtime.models import EventStream, IncidentEvent
+
+if TYPE_CHECKING:
+    from msa.alarms.models import Incident
+
+
+def incident_event_append(*, incident: Incident, event: Event) -> None:
+    """Append ``event`` to the stream of the incident's centre, and of the backup centre it
+    was offered to (both see it until one of them takes it)."""
+    event_append(centre=incident.centre, incident_id=incident.pk, event=event)
+    if incident.backup_centre_id and incident.backup_centre_id != incident.centre_id:
+        backup = Organisation.objects.get(pk=incident.backup_centre_id)
+        event_append(centre=backup, incident_id=incident.pk, event=event)
 
 
 def centre_group(centre_id: int) -> str:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from msa.alarms.models import Incident
 from msa.alarms.services import tracking_window_close
-from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.cases.retention import retention_run
+from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.messaging.services import message_deliver_due
