@@ -83,7 +83,7 @@ def test(args: list[str]) -> int:
     failed = []
     for name, extra in passes:
         print(f"=== test pass: {name} ===", flush=True)
-        code = run([str(PY), "-m", "pytest", *args], env={**env, **extra})
+        code = run([str(PY), "-m", "pytest", "--durations=15", *args], env={**env, **extra})
         if code != 0:
             failed.append(name)
     elapsed = time.monotonic() - started
