@@ -131,9 +131,12 @@ TEMPLATES = [
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
-    "default": database_config(env_optional("DATABASE_URL"), str(DATA_DIR / "msa.sqlite3")),
+    "default": database_config(
+        env_optional("DATABASE_URL"),
+        str(DATA_DIR / "msa.sqlite3"),
+        pool_max=env_int("MSA_DB_POOL_MAX"),
+    ),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("MSA_DB_CONN_MAX_AGE")
 
 _redis = env_optional("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any] = (

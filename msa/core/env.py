@@ -48,7 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."
     ),
-    Setting("MSA_DB_CONN_MAX_AGE", "60", "Seconds a database connection is kept open."),
+    Setting(
+        "MSA_DB_POOL_MAX",
+        "20",
+        "PostgreSQL: connections in each server process's pool (ASGI runs every request in "
+        "its own thread, so connections are pooled, never kept per thread).",
+    ),
     Setting("REDIS_URL", "", "redis://host:6379/0 for the channel layer; unset: in-memory layer."),
     Setting("MSA_DATA_DIR", "var", "Folder for the SQLite file and other local state."),
     Setting("MSA_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names served."),
@@ -145,7 +150,7 @@ def env_list(name: str) -> list[str]:
     return [part.strip() for part in env_str(name).split(",") if part.strip()]
 
 
-def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
+def database_config(url: str | None, sqlite_path: str, *, pool_max: int = 20) -> dict[str, Any]:
     """The DATABASES['default'] entry: PostgreSQL through psycopg 3, or SQLite in WAL mode."""
     if not url:
         return {
@@ -161,8 +166,17 @@ def database_config(url: str | None, sqlite_path: str) -> dict[str, Any]:
         }
     if not url.startswith(("postgres://", "postgresql://")):
         raise ConfigurationError("DATABASE_URL must be a postgres:// URL (or unset for SQLite)")
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_health_checks=True))
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
     config["ENGINE"] = "django.db.backends.postgresql"
+    # Under ASGI each request runs in a thread of its own: a connection kept per thread is
+    # stranded when the thread ends. Connections come from psycopg's pool instead; a request
+    # that waits more than 5 s for one fails fast (the device API answers 503: SMS fallback).
+    config["CONN_MAX_AGE"] = 0
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": pool_max,
+        "timeout": 5,
+    }
     return config
 
 

@@ -36,6 +36,9 @@ def test_database_config() -> None:
     pg = env.database_config("postgres://msa@db.internal:5432/msa", "unused")
     assert pg["ENGINE"] == "django.db.backends.postgresql"
     assert (pg["HOST"], pg["NAME"], pg["USER"]) == ("db.internal", "msa", "msa")
+    # ASGI runs each request in its own thread: pooled, never kept per thread
+    assert pg["CONN_MAX_AGE"] == 0
+    assert pg["OPTIONS"]["pool"]["max_size"] == 20
     with pytest.raises(ConfigurationError, match="postgres://"):
         env.database_config("mysql://x/y", "unused")
 
