@@ -1,12 +1,15 @@
 #!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+"""Django's command-line utility, for developers in a checkout: test settings by default.
+
+A deployment runs ``msa manage <command>`` instead, with the real settings and secrets.
+"""
 
 import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msa.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msa.settings_test")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
