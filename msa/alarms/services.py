@@ -13,10 +13,9 @@ from django.conf import settings
 from django.db import transaction
 
 from msa.accounts.models import Organisation
-from msa.alarms.models import Incident, IncidentTransition, LocationFix
+from msa.alarms.models import Incident, LocationFix
 from msa.alarms.states import (
-    INCIDENT_MILESTONES,
-    INCIDENT_TABLE,
+    INCIDENT_MACHINE,
     OPEN_STATES,
     CallState,
     Channel,
@@ -31,20 +30,12 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError, NotFoundError
 from msa.core.references import reference_next
-from msa.core.transitions import StateMachine, history_start, transition_apply
+from msa.core.transitions import history_start, transition_apply
 from msa.devices.models import Device
 from msa.realtime import events
 from msa.realtime.services import event_append, incident_event_append
 
 log = logging.getLogger("msa.alarms")
-
-INCIDENT_MACHINE: StateMachine[IncidentState, IncidentTransitionName] = StateMachine(
-    name="incident",
-    states=IncidentState,
-    table=INCIDENT_TABLE,
-    history_model=IncidentTransition,
-    milestones=INCIDENT_MILESTONES,
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from msa.core.transitions import sources
+from msa.audit.services import audit_record
+from msa.core.transitions import StateMachine, sources
 
 
 class IncidentState(StrEnum):
@@ -81,3 +82,13 @@ class CallState(StrEnum):
     ANSWERED = "answered"
     ENDED = "ended"
     GHOST = "ghost"  # ended before anybody answered
+
+
+INCIDENT_MACHINE: StateMachine[IncidentState, IncidentTransitionName] = StateMachine(
+    name="incident",
+    states=IncidentState,
+    table=INCIDENT_TABLE,
+    history_label="alarms.IncidentTransition",
+    audit=audit_record,
+    milestones=INCIDENT_MILESTONES,
+)

@@ -27,7 +27,6 @@ from msa.cases.models import (
     CareTeamMember,
     CaseNote,
     CaseTask,
-    CaseTransition,
     Consent,
     Decision,
     DecisionOutcome,
@@ -50,8 +49,7 @@ from msa.cases.models import (
 from msa.cases.phones import normalise_phone, phone_lookup
 from msa.cases.risk import answers_clean, instrument_validate, score
 from msa.cases.states import (
-    CASE_MILESTONES,
-    CASE_TABLE,
+    CASE_MACHINE,
     HOLDS_DEVICES,
     CaseState,
     CaseTransitionName,
@@ -61,7 +59,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, NotFoundError, ValidationError
 from msa.core.references import reference_next
-from msa.core.transitions import StateMachine, history_start, transition_apply
+from msa.core.transitions import history_start, transition_apply
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -70,13 +68,6 @@ log = logging.getLogger("msa.cases")
 # Cases for which no task is escalated any more.
 CLOSED_STATES = frozenset({CaseState.ENDED, CaseState.REFUSED})
 
-CASE_MACHINE: StateMachine[CaseState, CaseTransitionName] = StateMachine(
-    name="case",
-    states=CaseState,
-    table=CASE_TABLE,
-    history_model=CaseTransition,
-    milestones=CASE_MILESTONES,
-)
 T = CaseTransitionName
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from msa.audit.services import audit_record
+from msa.core.transitions import StateMachine
+
 
 class CaseState(StrEnum):
     REQUESTED = "requested"
@@ -82,3 +85,13 @@ class EndReason(StrEnum):
     CONSENT_WITHDRAWN = "consent_withdrawn"
     EXPIRED = "expired"
     OTHER = "other"
+
+
+CASE_MACHINE: StateMachine[CaseState, CaseTransitionName] = StateMachine(
+    name="case",
+    states=CaseState,
+    table=CASE_TABLE,
+    history_label="cases.CaseTransition",
+    audit=audit_record,
+    milestones=CASE_MILESTONES,
+)

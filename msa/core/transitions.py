@@ -5,6 +5,11 @@ a table ``{transition: (allowed_from, to)}``. ``transition_apply`` is the one fu
 that changes a state: it locks the row, checks the table, writes the new state, the
 milestone timestamp if the transition has one, an append-only history row and the audit
 row, all in the caller's transaction.
+
+Each machine is declared in its app's ``states.py``. ``core`` knows no other app: the machine
+names its history model by label (``"alarms.IncidentTransition"``, resolved when first used, so
+that ``states.py`` need not import the ``models.py`` that imports it) and brings its audit
+writer (``msa.audit.services.audit_record``) with it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from functools import cached_property
+from typing import Any, Generic, Protocol, TypeVar
 
+from django.apps import apps
 from django.db import models, transaction
 
 from msa.core import clock
@@ -27,6 +34,22 @@ T = TypeVar("T", bound=StrEnum)
 M = TypeVar("M", bound=models.Model)
 
 
+class AuditWriter(Protocol):
+    """What ``transition_apply`` calls to write the audit row (``audit_record``)."""
+
+    def __call__(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        subject: models.Model,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        reason: str,
+        at: datetime,
+    ) -> object: ...
+
+
 @dataclass(frozen=True)
 class StateMachine(Generic[S, T]):
     """The allowed changes of one aggregate's ``state_field``."""
@@ -34,10 +57,19 @@ class StateMachine(Generic[S, T]):
     name: str
     states: type[S]
     table: Mapping[T, tuple[frozenset[S], S]]
-    history_model: type[TransitionHistory]
+    # "app_label.ModelName" of the concrete TransitionHistory
+    history_label: str
+    audit: AuditWriter
     state_field: str = "status"
     # transition -> name of the timestamp field it sets the first time (milestones)
     milestones: Mapping[T, str] = field(default_factory=dict)
+
+    @cached_property
+    def history_model(self) -> type[TransitionHistory]:
+        model = apps.get_model(self.history_label)
+        if not issubclass(model, TransitionHistory):
+            raise TypeError(f"{self.history_label} is not a TransitionHistory")
+        return model
 
     def allowed(self, current: S | str) -> list[T]:
         return [t for t, (sources, _to) in self.table.items() if current in sources]
@@ -70,8 +102,6 @@ def transition_apply(
     ``changes`` are further fields written with the new state (e.g. an outcome).
     Raises ``TransitionNotAllowedError`` when the table does not allow it.
     """
-    from msa.audit.services import audit_record
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition_apply must run inside a transaction")
     when = at or clock.now()
@@ -100,7 +130,7 @@ def transition_apply(
         reason=reason,
         at=when,
     )
-    audit_record(
+    machine.audit(
         actor=actor,
         action=f"{machine.name}.{transition}",
         subject=locked,

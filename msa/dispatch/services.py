@@ -17,17 +17,22 @@ from django.db import IntegrityError, transaction
 from msa.accounts.models import User
 from msa.accounts.selectors import user_is_console_staff
 from msa.alarms.models import Incident
-from msa.alarms.services import INCIDENT_MACHINE
-from msa.alarms.states import OPEN_STATES, IncidentState, IncidentTransitionName, Lane, Outcome
+from msa.alarms.states import (
+    INCIDENT_MACHINE,
+    OPEN_STATES,
+    IncidentState,
+    IncidentTransitionName,
+    Lane,
+    Outcome,
+)
 from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, TransitionNotAllowedError, ValidationError
-from msa.core.transitions import StateMachine, history_start, transition_apply
+from msa.core.transitions import history_start, transition_apply
 from msa.dispatch.models import (
     CentreBackup,
     Dispatch,
-    DispatchTransition,
     IncidentNote,
     Unit,
     UnitPosition,
@@ -35,8 +40,7 @@ from msa.dispatch.models import (
 )
 from msa.dispatch.routing import Origin, router
 from msa.dispatch.states import (
-    DISPATCH_MILESTONES,
-    DISPATCH_TABLE,
+    DISPATCH_MACHINE,
     OPEN_DISPATCH_STATES,
     DispatchState,
     DispatchTransitionName,
@@ -48,13 +52,6 @@ from msa.realtime.services import incident_event_append
 
 log = logging.getLogger("msa.dispatch")
 
-DISPATCH_MACHINE: StateMachine[DispatchState, DispatchTransitionName] = StateMachine(
-    name="dispatch",
-    states=DispatchState,
-    table=DISPATCH_TABLE,
-    history_model=DispatchTransition,
-    milestones=DISPATCH_MILESTONES,
-)
 
 MAX_NOTE = 4000
 MAX_REASON = 500

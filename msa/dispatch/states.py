@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from msa.core.transitions import sources
+from msa.audit.services import audit_record
+from msa.core.transitions import StateMachine, sources
 
 
 class DispatchState(StrEnum):
@@ -44,3 +45,12 @@ PROGRESS_BY_TARGET: dict[str, DispatchTransitionName] = {
     D.ON_SCENE: DT.ARRIVE,
     D.CLEARED: DT.CLEAR,
 }
+
+DISPATCH_MACHINE: StateMachine[DispatchState, DispatchTransitionName] = StateMachine(
+    name="dispatch",
+    states=DispatchState,
+    table=DISPATCH_TABLE,
+    history_label="dispatch.DispatchTransition",
+    audit=audit_record,
+    milestones=DISPATCH_MILESTONES,
+)

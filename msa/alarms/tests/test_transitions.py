@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from msa.alarms.models import Incident
-from msa.alarms.services import INCIDENT_MACHINE
-from msa.alarms.states import IncidentState
+from msa.alarms.states import INCIDENT_MACHINE, IncidentState
 from msa.audit.models import AuditEntry
 from msa.core.actors import Actor
 from msa.core.clock import Clock

@@ -7,8 +7,7 @@ from django.db import transaction
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.cases.models import CaseTransition, ProtectionCase, Suspect, Victim
-from msa.cases.services import CASE_MACHINE
-from msa.cases.states import CASE_TABLE, CaseState, CaseTransitionName
+from msa.cases.states import CASE_MACHINE, CASE_TABLE, CaseState, CaseTransitionName
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import TransitionNotAllowedError

@@ -22,8 +22,7 @@ from msa.core.transitions import all_pairs, transition_apply
 from msa.dispatch import selectors, services
 from msa.dispatch.models import Dispatch, Unit, UnitStatus
 from msa.dispatch.routing import Origin, StraightLineRouter, haversine_m
-from msa.dispatch.services import DISPATCH_MACHINE
-from msa.dispatch.states import DispatchState, DispatchTransitionName
+from msa.dispatch.states import DISPATCH_MACHINE, DispatchState, DispatchTransitionName
 from msa.realtime.models import IncidentEvent
 from msa.realtime.selectors import events_after
 from tests.support.factories import press
