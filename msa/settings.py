@@ -101,7 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "msa.core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
-    "msa.core.middleware.CentreTimeZoneMiddleware",
+    "msa.accounts.middleware.CentreTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "msa.urls"
@@ -124,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "msa.core.context_processors.msa",
+                "msa.accounts.context_processors.nav",
             ],
         },
     },

@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from msa.accounts.models import User
+from msa.accounts.permissions import AUDIT_VIEW, SIGNED_IN
 from msa.audit.access import dossier_reason_remember
-from msa.audit.permissions import AUDIT_VIEW, SIGNED_IN
 from msa.audit.selectors import AuditFilter, audit_entries
 from msa.audit.services import audit_record
 from msa.cases.selectors import cases_visible_to

@@ -2,29 +2,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
-from django.utils.translation import gettext_lazy as _
-
-# (roles that see the link, URL name, label); the views check again, this is only the menu.
-NAV: tuple[tuple[frozenset[str], str, Any], ...] = (
-    (frozenset({"operator", "supervisor"}), "console:home", _("Console")),
-    (frozenset({"patrol"}), "unit:home", _("Unit")),
-    (
-        frozenset({"reference_officer", "magistrate", "counsellor", "operator", "supervisor"}),
-        "cases:list",
-        _("Cases"),
-    ),
-)
-
-
-def _nav(request: HttpRequest) -> list[tuple[str, Any]]:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return []
-    from msa.accounts.models import Membership
-
-    roles = set(Membership.objects.filter(user_id=user.pk).values_list("role", flat=True))
-    return [(url_name, label) for wanted, url_name, label in NAV if roles & wanted]
 
 
 def msa(request: HttpRequest) -> dict[str, Any]:
@@ -32,6 +9,4 @@ def msa(request: HttpRequest) -> dict[str, Any]:
         "MSA_DEMO": settings.MSA_DEMO,
         "MSA_MAP_TILE_URL": settings.MSA_MAP_TILE_URL,
         "MSA_MAP_ATTRIBUTION": settings.MSA_MAP_ATTRIBUTION,
-        # lazy: pages that do not show the top bar (fragments) cost no query
-        "msa_nav": SimpleLazyObject(lambda: _nav(request)),
     }

@@ -1,9 +1,8 @@
-"""Request middleware: the centre's time zone, and the security layer (idle sign-out, the
-second factor on every staff path, the Content-Security-Policy)."""
+"""Request middleware: the security layer (idle sign-out, the second factor on every staff
+path, the Content-Security-Policy). The centre's time zone is ``msa.accounts.middleware``."""
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -16,42 +15,10 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import resolve_url
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 
-from msa.accounts.models import Membership
 from msa.core import clock
 from msa.core.permissions import otp_verified
-
-
-def _zone_for(request: HttpRequest) -> str:
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        zone = (
-            Membership.objects.filter(user=user)
-            .order_by("organisation__kind", "organisation_id")
-            .values_list("organisation__time_zone", flat=True)
-            .first()
-        )
-        if zone:
-            return zone
-    return str(settings.MSA_TIME_ZONE)
-
-
-class CentreTimeZoneMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            timezone.activate(zoneinfo.ZoneInfo(_zone_for(request)))
-        except zoneinfo.ZoneInfoNotFoundError:
-            timezone.activate(zoneinfo.ZoneInfo("UTC"))
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
-
 
 # --- Security middleware (issue 6; docs/security.md) ------------------------------------
 

@@ -65,13 +65,3 @@ def public(view: V) -> V:
     signature check)."""
     view.msa_permission = Permission("public", lambda _user: True)  # type: ignore[attr-defined]
     return view
-
-
-def _is_staff_member(user: Any) -> bool:
-    from msa.accounts.models import Membership
-
-    return bool(Membership.objects.filter(user_id=user.pk).exists())
-
-
-# Any member of staff with at least one role somewhere.
-STAFF = Permission("staff", _is_staff_member)

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from msa.accounts.models import Membership, Role
-from msa.core.permissions import STAFF, requires
+from msa.accounts.permissions import STAFF
+from msa.core.permissions import requires
 
 # In order of precedence: a supervisor who is also a reference officer lands on the console.
 LANDING_BY_ROLE: tuple[tuple[frozenset[str], str], ...] = (

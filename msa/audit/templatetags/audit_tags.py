@@ -4,7 +4,7 @@ from typing import Any
 
 from django import template
 
-from msa.audit.permissions import AUDIT_VIEW
+from msa.accounts.permissions import AUDIT_VIEW
 
 register = template.Library()
 
