@@ -19,8 +19,8 @@ from msa.cases.services import (
     team_member_add,
 )
 from msa.cases.states import CaseState
-from msa.cases.tests import helpers as h
-from msa.cases.tests.test_views import client_for
+from msa.cases.tests import factories as h
+from msa.cases.tests.factories import client_for
 from msa.core.errors import ConflictError, TransitionNotAllowedError, ValidationError
 from msa.messaging.models import MessageChannel, MessageStatus, OutboundMessage
 from msa.messaging.providers import FakeProvider

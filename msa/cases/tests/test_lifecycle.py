@@ -18,7 +18,7 @@ from msa.cases.services import (
 )
 from msa.cases.states import CaseState
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
-from msa.cases.tests import helpers as h
+from msa.cases.tests import factories as h
 from msa.core.errors import ValidationError
 from msa.devices.models import Loan
 from msa.messaging.models import MessageChannel, OutboundMessage

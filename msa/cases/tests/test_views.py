@@ -5,22 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from msa.accounts.models import User
 from msa.audit.models import AuditEntry
 from msa.cases.models import CaseTask, ProtectionCase
 from msa.cases.states import CaseState
-from msa.cases.tests import helpers as h
+from msa.cases.tests import factories as h
+from msa.cases.tests.factories import client_for
 from msa.devices.models import Device, InventoryItem, ItemStatus
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(username: str) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def test_the_whole_workflow_through_the_pages(demo: None) -> None:

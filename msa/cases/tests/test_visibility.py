@@ -17,7 +17,7 @@ from msa.cases.selectors import (
     cases_visible_to,
 )
 from msa.cases.services import team_member_add
-from msa.cases.tests import helpers as h
+from msa.cases.tests import factories as h
 from msa.core.errors import NotFoundError
 
 pytestmark = pytest.mark.django_db

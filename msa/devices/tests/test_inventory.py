@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from msa.accounts.models import Organisation
 from msa.cases.models import ProtectionCase
-from msa.cases.tests import helpers as h
+from msa.cases.tests import factories as h
 from msa.core import clock
 from msa.core.errors import ConflictError, ValidationError
 from msa.devices.inventory import item_add, item_set_status, loan_create, loan_pair, loan_return

@@ -1,4 +1,4 @@
-"""Deterministic helpers for case tests (on top of the demo region)."""
+"""Deterministic factories for cases: a case walked to a stage, on top of the demo region."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 
 from django.db import transaction
+from django.test import Client
 
 from msa.accounts.models import Organisation, User
 from msa.alarms.services import alarm_raise
@@ -31,6 +32,13 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.devices.inventory import item_add, loan_create, loan_pair
 from msa.devices.models import Device, ItemKind
+
+
+def client_for(username: str) -> Client:
+    """A test client signed in (both factors) as a demo login."""
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    return client
 
 
 def actor(username: str) -> Actor:
