@@ -93,7 +93,7 @@ for n in range({devices}):
 
 
 def heartbeat_requests(port: int, devices: int) -> Callable[[int], bytes]:
-    from msa_client.protocol import signed_headers
+    from msa_protocol import signed_headers
 
     now = datetime.now(UTC).replace(microsecond=0)
     body = json.dumps(

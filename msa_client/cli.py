@@ -38,8 +38,8 @@ from msa_client.models import (
     MsaClientError,
     Permissions,
 )
-from msa_client.protocol import EnrolmentQr, Trigger, decode_key, encode_key, parse_enrolment_qr
 from msa_client.session import AlarmSession, HeartbeatLoop
+from msa_protocol import EnrolmentQr, Trigger, decode_key, encode_key, parse_enrolment_qr
 
 __all__ = ["DEFAULT_CONFIG", "main"]
 

@@ -46,7 +46,7 @@ from msa_client.models import (
     MsaClientError,
     NetworkError,
 )
-from msa_client.protocol import (
+from msa_protocol import (
     API_BASE_PATH,
     DEVICE_ID_RE,
     MAX_BODY_BYTES,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from msa_client.models import Location, MsaClientError
-from msa_client.protocol import CallEvent, Trigger
+from msa_protocol import CallEvent, Trigger
 
 __all__ = [
     "Button",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from msa_client.protocol import LOCATION_SOURCES, format_time, parse_time
+from msa_protocol import LOCATION_SOURCES, format_time, parse_time
 
 __all__ = [
     "AlarmAnswer",

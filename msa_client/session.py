@@ -31,7 +31,7 @@ from msa_client.models import (
     LocationsAnswer,
     MsaClientError,
 )
-from msa_client.protocol import (
+from msa_protocol import (
     DEFAULT_HEARTBEAT_S,
     DEFAULT_REPORT_INTERVAL_S,
     MAX_FIXES_PER_REQUEST,

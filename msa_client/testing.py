@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from msa_client.interfaces import SmsError
-from msa_client.protocol import CallEvent
+from msa_protocol import CallEvent
 
 __all__ = ["FakeClock", "RecordingSmsTransport", "ScriptedCall"]
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+import msa_protocol
 from msa.audit.services import audit_record
 from msa.core.transitions import StateMachine, sources
+
+# What raised an alarm: the protocol's own list (docs/protocol.md), never a second copy.
+Trigger = msa_protocol.Trigger
 
 
 class IncidentState(StrEnum):
@@ -56,13 +60,6 @@ class Outcome(StrEnum):
     FALSE_TECHNICAL = "false_technical"
 
 
-class Trigger(StrEnum):
-    BUTTON = "button"
-    APP = "app"
-    DURESS = "duress"
-    TEST = "test"
-
-
 class Channel(StrEnum):
     DATA = "data"
     SMS = "sms"
@@ -84,6 +81,41 @@ class CallState(StrEnum):
     GHOST = "ghost"  # ended before anybody answered
 
 
+class CallTransitionName(StrEnum):
+    RAISE = "raise"  # the first history row: the call state the alarm came with
+    DIAL = "dial"
+    RING = "ring"
+    ANSWER = "answer"
+    END = "end"
+    END_UNANSWERED = "end_unanswered"  # a ghost call
+
+
+C = CallState
+CT = CallTransitionName
+
+CALL_TABLE: dict[CallTransitionName, tuple[frozenset[CallState], CallState]] = {
+    CT.DIAL: (sources(C.NONE), C.DIALING),
+    CT.RING: (sources(C.NONE, C.DIALING), C.RINGING),
+    CT.ANSWER: (sources(C.NONE, C.DIALING, C.RINGING), C.ANSWERED),
+    CT.END: (sources(C.ANSWERED), C.ENDED),
+    CT.END_UNANSWERED: (sources(C.NONE, C.DIALING, C.RINGING), C.GHOST),
+}
+
+# What each call event of the protocol may do, in order: the first transition the table
+# allows from the current call state applies; none allowed (a late or repeated report that
+# would move the call backwards) changes nothing. ``ended`` without ``answered`` is a ghost.
+CALL_EVENTS: dict[CallState, tuple[CallTransitionName, ...]] = {
+    C.DIALING: (CT.DIAL,),
+    C.RINGING: (CT.RING,),
+    C.ANSWERED: (CT.ANSWER,),
+    C.ENDED: (CT.END, CT.END_UNANSWERED),
+    C.GHOST: (CT.END_UNANSWERED,),
+}
+
+# The call states during which the victim's position is tracked without an end time.
+CALL_ONGOING = frozenset({C.DIALING, C.RINGING, C.ANSWERED})
+
+
 INCIDENT_MACHINE: StateMachine[IncidentState, IncidentTransitionName] = StateMachine(
     name="incident",
     states=IncidentState,
@@ -92,3 +124,19 @@ INCIDENT_MACHINE: StateMachine[IncidentState, IncidentTransitionName] = StateMac
     audit=audit_record,
     milestones=INCIDENT_MILESTONES,
 )
+
+
+CALL_MACHINE: StateMachine[CallState, CallTransitionName] = StateMachine(
+    name="call",
+    states=CallState,
+    table=CALL_TABLE,
+    history_label="alarms.CallTransition",
+    audit=audit_record,
+    state_field="call_state",
+)
+
+
+def call_transition_for(event: CallState, current: CallState | str) -> CallTransitionName | None:
+    """The transition a call event makes from ``current``, or None when it changes nothing."""
+    allowed = CALL_MACHINE.allowed(current)
+    return next((t for t in CALL_EVENTS.get(event, ()) if t in allowed), None)

@@ -9,12 +9,21 @@ from django.utils.translation import gettext_lazy as _
 
 from msa.cases.models import ProtectionCase
 from msa.core.crypto import EncryptedTextField
-from msa_client.protocol import decode_key
+from msa.core.models import TransitionHistory
+from msa.devices.states import DeviceStatus, ItemStatus
+from msa_protocol import decode_key
 
-
-class DeviceStatus(models.TextChoices):
-    ACTIVE = "active", _("active")
-    REVOKED = "revoked", _("revoked")
+DEVICE_STATUS_CHOICES = [
+    (DeviceStatus.ACTIVE.value, _("active")),
+    (DeviceStatus.REVOKED.value, _("revoked")),
+]
+ITEM_STATUS_CHOICES = [
+    (ItemStatus.IN_STOCK.value, _("in stock")),
+    (ItemStatus.LOANED.value, _("loaned")),
+    (ItemStatus.LOST.value, _("lost")),
+    (ItemStatus.IN_REPAIR.value, _("in repair")),
+    (ItemStatus.RETIRED.value, _("retired")),
+]
 
 
 class Device(models.Model):
@@ -34,8 +43,8 @@ class Device(models.Model):
     status = models.CharField(
         _("status"),
         max_length=16,
-        choices=DeviceStatus.choices,
-        default=DeviceStatus.ACTIVE,
+        choices=DEVICE_STATUS_CHOICES,
+        default=DeviceStatus.ACTIVE.value,
     )
     enrolled_at = models.DateTimeField(_("enrolled at"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
@@ -61,6 +70,12 @@ class Device(models.Model):
         return decode_key(self.key)
 
 
+class DeviceTransition(TransitionHistory):
+    """The history of a device's status (``DEVICE_MACHINE``)."""
+
+    subject = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="transitions")
+
+
 # --------------------------------------------------------------------------------------------
 # Issue 5: the inventory of physical items and their loans to cases.
 # --------------------------------------------------------------------------------------------
@@ -70,14 +85,6 @@ class ItemKind(models.TextChoices):
     BUTTON = "button", _("button")
     PHONE = "phone", _("phone")
     SIM = "sim", _("SIM card")
-
-
-class ItemStatus(models.TextChoices):
-    IN_STOCK = "in_stock", _("in stock")
-    LOANED = "loaned", _("loaned")
-    LOST = "lost", _("lost")
-    IN_REPAIR = "in_repair", _("in repair")
-    RETIRED = "retired", _("retired")
 
 
 class InventoryItem(models.Model):
@@ -98,7 +105,7 @@ class InventoryItem(models.Model):
         verbose_name=_("judicial district"),
     )
     status = models.CharField(
-        _("status"), max_length=10, choices=ItemStatus.choices, default=ItemStatus.IN_STOCK
+        _("status"), max_length=10, choices=ITEM_STATUS_CHOICES, default=ItemStatus.IN_STOCK.value
     )
     added_at = models.DateTimeField(_("added at"))
 
@@ -111,6 +118,12 @@ class InventoryItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.serial}"
+
+
+class ItemTransition(TransitionHistory):
+    """The history of an item's status (``ITEM_MACHINE``)."""
+
+    subject = models.ForeignKey(InventoryItem, on_delete=models.PROTECT, related_name="transitions")
 
 
 class Loan(models.Model):

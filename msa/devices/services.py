@@ -1,4 +1,11 @@
-"""Writes about devices: enrolment and credentials."""
+"""Writes about devices: enrolment and credentials.
+
+Revoking a device is a workflow of two parts: the credential (here) and the device's open
+incidents, which must show the centre that the device was revoked (``alarms``, above this part).
+So this module has only the step, ``device_revoke_step``, in the caller's transaction; the durable
+entry points that revoke (``device_revoke``, ``loan_return``, ``loan_pair``) are in
+``msa.alarms.revocation``, which composes the step with the flagging of the incidents.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import segno
 from django.conf import settings
 from django.db import transaction
 
@@ -15,8 +23,10 @@ from msa.cases.models import ProtectionCase
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ValidationError
-from msa.devices.models import Device, DeviceStatus
-from msa_client.protocol import DEVICE_ID_RE, encode_key, format_enrolment_qr
+from msa.core.transitions import history_start, transition_apply
+from msa.devices.models import Device
+from msa.devices.states import DEVICE_MACHINE, DeviceStatus, DeviceTransitionName
+from msa_protocol import DEVICE_ID_RE, encode_key, format_enrolment_qr
 
 KEY_BYTES = 32
 
@@ -44,17 +54,23 @@ def device_enroll(
     key = key if key is not None else secrets.token_bytes(KEY_BYTES)
     if len(key) != KEY_BYTES:
         raise ValidationError("the key must be 32 bytes", fields={"key": "32 bytes"})
+    now = clock.now()
     device = Device.objects.create(
         device_id=device_id,
         key=encode_key(key),
         case=case,
-        enrolled_at=clock.now(),
+        status=DeviceStatus.ACTIVE,
+        enrolled_at=now,
+    )
+    history_start(
+        DEVICE_MACHINE, device, transition=DeviceTransitionName.ENROLL, actor=actor, at=now
     )
     audit_record(
         actor=actor,
         action="device.enroll",
         subject=device,
         new={"device_id": device_id, "case": case.reference},
+        at=now,
     )
     return device
 
@@ -66,7 +82,7 @@ def device_enroll(
 class DeviceCredentials:
     """What the person enrolling the phone sees once: never stored in this form, never logged.
 
-    ``qr_text`` is :func:`msa_client.protocol.format_enrolment_qr` (the app scans it);
+    ``qr_text`` is :func:`msa_protocol.format_enrolment_qr` (the app scans it);
     :meth:`qr_svg` renders it for a page.
     """
 
@@ -82,13 +98,12 @@ class DeviceCredentials:
 
 def enrolment_qr_svg(qr_text: str, *, scale: int = 4) -> str:
     """An inline ``<svg>`` of the enrolment QR code (segno; no external resources)."""
-    import segno
-
     svg: str = segno.make(qr_text, error="m").svg_inline(scale=scale, border=4)
     return svg
 
 
-def _credentials(device: Device, key: bytes) -> DeviceCredentials:
+def device_credentials(device: Device, key: bytes) -> DeviceCredentials:
+    """The credentials to show once, with the enrolment QR built from ``MSA_PUBLIC_URL``."""
     base_url = settings.MSA_PUBLIC_URL.rstrip("/")
     sms_number = settings.MSA_SMS_NUMBER
     return DeviceCredentials(
@@ -111,7 +126,7 @@ def device_credentials_issue(
         raise ValidationError("this device id is taken", fields={"device_id": "taken"})
     key = secrets.token_bytes(KEY_BYTES)
     device = device_enroll(case=case, actor=actor, device_id=device_id, key=key)
-    return _credentials(device, key)
+    return device_credentials(device, key)
 
 
 @transaction.atomic(durable=True)
@@ -128,34 +143,27 @@ def device_key_rotate(*, device: Device, actor: Actor) -> DeviceCredentials:
     audit_record(
         actor=actor, action="device.rotate_key", subject=locked, new={"at": now.isoformat()}
     )
-    return _credentials(locked, key)
+    return device_credentials(locked, key)
 
 
-@transaction.atomic(durable=True)
-def device_revoke(*, device: Device, actor: Actor, reason: str = "") -> int:
-    """Revoke a device in one action (e.g. the suspect holds the phone).
+def device_revoke_step(
+    *, device: Device, actor: Actor, at: datetime, reason: str = ""
+) -> Device | None:
+    """Revoke the credentials of ``device`` in the caller's transaction; the revoked row, or
+    None if it was revoked already.
 
-    The device then gets ``device_revoked`` on every request, and each of its open incidents
-    shows that its device was revoked (and the consoles are told). Returns how many open
-    incidents were flagged. Revoking twice changes nothing more.
+    The step of ``msa.alarms.revocation``, which flags the device's open incidents in the same
+    transaction: call that, not this. From then on the device gets ``device_revoked`` on every
+    request. Revoking twice changes nothing more.
     """
-    from msa.alarms.services import incidents_flag_device_revoked
-
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("device_revoke_step runs in the revocation's transaction")
     locked = Device.objects.select_for_update().get(pk=device.pk)
-    now = clock.now()
-    if locked.status != DeviceStatus.REVOKED:
-        locked.status = DeviceStatus.REVOKED
-        locked.revoked_at = now
-        locked.save(update_fields=["status", "revoked_at"])
-        audit_record(
-            actor=actor,
-            action="device.revoke",
-            subject=locked,
-            old={"status": DeviceStatus.ACTIVE},
-            new={"status": DeviceStatus.REVOKED},
-            reason=reason,
-        )
-    return incidents_flag_device_revoked(device=locked, actor=actor, now=now)
+    if locked.status == DeviceStatus.REVOKED:
+        return None
+    return transition_apply(
+        DEVICE_MACHINE, locked, DeviceTransitionName.REVOKE, actor=actor, reason=reason, at=at
+    )
 
 
 # --- heartbeat ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from msa_client.interfaces import ButtonPress, Clock
-from msa_client.protocol import Trigger
+from msa_protocol import Trigger
 
 if TYPE_CHECKING:
     from collections.abc import Callable

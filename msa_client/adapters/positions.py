@@ -13,7 +13,7 @@ from typing import Any
 
 from msa_client.interfaces import Clock
 from msa_client.models import Location
-from msa_client.protocol import parse_time
+from msa_protocol import parse_time
 
 __all__ = ["FixedPosition", "GpsdPosition", "ScriptedRoute", "location_from_tpv"]
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol, TextIO
 import httpx
 
 from msa_client.interfaces import Clock, SmsError
-from msa_client.protocol import SMS_INBOUND_PATH, SMS_MAX_CHARS, format_time, is_gsm7
+from msa_protocol import SMS_INBOUND_PATH, SMS_MAX_CHARS, format_time, is_gsm7
 
 __all__ = [
     "GsmModemTransport",

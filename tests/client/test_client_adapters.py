@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from msa_client import protocol as p
+import msa_protocol as p
 from msa_client.adapters.buttons import BleButton, HoldDetector, ScriptedButton, StdinButton
 from msa_client.adapters.positions import (
     FixedPosition,

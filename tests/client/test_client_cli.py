@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+import msa_protocol as p
 from msa_client import cli
-from msa_client import protocol as p
 from msa_client.client import DeviceClient
 from msa_client.testing import FakeClock
 

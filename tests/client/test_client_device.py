@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from msa_client import protocol as p
+import msa_protocol as p
 from msa_client.client import Backoff, DeviceClient
 from msa_client.models import (
     ApiError,

@@ -16,7 +16,7 @@ import pytest
 
 from bench.loadgen import closed_loop
 from msa.demo_data import demo_device_id, demo_device_key
-from msa_client.protocol import signed_headers
+from msa_protocol import signed_headers
 from tests.support.live import free_port, postgres_database, server_env, wait_until_serving
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.live]

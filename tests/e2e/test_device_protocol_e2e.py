@@ -17,7 +17,7 @@ import pytest
 
 from msa_client.client import Backoff, DeviceClient
 from msa_client.models import Location, MsaClientError
-from msa_client.protocol import parse_enrolment_qr
+from msa_protocol import parse_enrolment_qr
 from msa_client.session import PositionBuffer
 from tests.e2e.live import LiveCentre, live_centre
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.test import Client
 
 from msa.demo_data import demo_device_id, demo_device_key
-from msa_client.protocol import signed_headers
+from msa_protocol import signed_headers
 
 
 def body_bytes(payload: Any) -> bytes:

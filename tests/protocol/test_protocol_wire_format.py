@@ -1,4 +1,4 @@
-"""protocol.md's test vectors and the strictness of every primitive of msa_client.protocol."""
+"""protocol.md's test vectors and the strictness of every primitive of msa_protocol."""
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from msa_client import protocol as p
+import msa_protocol as p
 
 KEY_TEXT = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 KEY = bytes(range(32))
