@@ -20,7 +20,7 @@ from msa_client.models import (
     MsaClientError,
     Permissions,
 )
-from msa_client.protocol import CallEvent
+from msa_protocol import CallEvent
 
 
 def press(
@@ -334,7 +334,7 @@ class Scenario:
 
 
 def format_time_or_none(value: datetime | None) -> str | None:
-    from msa_client.protocol import format_time
+    from msa_protocol import format_time
 
     return None if value is None else format_time(value)
 
@@ -346,7 +346,7 @@ class _SetupError(Exception):
 def _sim_device(
     *, base_url: str, victim_number: int | None, qr: str | None, sms_from: str | None
 ) -> SimDevice:
-    from msa_client.protocol import parse_enrolment_qr
+    from msa_protocol import parse_enrolment_qr
 
     if qr:
         try:

@@ -12,12 +12,12 @@ name, an address or a phone number: those stay behind the audited console.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver
-from ninja import NinjaAPI, Schema
+from django.http import HttpRequest
+from ninja import Schema
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, Field
 
@@ -25,45 +25,12 @@ from msa.accounts.models import ApiToken, TokenKind
 from msa.accounts.tokens import token_authenticate
 from msa.alarms.models import Incident
 from msa.core.actors import Actor
-from msa.core.errors import NotFoundError, ValidationError
-from msa.core.permissions import Permission
-from msa.dispatch import selectors, services
+from msa.core.api import ErrorOut, MachineApi
+from msa.dispatch import selectors
 from msa.dispatch.models import Unit
+from msa.dispatch.services.units import unit_position_record
 
-
-class DescribedApi(NinjaAPI):
-    """A NinjaAPI whose description (openapi.json) and index are public, declared as such:
-    the description is no secret; every operation keeps its bearer check."""
-
-    def _get_urls(self) -> list[URLResolver | URLPattern]:
-        urls = super()._get_urls()
-        for entry in urls:
-            if isinstance(entry, URLPattern) and entry.name in {"openapi-json", "api-root"}:
-                entry.callback.msa_permission = PUBLIC  # type: ignore[attr-defined]
-        return urls
-
-
-PUBLIC = Permission("public", lambda _user: True)
-
-
-class Error(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] = {}
-
-
-def _error(
-    api: NinjaAPI,
-    request: HttpRequest,
-    *,
-    status: int,
-    code: str,
-    message: str,
-    fields: dict[str, str] | None = None,
-) -> HttpResponse:
-    return api.create_response(
-        request, {"code": code, "message": message, "fields": fields or {}}, status=status
-    )
+log = logging.getLogger("msa.dispatch.api")
 
 
 # --- AVL ------------------------------------------------------------------------------------
@@ -77,13 +44,15 @@ class UnitBearer(HttpBearer):
         return Unit.objects.filter(avl_token=api_token).first()
 
 
-unit_api = DescribedApi(
+unit_api = MachineApi(
     title="MSA unit AVL feed",
     version="1",
     description="Where police units are: one bearer token per unit.",
     urls_namespace="unit_v1",
+    log=log,
+    log_event="unit_api",
+    unavailable_message="cannot store this now: retry",
     auth=UnitBearer(),
-    docs_url=None,
 )
 
 
@@ -102,20 +71,17 @@ class PositionsOut(Schema):
     accepted: int
 
 
-@unit_api.exception_handler(ValidationError)
-def _unit_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return _error(
-        unit_api, request, status=400, code=exc.code, message=exc.message, fields=exc.fields
-    )
-
-
-@unit_api.post("/positions", response={200: PositionsOut, 400: Error}, summary="Report positions")
+@unit_api.post(
+    "/positions",
+    response={200: PositionsOut, 400: ErrorOut, 401: ErrorOut, 503: ErrorOut},
+    summary="Report positions",
+)
 def positions(request: HttpRequest, body: PositionsIn) -> dict[str, int]:
     unit = request.auth  # type: ignore[attr-defined]
     assert isinstance(unit, Unit)
     actor = Actor.gateway(f"avl:{unit.call_sign}")
     for p in body.positions:
-        services.unit_position_record(
+        unit_position_record(
             unit=unit,
             lat=p.lat,
             lon=p.lon,
@@ -138,7 +104,7 @@ class IntegrationBearer(HttpBearer):
         return api_token
 
 
-cic_api = DescribedApi(
+cic_api = MachineApi(
     title="MSA dispatch-centre integration feed",
     version="1",
     description=(
@@ -149,8 +115,11 @@ cic_api = DescribedApi(
         "header: the token authenticates it."
     ),
     urls_namespace="cic_v1",
+    log=log,
+    log_event="cic_api",
+    unavailable_message="cannot answer now: retry",
+    not_found_message="no such incident",
     auth=IntegrationBearer(),
-    docs_url=None,
 )
 
 
@@ -248,11 +217,6 @@ def _incident_out(incident: Incident, *, positions: bool = False) -> dict[str, A
     return out
 
 
-@cic_api.exception_handler(NotFoundError)
-def _not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
-    return _error(cic_api, request, status=404, code="not_found", message="no such incident")
-
-
 def _org_of(request: HttpRequest) -> Any:
     token = request.auth  # type: ignore[attr-defined]
     assert isinstance(token, ApiToken)
@@ -261,7 +225,7 @@ def _org_of(request: HttpRequest) -> Any:
 
 @cic_api.get(
     "/incidents",
-    response=list[IncidentOut],
+    response={200: list[IncidentOut], 401: ErrorOut, 503: ErrorOut},
     summary="Open incidents and those closed in the last 24 hours",
 )
 def incident_list(request: HttpRequest) -> list[dict[str, Any]]:
@@ -271,7 +235,7 @@ def incident_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 @cic_api.get(
     "/incidents/{reference}",
-    response={200: IncidentDetailOut, 404: Error},
+    response={200: IncidentDetailOut, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
     summary="One incident with its track",
 )
 def incident_detail(request: HttpRequest, reference: str) -> dict[str, Any]:

@@ -7,119 +7,65 @@ the body. Nothing is acknowledged to the phone before the transaction committed.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema, Status
-from ninja.errors import ValidationError as NinjaValidationError
-from ninja.parser import Parser
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from ninja import Schema, Status
+from pydantic import Field
 
 from msa.alarms.selectors import last_test_alarm_at
-from msa.alarms.services import (
-    BatteryInput,
-    CancelPin,
-    FixInput,
-    alarm_call_report,
-    alarm_cancel,
-    alarm_locations_add,
-    alarm_raise,
-)
-from msa.alarms.states import CallState, Channel, Trigger
+from msa.alarms.services.call import alarm_call_report
+from msa.alarms.services.intake import BatteryInput, alarm_raise
+from msa.alarms.services.tracking import FixInput, alarm_locations_add
+from msa.alarms.services.victim import alarm_cancel
+from msa.alarms.states import CallState, Channel
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.errors import ConfigurationError, NotFoundError
-from msa.devices.models import Device, DeviceStatus
+from msa.core.api import (
+    AS_LITERAL,
+    ApiError,
+    CleanText,
+    MachineApi,
+    Number,
+    PreparsedJson,
+    Time,
+    read_json_object,
+)
+from msa.core.api import ErrorOut as EnvelopeOut
+from msa.core.errors import NotFoundError
+from msa.devices.models import Device
 from msa.devices.selectors import device_by_protocol_id
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
+from msa.devices.states import DeviceStatus
 from msa.ingest.ratelimit import rate_limit_hit
-from msa_client.protocol import MAX_FIXES_PER_REQUEST, signature
+from msa_protocol import (
+    FUTURE_FIX_TOLERANCE_S,
+    HEADER_DEVICE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    MAX_BODY_BYTES,
+    MAX_FIXES_PER_REQUEST,
+    AlarmCallState,
+    CallEvent,
+    CancelPin,
+    LocationPermission,
+    LocationSource,
+    Trigger,
+    format_time,
+    verify_signature,
+)
 
 log = logging.getLogger("msa.ingest.device")
 
-MAX_BODY_BYTES = 64 * 1024
-FUTURE_FIX_TOLERANCE = timedelta(seconds=300)
-
-
-class ProtocolError(Exception):
-    """An answer of protocol.md's error table."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        fields: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = fields
-        self.extra = extra or {}
-        self.headers = headers or {}
-
-
-def error_response(exc: ProtocolError) -> HttpResponse:
-    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    if exc.fields is not None:
-        error["fields"] = exc.fields
-    body = {"error": error, **exc.extra}
-    response = HttpResponse(
-        json.dumps(body, separators=(",", ":")),
-        status=exc.status,
-        content_type="application/json",
-    )
-    for name, value in exc.headers.items():
-        response[name] = value
-    return response
-
-
-def rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+FUTURE_FIX_TOLERANCE = timedelta(seconds=FUTURE_FIX_TOLERANCE_S)
 
 
 # --- request bodies ---------------------------------------------------------------------
-
-
-def _time_must_be_text(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError("must be an RFC 3339 time string")  # noqa: TRY004 - pydantic wants ValueError
-    return value
-
-
-def _utc_representable(value: datetime) -> datetime:
-    # 0001-01-01T00:00:00+01:00 is in year 0 in UTC: no database can store it
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("out of range") from None
-
-
-Time = Annotated[
-    AwareDatetime, BeforeValidator(_time_must_be_text), AfterValidator(_utc_representable)
-]
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL: refuse it here (400), not in the database (503)
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    return value
-
-
-CleanText = Annotated[str, Field(strict=True), AfterValidator(_no_nul)]
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 
 class LocationIn(Schema):
@@ -127,7 +73,7 @@ class LocationIn(Schema):
     lon: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-180, le=180)]
     accuracy_m: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
     fix_at: Time
-    source: Literal["gps", "network", "fused", "cell"]
+    source: Annotated[LocationSource, AS_LITERAL]
     speed_mps: Number | None = None
     heading_deg: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=360)] | None = (
         None
@@ -156,12 +102,12 @@ class BatteryIn(Schema):
 
 
 class CallIn(Schema):
-    state: Literal["dialing", "none"]
+    state: Annotated[AlarmCallState, AS_LITERAL]
 
 
 class AlarmIn(Schema):
     alarm_id: uuid.UUID
-    trigger: Literal["button", "app", "duress", "test"]
+    trigger: Annotated[Trigger, AS_LITERAL]
     pressed_at: Time
     location: LocationIn | None = None
     battery: BatteryIn | None = None
@@ -175,14 +121,7 @@ class AlarmOut(Schema):
     track_until: str | None
 
 
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
+class ErrorOut(EnvelopeOut):
     server_time: str | None = Field(
         None, description="Only with clock_skew: the centre's time, to correct the app's clock."
     )
@@ -207,7 +146,7 @@ class LocationsOut(Schema):
 
 
 class CallEventIn(Schema):
-    event: Literal["dialing", "ringing", "answered", "ended"]
+    event: Annotated[CallEvent, AS_LITERAL]
     at: Time
 
 
@@ -218,7 +157,7 @@ class CallOut(Schema):
 
 class CancelIn(Schema):
     at: Time
-    pin: Literal["normal", "duress"]
+    pin: Annotated[CancelPin, AS_LITERAL]
 
 
 class CancelOut(Schema):
@@ -232,7 +171,7 @@ class ButtonIn(Schema):
 
 
 class PermissionsIn(Schema):
-    location: Literal["always", "while_in_use", "denied"]
+    location: Annotated[LocationPermission, AS_LITERAL]
     sms: bool = Field(..., strict=True)
     notifications: bool = Field(..., strict=True)
 
@@ -259,14 +198,6 @@ class HeartbeatOut(Schema):
 # --- authentication ---------------------------------------------------------------------
 
 
-class PreparsedJson(Parser):
-    """The body was read and parsed during authentication; hand that result on."""
-
-    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        parsed: dict[str, Any] = request.msa_json  # type: ignore[attr-defined]
-        return parsed
-
-
 def _header(request: HttpRequest, name: str) -> str:
     return request.headers.get(name, "").strip()
 
@@ -279,35 +210,35 @@ class DeviceSignatureAuth:
     def __call__(self, request: HttpRequest) -> Device:
         length = request.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
+            raise ApiError(413, "too_large", "the body is over 64 KiB")
         body = request.body
         if len(body) > MAX_BODY_BYTES:
-            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
+            raise ApiError(413, "too_large", "the body is over 64 KiB")
 
-        device_id = _header(request, "X-MSA-Device")
+        device_id = _header(request, HEADER_DEVICE)
         device = device_by_protocol_id(device_id) if device_id else None
         if device is None:
-            raise ProtocolError(401, "unknown_device", "this device is not enrolled")
-        timestamp = _header(request, "X-MSA-Timestamp")
-        sent = _header(request, "X-MSA-Signature").lower()
-        try:
-            expected = signature(
-                device.secret(), request.method or "", request.path, timestamp, body
-            )
-        except ValueError:  # a newline in the (decoded) path: nothing a phone signs
-            expected = ""
-        if not expected or not timestamp.isdigit() or not hmac.compare_digest(sent, expected):
-            raise ProtocolError(401, "invalid_signature", "the request signature does not match")
+            raise ApiError(401, "unknown_device", "this device is not enrolled")
+        timestamp = _header(request, HEADER_TIMESTAMP)
+        if not verify_signature(
+            device.secret(),
+            request.method or "",
+            request.path,
+            timestamp,
+            body,
+            received=_header(request, HEADER_SIGNATURE),
+        ):
+            raise ApiError(401, "invalid_signature", "the request signature does not match")
         if device.status == DeviceStatus.REVOKED:
-            raise ProtocolError(401, "device_revoked", "this device was revoked")
+            raise ApiError(401, "device_revoked", "this device was revoked")
         now = clock.now()
-        skew = abs(int(timestamp) - int(now.timestamp()))
+        skew = abs(int(timestamp) - int(now.timestamp()))  # digits: the signature checked it
         if skew > settings.MSA_DEVICE_CLOCK_SKEW_S:
-            raise ProtocolError(
+            raise ApiError(
                 401,
                 "clock_skew",
                 "the request timestamp is outside the accepted window",
-                extra={"server_time": rfc3339(now)},
+                extra={"server_time": format_time(now)},
             )
 
         if not (request.method == "POST" and request.path.endswith("/alarms")):
@@ -315,55 +246,34 @@ class DeviceSignatureAuth:
             # everything else a device sends is rate limited.
             wait = rate_limit_hit(device.pk)
             if wait is not None:
-                raise ProtocolError(
+                raise ApiError(
                     429,
                     "rate_limited",
                     "too many requests from this device: retry later",
                     headers={"Retry-After": str(wait)},
                 )
-        try:
-            parsed = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ProtocolError(400, "malformed", "the body is not JSON") from None
-        if not isinstance(parsed, dict):
-            raise ProtocolError(400, "malformed", "the body is not a JSON object")
-        request.msa_json = parsed  # type: ignore[attr-defined]
+        read_json_object(request, max_bytes=MAX_BODY_BYTES)
         return device
 
 
-class DocumentedApi(NinjaAPI):
-    """A NinjaAPI whose OpenAPI document also names its authentication scheme."""
-
-    security_schemes: ClassVar[dict[str, Any]] = {}
-
-    def get_openapi_schema(
-        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
-    ) -> Any:
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        if self.security_schemes:
-            schema.setdefault("components", {})["securitySchemes"] = self.security_schemes
-            schema["security"] = [{key: [] for key in self.security_schemes}]
-        return schema
-
-
-class DeviceApi(DocumentedApi):
+class DeviceApi(MachineApi):
     security_schemes: ClassVar[dict[str, Any]] = {
         "device": {
             "type": "apiKey",
             "in": "header",
-            "name": "X-MSA-Device",
+            "name": HEADER_DEVICE,
             "description": "The device_id issued at enrolment.",
         },
         "timestamp": {
             "type": "apiKey",
             "in": "header",
-            "name": "X-MSA-Timestamp",
+            "name": HEADER_TIMESTAMP,
             "description": "Unix seconds when sent; within +-300 s of the centre (clock_skew).",
         },
         "signature": {
             "type": "apiKey",
             "in": "header",
-            "name": "X-MSA-Signature",
+            "name": HEADER_SIGNATURE,
             "description": 'hex(HMAC-SHA256(key, METHOD "\\n" PATH "\\n" TIMESTAMP "\\n" '
             "hex(SHA-256(body)))) - docs/protocol.md",
         },
@@ -376,67 +286,18 @@ api = DeviceApi(
     description="The device protocol v1 (docs/protocol.md): what a phone app speaks to raise "
     "a stalking alarm at an MSA centre.",
     urls_namespace="device_v1",
-    docs_url=None,
+    log=log,
+    log_event="device_request",
+    unavailable_message="the centre cannot store this now: send the SMS",
+    not_found_message="the alarm id is not one of this device's alarms",
     parser=PreparsedJson(),
     auth=DeviceSignatureAuth(),
 )
 
 
-@api.exception_handler(ProtocolError)
-def _protocol_error(request: HttpRequest, exc: ProtocolError) -> HttpResponse:
-    if exc.status >= 500:
-        log.warning("device_request_unavailable path=%s code=%s", request.path, exc.code)
-    return error_response(exc)
-
-
-def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc]
-    # ninja prefixes body errors with ("body", "<parameter name>")
-    if len(parts) >= 2 and parts[0] == "body":
-        parts = parts[2:]
-    return ".".join(parts) or "$"
-
-
-@api.exception_handler(NinjaValidationError)
-def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    return validation_error_response(exc)
-
-
-def validation_error_response(exc: NinjaValidationError) -> HttpResponse:
-    fields: dict[str, str] = {}
-    for err in exc.errors:
-        fields.setdefault(_field_path(err.get("loc", ())), str(err.get("msg", "invalid")))
-    return error_response(
-        ProtocolError(400, "validation_error", "the request has invalid fields", fields=fields),
-    )
-
-
-@api.exception_handler(DatabaseError)
-def _database_down(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
-    log.error("device_request_db_error path=%s error=%s", request.path, type(exc).__name__)
-    return error_response(
-        ProtocolError(503, "unavailable", "the centre cannot store this now: send the SMS"),
-    )
-
-
-@api.exception_handler(NotFoundError)
-def _not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
-    return error_response(
-        ProtocolError(404, "not_found", "the alarm id is not one of this device's alarms")
-    )
-
-
-@api.exception_handler(ConfigurationError)
-def _misconfigured(request: HttpRequest, exc: ConfigurationError) -> HttpResponse:
-    log.error("device_request_misconfigured path=%s error=%s", request.path, exc.message)
-    return error_response(
-        ProtocolError(503, "unavailable", "the centre cannot store this now: send the SMS"),
-    )
-
-
 def _check_not_future(fix: LocationIn | None, path: str) -> None:
     if fix is not None and fix.fix_at > clock.now() + FUTURE_FIX_TOLERANCE:
-        raise ProtocolError(
+        raise ApiError(
             400,
             "validation_error",
             "the request has invalid fields",
@@ -445,7 +306,7 @@ def _check_not_future(fix: LocationIn | None, path: str) -> None:
 
 
 def _track_until(value: datetime | None) -> str | None:
-    return rfc3339(value) if value else None
+    return format_time(value) if value else None
 
 
 ERRORS: dict[int, Any] = {
@@ -472,7 +333,7 @@ def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]
     result = alarm_raise(
         device=device,
         alarm_id=payload.alarm_id,
-        trigger=Trigger(payload.trigger),
+        trigger=payload.trigger,
         pressed_at=payload.pressed_at,
         location=payload.location.to_input() if payload.location else None,
         battery=(
@@ -516,9 +377,9 @@ def _alarm_uuid(alarm_id: str) -> uuid.UUID:
 def post_locations(request: HttpRequest, alarm_id: str, payload: LocationsIn) -> dict[str, Any]:
     device: Device = request.auth  # type: ignore[attr-defined]
     if len(payload.fixes) > MAX_FIXES_PER_REQUEST:
-        raise ProtocolError(413, "too_large", "more than 100 fixes in one request")
+        raise ApiError(413, "too_large", "more than 100 fixes in one request")
     if not payload.fixes:
-        raise ProtocolError(
+        raise ApiError(
             400,
             "validation_error",
             "the request has invalid fields",
@@ -572,7 +433,7 @@ def post_cancel(request: HttpRequest, alarm_id: str, payload: CancelIn) -> HttpR
     alarm_cancel(
         device=device,
         alarm_id=ident,
-        pin=CancelPin(payload.pin),
+        pin=payload.pin,
         at=payload.at,
         actor=Actor.device(device.device_id),
     )
@@ -610,6 +471,6 @@ def post_heartbeat(request: HttpRequest, payload: HeartbeatIn) -> dict[str, Any]
     last_test = last_test_alarm_at(device)
     return {
         "next_heartbeat_s": settings.MSA_HEARTBEAT_INTERVAL_S,
-        "server_time": rfc3339(now),
+        "server_time": format_time(now),
         "last_test_alarm": _track_until(last_test),
     }

@@ -10,10 +10,10 @@ Rules, in order:
    sees (a life may be at stake);
 4. anything else → no alarm; the message is kept in the rejected-SMS log with its reason.
 
-Every alarm goes through :func:`msa.alarms.services.alarm_raise`, which never reopens a closed
-incident (a replay answers ``duplicate`` and is logged). ``alarm_raise`` commits first, then the
-message is recorded: a crash in between makes the gateway deliver again, and the second
-``alarm_raise`` finds the incident (it is idempotent), so nothing is lost or doubled.
+Every alarm goes through :func:`msa.alarms.services.intake.alarm_raise`, which never reopens a
+closed incident (a replay answers ``duplicate`` and is logged). ``alarm_raise`` commits first,
+then the message is recorded: a crash in between makes the gateway deliver again, and the
+second ``alarm_raise`` finds the incident (it is idempotent), so nothing is lost or doubled.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import IntegrityError, transaction
 
 from msa.alarms.models import Incident
-from msa.alarms.services import FixInput, RaiseOutcome, alarm_raise
+from msa.alarms.services.intake import RaiseOutcome, alarm_raise
+from msa.alarms.services.tracking import FixInput
 from msa.alarms.states import CallState, Channel, Trigger
 from msa.cases.models import ProtectionCase
 from msa.cases.phones import normalise_phone, phone_lookup
@@ -33,10 +34,11 @@ from msa.cases.states import PROTECTED_STATES
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError, ValidationError
-from msa.devices.models import Device, DeviceStatus
+from msa.devices.models import Device
 from msa.devices.selectors import device_by_protocol_id
+from msa.devices.states import DeviceStatus
 from msa.ingest.models import InboundSms, SmsResult
-from msa_client.protocol import (
+from msa_protocol import (
     FallbackSms,
     SmsParseError,
     SmsReason,
@@ -177,7 +179,7 @@ def sms_inbound_receive(*, message: InboundMessage, actor: Actor) -> SmsOutcome:
                 case=case,
                 alarm_id=None,
                 alarm_ref=sms.alarm_ref if sms is not None else "",
-                trigger=Trigger(sms.trigger_name) if sms is not None else Trigger.BUTTON,
+                trigger=sms.trigger_name if sms is not None else Trigger.BUTTON,
                 pressed_at=pressed_at,
                 location=_location(sms, pressed_at),
                 battery=None,

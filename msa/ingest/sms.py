@@ -9,31 +9,27 @@ rules themselves live in :mod:`msa.ingest.services`.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Annotated, Any, ClassVar, Literal
 
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Schema
-from ninja.errors import ValidationError as NinjaValidationError
-from ninja.parser import Parser
 from pydantic import Field
 
 from msa.accounts.models import TokenKind
 from msa.accounts.tokens import bearer, token_authenticate
 from msa.core.actors import Actor
-from msa.ingest.device_api import (
-    MAX_BODY_BYTES,
+from msa.core.api import (
+    ApiError,
     CleanText,
-    DocumentedApi,
     ErrorOut,
-    ProtocolError,
+    MachineApi,
+    PreparsedJson,
     Time,
-    error_response,
-    validation_error_response,
+    read_json_object,
 )
 from msa.ingest.services import InboundMessage, sms_inbound_receive
+from msa_protocol import MAX_BODY_BYTES
 
 log = logging.getLogger("msa.ingest.sms")
 
@@ -53,14 +49,6 @@ class InboundOut(Schema):
     incident: str | None = Field(..., description="The incident's reference, or null.")
 
 
-class PreparsedJson(Parser):
-    """The body was read and parsed after the token was checked; hand that result on."""
-
-    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        parsed: dict[str, Any] = request.msa_json  # type: ignore[attr-defined]
-        return parsed
-
-
 class GatewayTokenAuth:
     """The gateway's bearer token first (401), then the body: over 64 KiB 413, not a JSON
     object 400 ``malformed``."""
@@ -71,20 +59,12 @@ class GatewayTokenAuth:
     def __call__(self, request: HttpRequest) -> str:
         token = token_authenticate(TokenKind.SMS_GATEWAY, bearer(request))
         if token is None:
-            raise ProtocolError(401, "invalid_token", "the gateway's bearer token is not valid")
-        if len(request.body) > MAX_BODY_BYTES:
-            raise ProtocolError(413, "too_large", "the body is over 64 KiB")
-        try:
-            parsed = json.loads(request.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ProtocolError(400, "malformed", "the body is not JSON") from None
-        if not isinstance(parsed, dict):
-            raise ProtocolError(400, "malformed", "the body is not a JSON object")
-        request.msa_json = parsed  # type: ignore[attr-defined]
+            raise ApiError(401, "invalid_token", "the gateway's bearer token is not valid")
+        read_json_object(request, max_bytes=MAX_BODY_BYTES)
         return token.name
 
 
-class SmsApi(DocumentedApi):
+class SmsApi(MachineApi):
     security_schemes: ClassVar[dict[str, Any]] = {
         "gateway": {
             "type": "http",
@@ -100,26 +80,12 @@ api = SmsApi(
     description="Where the centre's SMS gateway delivers inbound messages: the fallback SMS "
     "of the device protocol v1 (docs/protocol.md).",
     urls_namespace="sms_v1",
-    docs_url=None,
+    log=log,
+    log_event="sms_webhook",
+    unavailable_message="cannot store this now: retry",
     parser=PreparsedJson(),
     auth=GatewayTokenAuth(),
 )
-
-
-@api.exception_handler(ProtocolError)
-def _protocol_error(request: HttpRequest, exc: ProtocolError) -> HttpResponse:
-    return error_response(exc)
-
-
-@api.exception_handler(NinjaValidationError)
-def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    return validation_error_response(exc)
-
-
-@api.exception_handler(DatabaseError)
-def _database_down(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
-    log.error("sms_webhook_db_error error=%s", type(exc).__name__)
-    return error_response(ProtocolError(503, "unavailable", "cannot store this now: retry"))
 
 
 @api.post(

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from django.db import OperationalError
 from django.test import Client
 
 from msa.accounts.models import Organisation, OrgKind, TokenKind
 from msa.accounts.tokens import token_create
 from msa.core.actors import Actor
 from msa.core.clock import Clock
-from msa.dispatch import services
 from msa.dispatch.models import Unit, UnitPosition
+from msa.dispatch.services.units import unit_avl_token_issue
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -34,7 +35,7 @@ def test_avl_positions_move_the_unit(demo: None, clock: Clock, client: Client) -
     clock.freeze(NOW)
     Unit.objects.update(position_at=None)  # seeded at the real time, after NOW
     unit = Unit.objects.get(call_sign="G-12")
-    token = services.unit_avl_token_issue(unit=unit, actor=ACTOR)
+    token = unit_avl_token_issue(unit=unit, actor=ACTOR)
     body = {"positions": [{"lat": 51.05, "lon": 3.73, "accuracy_m": 5, "fix_at": NOW.isoformat()}]}
     response = client.post(
         "/api/unit/v1/positions",
@@ -54,6 +55,7 @@ def test_avl_positions_move_the_unit(demo: None, clock: Clock, client: Client) -
             "/api/unit/v1/positions", body, content_type="application/json", headers=header
         )
         assert r.status_code == 401
+        assert r.json()["error"]["code"] == "invalid_token"
     bad = {"positions": [{"lat": 95, "lon": 3.73, "fix_at": NOW.isoformat()}]}
     r = client.post(
         "/api/unit/v1/positions",
@@ -62,6 +64,14 @@ def test_avl_positions_move_the_unit(demo: None, clock: Clock, client: Client) -
         headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code in {400, 422}
+    # the protocol's one error envelope, as every machine API answers
+    assert r.json() == {
+        "error": {
+            "code": "validation_error",
+            "message": "the request has invalid fields",
+            "fields": {"positions.0.lat": "Input should be less than or equal to 90"},
+        }
+    }
 
 
 @pytest.mark.django_db
@@ -85,10 +95,14 @@ def test_integration_lists_its_centres_incidents_without_names(
     Organisation.objects.create(kind=OrgKind.CIC, name="CIC Antwerpen", code="ANT")
     other = {"Authorization": f"Bearer {integration_token('ANT')}"}
     assert client.get("/api/cic/v1/incidents", headers=other).json() == []
-    assert (
-        client.get(f"/api/cic/v1/incidents/{incident.reference}", headers=other).status_code == 404
-    )
-    assert client.get("/api/cic/v1/incidents").status_code == 401
+    missing = client.get(f"/api/cic/v1/incidents/{incident.reference}", headers=other)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "not_found", "message": "no such incident"}}
+    unsigned = client.get("/api/cic/v1/incidents")
+    assert unsigned.status_code == 401
+    assert unsigned.json() == {
+        "error": {"code": "invalid_token", "message": "the bearer token is not valid"}
+    }
     spec = client.get("/api/cic/v1/openapi.json").json()
     assert "/api/cic/v1/incidents/{reference}" in spec["paths"]
 
@@ -105,10 +119,7 @@ async def _connect(token: str, since: int) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_integration_websocket_replays_then_streams() -> None:
-    from msa import demo
-
-    await database_sync_to_async(demo.seed)()
+async def test_the_integration_websocket_replays_then_streams(demo: None) -> None:
     first = await database_sync_to_async(press)(at=NOW, number=1)
     token = await database_sync_to_async(integration_token)()
     communicator = await _connect(token, since=0)
@@ -134,3 +145,19 @@ def close_connections() -> None:
     from django.db import connections
 
     connections.close_all()
+
+
+@pytest.mark.django_db
+def test_a_database_that_cannot_answer_is_503_in_the_envelope(
+    demo: None, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(org: Any) -> Any:
+        raise OperationalError("the database is away")
+
+    monkeypatch.setattr(selectors, "integration_incident_list", down)
+    auth = {"Authorization": f"Bearer {integration_token()}"}
+    response = client.get("/api/cic/v1/incidents", headers=auth)
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": {"code": "unavailable", "message": "cannot answer now: retry"}
+    }

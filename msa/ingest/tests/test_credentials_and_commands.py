@@ -11,15 +11,16 @@ from django.test import Client
 
 from msa.accounts.models import ApiToken
 from msa.alarms.models import Incident
+from msa.alarms.revocation import device_revoke
 from msa.cases.models import ProtectionCase
 from msa.cli import main
 from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.demo_data import demo_device_id
 from msa.devices.models import Device
-from msa.devices.services import device_credentials_issue, device_key_rotate, device_revoke
+from msa.devices.services import device_credentials_issue, device_key_rotate
 from msa.realtime.models import IncidentEvent
-from msa_client.protocol import parse_enrolment_qr
+from msa_protocol import parse_enrolment_qr
 from tests.support.device import alarm_payload, body_bytes, signed_post
 from tests.support.factories import press
 

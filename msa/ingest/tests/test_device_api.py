@@ -15,10 +15,11 @@ from msa.audit.models import AuditEntry
 from msa.cases.models import ProtectionCase
 from msa.core.actors import Actor
 from msa.core.clock import Clock
-from msa.devices.models import Device, DeviceStatus
+from msa.devices.models import Device
 from msa.devices.services import device_enroll
+from msa.devices.states import DeviceStatus
 from msa.realtime.models import IncidentEvent
-from msa_client.protocol import decode_key
+from msa_protocol import decode_key
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 PATH = "/api/device/v1/alarms"
@@ -162,7 +163,7 @@ def test_invalid_signature(demo: None, frozen: Clock, client: Client, tamper: st
         kwargs["key"] = bytes(32)
     if tamper == "timestamp":
         kwargs["timestamp"] = int(NOW.timestamp()) - 1
-    from msa_client.protocol import signed_headers
+    from msa_protocol import signed_headers
 
     headers = signed_headers(
         "dev-demo-1",

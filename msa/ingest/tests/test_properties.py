@@ -18,7 +18,7 @@ from msa.accounts.models import TokenKind
 from msa.accounts.tokens import token_create
 from msa.alarms.models import LocationFix
 from msa.core.actors import Actor
-from msa_client.protocol import SmsParseError, parse_fallback_sms
+from msa_protocol import SmsParseError, parse_fallback_sms
 from tests.support.device import signed_post
 from tests.support.factories import press
 

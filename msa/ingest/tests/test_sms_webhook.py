@@ -22,7 +22,7 @@ from msa.demo_data import demo_device_id, demo_device_key
 from msa.devices.services import device_enroll
 from msa.ingest.models import InboundSms
 from msa.realtime.models import IncidentEvent
-from msa_client.protocol import decode_key, format_fallback_sms
+from msa_protocol import decode_key, format_fallback_sms
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 PATH = "/api/sms/v1/inbound"
@@ -293,8 +293,8 @@ def test_the_enrolled_number_of_an_ended_case_is_rejected(
 
 @pytest.mark.django_db
 def test_a_revoked_device_s_mac_is_not_trusted(token: str, frozen: Clock, client: Client) -> None:
+    from msa.alarms.revocation import device_revoke
     from msa.devices.models import Device
-    from msa.devices.services import device_revoke
 
     device_revoke(device=Device.objects.get(device_id=demo_device_id(1)), actor=Actor.system("t"))
     response = deliver(client, token, demo_sms(uuid.uuid4()), sender=STRANGER)

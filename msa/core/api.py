@@ -1,0 +1,304 @@
+"""What every machine API shares: the device API, the SMS webhook, the unit AVL feed and the
+centre's integration feed.
+
+- **One error envelope**, the device protocol's (docs/protocol.md, "Conventions"):
+  ``{"error": {"code": "<code>", "message": "<text for a person>", "fields": {...}}}``, with
+  ``fields`` only for ``validation_error``. Every error of a :class:`MachineApi` has this shape:
+  the ones its code raises (:class:`ApiError`), invalid bodies, failed authentication, the
+  domain's :class:`~msa.core.errors.NotFoundError` and
+  :class:`~msa.core.errors.ValidationError`, and a database that cannot answer (503).
+- **A documented API**: the OpenAPI document names its security schemes, and the document and
+  the API's index are public (the description is no secret; every operation keeps its check).
+- **The types of request bodies**: :data:`Time` (an RFC 3339 string with a zone, representable
+  in UTC), :data:`CleanText` (no NUL), :data:`Number` (finite).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+from msa.core.errors import ConfigurationError, NotFoundError, ValidationError
+from msa.core.permissions import public
+
+__all__ = [
+    "AS_LITERAL",
+    "ApiError",
+    "CleanText",
+    "ErrorBody",
+    "ErrorOut",
+    "MachineApi",
+    "Number",
+    "PreparsedJson",
+    "Time",
+    "error_response",
+    "read_json_object",
+    "validation_error_response",
+]
+
+# --- the error envelope -------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An error answer: ``status``, and the envelope's ``code``, ``message`` and ``fields``.
+
+    ``extra`` adds top-level members next to ``"error"`` (``server_time`` of ``clock_skew``);
+    ``headers`` adds response headers (``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def error_response(exc: ApiError) -> HttpResponse:
+    """The envelope as compact JSON, the status and the headers of ``exc``."""
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.fields is not None:
+        error["fields"] = exc.fields
+    body = {"error": error, **exc.extra}
+    response = HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status=exc.status,
+        content_type="application/json",
+    )
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    # ninja prefixes body errors with ("body", "<parameter name>")
+    if len(parts) >= 2 and parts[0] == "body":
+        parts = parts[2:]
+    return ".".join(parts) or "$"
+
+
+def validation_error_response(exc: NinjaValidationError) -> HttpResponse:
+    """400 ``validation_error``, ``fields`` mapping each JSON path to its first problem."""
+    fields: dict[str, str] = {}
+    for err in exc.errors:
+        fields.setdefault(_field_path(err.get("loc", ())), str(err.get("msg", "invalid")))
+    return error_response(
+        ApiError(400, "validation_error", "the request has invalid fields", fields=fields),
+    )
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(Schema):
+    # the error envelope in the OpenAPI documents (no docstring: it would become their text)
+    error: ErrorBody
+
+
+_HTTP_ERROR_CODES = {
+    400: "malformed",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+}
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+def read_json_object(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object: 413 ``too_large`` over ``max_bytes``, 400 ``malformed``
+    when it is not JSON or not an object. Also kept for :class:`PreparsedJson`."""
+    if len(request.body) > max_bytes:
+        raise ApiError(413, "too_large", f"the body is over {max_bytes // 1024} KiB")
+    try:
+        parsed = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ApiError(400, "malformed", "the body is not JSON") from None
+    if not isinstance(parsed, dict):
+        raise ApiError(400, "malformed", "the body is not a JSON object")
+    request.msa_json = parsed  # type: ignore[attr-defined]
+    return parsed
+
+
+class PreparsedJson(Parser):
+    """The body was read and parsed during authentication (:func:`read_json_object`), after
+    the caller was known: hand that result on instead of parsing it again."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        parsed: dict[str, Any] = request.msa_json  # type: ignore[attr-defined]
+        return parsed
+
+
+def _time_must_be_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an RFC 3339 time string")  # noqa: TRY004 - pydantic wants ValueError
+    return value
+
+
+def _utc_representable(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+01:00 is in year 0 in UTC: no database can store it
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+
+
+Time = Annotated[
+    AwareDatetime, BeforeValidator(_time_must_be_text), AfterValidator(_utc_representable)
+]
+"""An RFC 3339 time string with a zone (naive times are refused), as an aware UTC datetime."""
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here (400), not in the database (503)
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+CleanText = Annotated[str, Field(strict=True), AfterValidator(_no_nul)]
+"""A JSON string without NUL characters."""
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite JSON number."""
+
+
+@dataclass(frozen=True, slots=True)
+class AsLiteral:
+    """``Annotated[SomeStrEnum, AS_LITERAL]``: validate and describe a ``StrEnum`` field as the
+    ``Literal`` of its values would be (inline ``enum`` in the OpenAPI document, the same
+    error messages), then hand on the enum member: the list is written once, in its enum."""
+
+    def __get_pydantic_core_schema__(
+        self, source: type[StrEnum], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        values = [member.value for member in source]
+        return core_schema.no_info_after_validator_function(
+            source, core_schema.literal_schema(values)
+        )
+
+
+AS_LITERAL = AsLiteral()
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
+class MachineApi(NinjaAPI):
+    """A NinjaAPI for machines: the one error envelope for every error, a public description
+    that names the security schemes (``security_schemes``), no interactive docs page.
+
+    ``log`` and ``log_event`` name the log lines of failures (``<log_event>_db_error`` ...);
+    ``unavailable_message`` is the message of 503 ``unavailable`` (what the caller should do);
+    ``not_found_message`` the message of 404 ``not_found``.
+    """
+
+    security_schemes: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        *,
+        log: logging.Logger,
+        log_event: str,
+        unavailable_message: str,
+        not_found_message: str = "not found",
+        **kwargs: Any,
+    ) -> None:
+        self.log = log
+        self.log_event = log_event
+        self.unavailable_message = unavailable_message
+        self.not_found_message = not_found_message
+        kwargs.setdefault("docs_url", None)
+        super().__init__(**kwargs)
+
+    def set_default_exception_handlers(self) -> None:
+        super().set_default_exception_handlers()  # Exception: re-raised for Django (a 500)
+        self.add_exception_handler(ApiError, self._api_error)
+        self.add_exception_handler(NinjaValidationError, self._validation_error)
+        self.add_exception_handler(HttpError, self._http_error)
+        self.add_exception_handler(Http404, self._not_found)
+        self.add_exception_handler(NotFoundError, self._not_found)
+        self.add_exception_handler(ValidationError, self._domain_validation_error)
+        self.add_exception_handler(DatabaseError, self._database_down)
+        self.add_exception_handler(ConfigurationError, self._misconfigured)
+
+    def _api_error(self, request: HttpRequest, exc: ApiError) -> HttpResponse:
+        if exc.status >= 500:
+            self.log.warning(
+                "%s_unavailable path=%s code=%s", self.log_event, request.path, exc.code
+            )
+        return error_response(exc)
+
+    def _validation_error(self, request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        return validation_error_response(exc)
+
+    def _http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
+        if isinstance(exc, AuthenticationError):
+            return error_response(ApiError(401, "invalid_token", "the bearer token is not valid"))
+        code = _HTTP_ERROR_CODES.get(exc.status_code, "error")
+        return error_response(ApiError(exc.status_code, code, str(exc)))
+
+    def _not_found(self, request: HttpRequest, exc: Exception) -> HttpResponse:
+        return error_response(ApiError(404, "not_found", self.not_found_message))
+
+    def _domain_validation_error(self, request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        return error_response(ApiError(400, exc.code, exc.message, fields=exc.fields))
+
+    def _database_down(self, request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+        self.log.error(
+            "%s_db_error path=%s error=%s", self.log_event, request.path, type(exc).__name__
+        )
+        return error_response(ApiError(503, "unavailable", self.unavailable_message))
+
+    def _misconfigured(self, request: HttpRequest, exc: ConfigurationError) -> HttpResponse:
+        self.log.error(
+            "%s_misconfigured path=%s error=%s", self.log_event, request.path, exc.message
+        )
+        return error_response(ApiError(503, "unavailable", self.unavailable_message))
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if self.security_schemes:
+            schema.setdefault("components", {})["securitySchemes"] = self.security_schemes
+            schema["security"] = [{key: [] for key in self.security_schemes}]
+        return schema
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        urls = super()._get_urls()
+        for entry in urls:
+            if isinstance(entry, URLPattern) and entry.name in {"openapi-json", "api-root"}:
+                public(entry.callback)
+        return urls
