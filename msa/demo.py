@@ -30,6 +30,7 @@ from msa.demo_data import (
     demo_totp_secret,
     key_text,
 )
+from msa.devices.demo import demo_case_equipment
 from msa.devices.models import Device
 from msa.devices.services import device_enroll
 from msa.dispatch.models import Unit, UnitCrew
@@ -138,9 +139,8 @@ def seed() -> None:
             device_id=demo_device_id(v.number),
             key=demo_device_key(v.number),
         )
-        demo_case_dossier(
-            case=case, device=device, number=v.number, lat=v.lat, lon=v.lon, actor=DEMO_ACTOR
-        )
+        demo_case_dossier(case=case, number=v.number, lat=v.lat, lon=v.lon, actor=DEMO_ACTOR)
+        demo_case_equipment(case=case, device=device, number=v.number)
 
 
 def summary() -> str:

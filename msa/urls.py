@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/cic/v1/", cic_api.urls),
     path("api/sms/v1/", sms_api.urls),
     path("cases/", include("msa.cases.urls")),
+    path("devices/", include("msa.devices.urls")),
     path("admin/", admin.site.urls),
 ]

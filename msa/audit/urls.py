@@ -6,5 +6,4 @@ app_name = "audit"
 
 urlpatterns = [
     path("", views.audit_list, name="list"),
-    path("reason/<int:case_id>/", views.dossier_reason_view, name="reason"),
 ]

@@ -5,18 +5,15 @@ from __future__ import annotations
 from django import forms
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from msa.accounts.models import User
-from msa.accounts.permissions import AUDIT_VIEW, SIGNED_IN
-from msa.audit.access import dossier_reason_remember
+from msa.accounts.permissions import AUDIT_VIEW
 from msa.audit.selectors import AuditFilter, audit_entries
 from msa.audit.services import audit_record
-from msa.cases.selectors import cases_visible_to
 from msa.core.actors import Actor
 from msa.core.permissions import requires
 
@@ -69,49 +66,4 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         request,
         "audit/list.html",
         {"form": form, "page": page, "query": query.urlencode()},
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Why do you open this file?"),
-        min_length=5,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
-@transaction.atomic(durable=True)
-def _record_reason(user: User, case_id: int, reason: str) -> None:
-    audit_record(
-        actor=Actor.for_user(user),
-        action="dossier.reason",
-        subject_type="cases.protectioncase",
-        subject_id=str(case_id),
-        reason=reason,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@requires(SIGNED_IN)
-def dossier_reason_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    """The reason form of ``msa.audit.access``; the page behind ``next`` still applies its
-    own scope, so this form reveals nothing about the case."""
-    user = request.user
-    assert isinstance(user, User)
-    if not cases_visible_to(user).filter(pk=case_id).exists():
-        raise Http404
-    target = request.POST.get("next") or request.GET.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        reason = form.cleaned_data["reason"].strip()
-        _record_reason(user, case_id, reason)
-        dossier_reason_remember(request, case_id, reason)
-        return redirect(target)
-    return render(
-        request,
-        "audit/reason.html",
-        {"form": form, "action": request.path, "next": target},
     )

@@ -6,14 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from msa.cli import setup_django
+from msa.core.actors import Actor
+from msa.core.errors import MsaError
+
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
-    from msa.cases.services import instrument_load, instrument_read_file
-    from msa.core.actors import Actor
-    from msa.core.errors import MsaError
+    # Models are imported once Django is set up (the CLI imports none at start-up).
+    from msa.cases.services.assessment import (
+        instrument_load,
+        instrument_read_file,
+    )
 
     try:
         definition = instrument_read_file(Path(args.file))
@@ -27,8 +31,6 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
     from msa.cases.models import RiskInstrument
 

@@ -1,6 +1,9 @@
 """The demo's cases as full dossiers: each seeded active case gets what the workflow would
 have recorded (an assessment, a decision with an exclusion zone, consent, a completed
-checklist, loans of a button, a phone and a SIM, a scheduled review, a care team)."""
+checklist, a scheduled review, a care team).
+
+The devices half (the loans of a button, a phone and a SIM, spare stock) is
+``msa.devices.demo.demo_case_equipment``; ``msa.demo.seed`` calls both."""
 
 from __future__ import annotations
 
@@ -22,14 +25,14 @@ from msa.cases.models import (
     ZoneShape,
 )
 from msa.cases.risk import DEFAULT_INSTRUMENT, answers_clean, items_of, score
-from msa.cases.services import instrument_load, instrument_read_file, review_interval
+from msa.cases.services.assessment import instrument_load, instrument_read_file
+from msa.cases.services.review import review_interval
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.devices.models import Device, InventoryItem, ItemKind, ItemStatus, Loan
 
 
 def demo_case_dossier(
-    *, case: ProtectionCase, device: Device, number: int, lat: float, lon: float, actor: Actor
+    *, case: ProtectionCase, number: int, lat: float, lon: float, actor: Actor
 ) -> None:
     now = clock.now()
     instrument, _ = instrument_load(
@@ -96,29 +99,6 @@ def demo_case_dossier(
         test_confirmed_at=now,
         confirmed_by="reference",
     )
-    for kind, serial in (
-        (ItemKind.BUTTON, f"BTN-DEMO-{number:03d}"),
-        (ItemKind.PHONE, f"PHN-DEMO-{number:03d}"),
-        (ItemKind.SIM, f"SIM-DEMO-{number:03d}"),
-    ):
-        stock = InventoryItem.objects.create(
-            kind=kind,
-            serial=serial,
-            imei=f"35000000000{number:04d}" if kind == ItemKind.PHONE else "",
-            iccid=f"89320000000000{number:05d}" if kind == ItemKind.SIM else "",
-            owner="FOD Justitie",
-            budget="MSA pilot",
-            district=office,
-            status=ItemStatus.LOANED,
-            added_at=now,
-        )
-        Loan.objects.create(
-            item=stock,
-            case=case,
-            device=device if kind == ItemKind.PHONE else None,
-            loaned_at=now,
-            loaned_by="reference",
-        )
     case.risk_level = result.level
     case.assessed_at = case.decided_at = case.consented_at = now
     case.expires_at = now + timedelta(days=183)
@@ -137,19 +117,3 @@ def demo_case_dossier(
         CareTeamMember.objects.create(
             case=case, organisation=support, role=TeamRole.VICTIM_SUPPORT, added_at=now
         )
-    # A few spare items in stock, so that a new case can be equipped in the demo.
-    if number == 1:
-        for i in range(1, 4):
-            for kind, prefix in (
-                (ItemKind.BUTTON, "BTN"),
-                (ItemKind.PHONE, "PHN"),
-                (ItemKind.SIM, "SIM"),
-            ):
-                InventoryItem.objects.create(
-                    kind=kind,
-                    serial=f"{prefix}-STOCK-{i:03d}",
-                    owner="FOD Justitie",
-                    budget="MSA pilot",
-                    district=office,
-                    added_at=now,
-                )

@@ -14,7 +14,6 @@ from msa.cases.models import (
     RISK_ORDER,
     ConsentMethod,
     NoteKind,
-    ReferralStatus,
     ReferralWho,
     Relation,
     ReviewOutcome,
@@ -23,8 +22,8 @@ from msa.cases.models import (
     ZoneShape,
 )
 from msa.cases.risk import items_of
-from msa.cases.services import ZoneInput
-from msa.cases.states import EndReason
+from msa.cases.services.decision import ZoneInput
+from msa.cases.states import REFERRAL_TRANSITION_LABELS, EndReason
 from msa.devices.models import InventoryItem
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -225,7 +224,14 @@ class EndForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("why you need the full dossier"), max_length=300)
+    """The one reason-for-access form (``msa.cases.views.reason``)."""
+
+    reason = forms.CharField(
+        label=_("Why do you open this file?"),
+        min_length=5,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class SuspendForm(forms.Form):
@@ -251,8 +257,10 @@ class ReferralForm(forms.Form):
     )
 
 
-class ReferralStatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("status"), choices=ReferralStatus.choices)
+class ReferralTransitionForm(forms.Form):
+    transition = forms.ChoiceField(
+        choices=[(str(t), label) for t, label in REFERRAL_TRANSITION_LABELS.items()]
+    )
 
 
 class NoteForm(forms.Form):

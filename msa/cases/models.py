@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from msa.accounts.models import Organisation
-from msa.cases.states import CaseState
+from msa.cases.states import CaseState, ReferralState
 from msa.core.crypto import EncryptedTextField
 from msa.core.models import TransitionHistory
 
@@ -354,26 +354,35 @@ class ReferralWho(models.TextChoices):
     OFFENDER = "offender", _("offender")
 
 
-class ReferralStatus(models.TextChoices):
-    PROPOSED = "proposed", _("proposed")
-    ACCEPTED = "accepted", _("accepted")
-    IN_PROGRESS = "in_progress", _("in progress")
-    COMPLETED = "completed", _("completed")
-    DECLINED = "declined", _("declined")
+REFERRAL_STATUS_CHOICES = [
+    (ReferralState.PROPOSED.value, _("proposed")),
+    (ReferralState.ACCEPTED.value, _("accepted")),
+    (ReferralState.IN_PROGRESS.value, _("in progress")),
+    (ReferralState.COMPLETED.value, _("completed")),
+    (ReferralState.DECLINED.value, _("declined")),
+]
 
 
 class Referral(models.Model):
     case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="referrals")
     who = models.CharField(_("who"), max_length=8, choices=ReferralWho.choices)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    # changed only through REFERRAL_MACHINE (msa.cases.services.team.referral_update)
     status = models.CharField(
-        _("status"), max_length=12, choices=ReferralStatus.choices, default="proposed"
+        _("status"),
+        max_length=12,
+        choices=REFERRAL_STATUS_CHOICES,
+        default=ReferralState.PROPOSED,
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.who} {self.status}"
+
+
+class ReferralTransition(TransitionHistory):
+    subject = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="transitions")
 
 
 class NoteKind(models.TextChoices):

@@ -4,11 +4,17 @@ Names become pseudonyms, every encrypted field of the case, its people, its reco
 incidents is emptied, the location fixes of its incidents are deleted; the incidents
 themselves (timestamps, channels, outcome) stay for the statistics. Idempotent: an
 anonymised case has ``anonymised_at`` and is never touched again. Audited.
+
+This module is the cases half (which cases are due, their people and records, the audit
+row). The entry point, with the incidents half (fixes, incident records), is
+``msa.alarms.retention.case_anonymise``, which the worker's sweep and ``msa retention run``
+call through ``msa.alarms.retention.retention_run``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +22,6 @@ from django.conf import settings
 from django.db import models, transaction
 
 from msa.accounts.pseudonyms import pseudonym
-from msa.alarms.models import Incident, LocationFix
 from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase, Suspect, Victim
 from msa.cases.states import CaseState
@@ -48,22 +53,20 @@ def _encrypted_blank(field_names: list[str]) -> dict[str, str]:
     return dict.fromkeys(field_names, "")
 
 
-def _empty_related(case: ProtectionCase) -> dict[str, int]:
-    """Empty the encrypted fields of every record hanging off the case or its incidents."""
+def _empty_case_records(case: ProtectionCase) -> dict[str, int]:
+    """Empty the encrypted fields of every record hanging off the case (the records of its
+    incidents are the alarms part's: ``msa.alarms.retention``)."""
     counts: dict[str, int] = {}
     for model, fields in encrypted_models():
         if model in (ProtectionCase, Victim, Suspect) or model._meta.app_label in KEEP_APPS:
             continue
         names = [f.name for f in fields if isinstance(f, EncryptedTextField)]
         for rel in model._meta.concrete_fields:
-            target = rel.related_model if rel.is_relation else None
-            if target is ProtectionCase:
-                flt: dict[str, Any] = {rel.name: case}
-            elif target is Incident:
-                flt = {f"{rel.name}__case": case}
-            else:
+            if not rel.is_relation or rel.related_model is not ProtectionCase:
                 continue
-            changed = model._default_manager.filter(**flt).update(**_encrypted_blank(names))
+            changed = model._default_manager.filter(**{rel.name: case}).update(
+                **_encrypted_blank(names)
+            )
             if changed:
                 counts[model._meta.label] = counts.get(model._meta.label, 0) + changed
     return counts
@@ -78,19 +81,33 @@ def _person_still_needed(person_field: str, person_id: int, case_id: int) -> boo
     )
 
 
-@transaction.atomic(durable=True)
-def case_anonymise(*, case_id: int, actor: Actor = RETENTION_ACTOR) -> bool:
-    """Anonymise one ended case past its retention period; False when not (or no longer) due."""
+def case_lock_due(case_id: int) -> ProtectionCase | None:
+    """Lock an ended case that is past its retention period and not anonymised yet."""
     case = (
         ProtectionCase.objects.select_for_update()
         .filter(pk=case_id, anonymised_at__isnull=True, status=CaseState.ENDED)
         .first()
     )
     if case is None or case.ended_at is None or case.ended_at > retention_cutoff():
-        return False
+        return None
+    return case
+
+
+@transaction.atomic
+def case_anonymise_step(
+    *,
+    case: ProtectionCase,
+    actor: Actor,
+    fixes_deleted: int,
+    incident_records: Mapping[str, int],
+) -> None:
+    """The cases half of anonymising ``case`` (locked by ``case_lock_due``), in the caller's
+    transaction: pseudonyms for its people, its records emptied, and the audit row, which
+    also counts what the alarms half did (``fixes_deleted``, ``incident_records``)."""
     now = clock.now()
-    fixes_deleted, _ = LocationFix.objects.filter(incident__case=case).delete()
-    related = _empty_related(case)
+    related = dict(incident_records)
+    for label, count in _empty_case_records(case).items():
+        related[label] = related.get(label, 0) + count
     if not _person_still_needed("victim", case.victim_id, case.pk):
         Victim.objects.filter(pk=case.victim_id).update(
             first_name=pseudonym("victim", case.victim_id),
@@ -123,13 +140,3 @@ def case_anonymise(*, case_id: int, actor: Actor = RETENTION_ACTOR) -> bool:
         reason=f"retention period of {settings.MSA_RETENTION_DAYS} days after the case ended",
     )
     log.info("case_anonymised case_id=%s fixes_deleted=%s", case.pk, fixes_deleted)
-    return True
-
-
-def retention_run() -> int:
-    """Anonymise every case that is due (the CLI and the worker sweep call this)."""
-    done = 0
-    for case_id in list(cases_due().values_list("pk", flat=True)[:BATCH]):
-        if case_anonymise(case_id=case_id):
-            done += 1
-    return done

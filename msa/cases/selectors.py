@@ -6,7 +6,8 @@ Who sees what:
 - a magistrate: the cases of the zones in their prosecutor's office's district (full);
 - a dispatch centre's operators and supervisors: the cases of the zones it covers; the full
   dossier only while an incident of that case is open, or after they state a reason
-  (``ACCESS_SUMMARY`` otherwise: reference, status, zone);
+  (``ACCESS_SUMMARY`` otherwise: reference, status, zone) — the one rule of the reason for
+  access is ``dossier_access_reason_required``;
 - a support service's counsellors: only the cases whose care team their service is on, and
   only what the team needs (``ACCESS_TEAM``: the victim's name and languages, the team,
   referrals, notes and meetings, reviews — not the suspect, the assessment or the devices).
@@ -22,7 +23,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from msa.accounts.models import CONSOLE_ROLES, Membership, OrgKind, Role, User
+from msa.accounts.models import CONSOLE_ROLES, Membership, Organisation, OrgKind, Role, User
 from msa.cases.models import (
     CaseTask,
     Decision,
@@ -72,6 +73,15 @@ def cases_visible_to(user: User) -> QuerySet[ProtectionCase]:
     return ProtectionCase.objects.filter(q).distinct()
 
 
+def zones_run_by(user: User) -> QuerySet[Organisation]:
+    """The police zones whose cases ``user`` runs (a reference officer or supervisor there)."""
+    return Organisation.objects.filter(
+        kind=OrgKind.POLICE_ZONE,
+        memberships__user=user,
+        memberships__role__in=ZONE_ROLES,
+    ).distinct()
+
+
 def user_sees_cases(user: User) -> bool:
     q, _c, _s = _scope(user)
     return q != Q(pk__in=[])
@@ -87,15 +97,12 @@ class CaseAccess:
     is_magistrate: bool = False
 
 
-def case_access(user: User, case: ProtectionCase, *, stated_reason: bool = False) -> CaseAccess:
-    """How much of a visible case ``user`` may see (the case must come from the scope)."""
-    from msa.alarms.models import Incident
-    from msa.alarms.states import OPEN_STATES
-
+def _owner_flags(memberships: list[Membership], case: ProtectionCase) -> tuple[bool, bool]:
+    """(officer, magistrate): the owners of a case are the zone roles of its police zone and
+    the magistrates of that zone's prosecutor's office. Any other membership of the zone (a
+    patrol officer, an analyst) owns nothing."""
     officer = magistrate = False
-    centre_ids: list[int] = []
-    support_ids: list[int] = []
-    for m in _memberships(user):
+    for m in memberships:
         org = m.organisation
         if (
             org.kind == OrgKind.POLICE_ZONE
@@ -109,17 +116,53 @@ def case_access(user: User, case: ProtectionCase, *, stated_reason: bool = False
             and case.police_zone.prosecutor_office_id == org.pk
         ):
             magistrate = True
-        elif org.kind == OrgKind.CIC and m.role in CONSOLE_ROLES:
-            centre_ids.append(org.pk)
-        elif org.kind == OrgKind.SUPPORT_SERVICE and m.role == Role.COUNSELLOR:
-            support_ids.append(org.pk)
+    return officer, magistrate
+
+
+def case_owned_by(user: User, case: ProtectionCase) -> bool:
+    """Whether ``user`` owns ``case`` and reads it as part of their work, with no reason."""
+    officer, magistrate = _owner_flags(_memberships(user), case)
+    return officer or magistrate
+
+
+def dossier_access_reason_required(
+    user: User, case: ProtectionCase, *, open_incident: bool
+) -> bool:
+    """The one rule of the reason for access (design section 3): anybody but the case's
+    owners states why they open the dossier, unless an incident of the case is open.
+
+    ``open_incident`` is a fact of the alarms part, which the caller reads
+    (``msa.alarms.selectors.case_has_open_incident``)."""
+    return not open_incident and not case_owned_by(user, case)
+
+
+def case_access(
+    user: User,
+    case: ProtectionCase,
+    *,
+    open_incident: bool = False,
+    stated_reason: bool = False,
+) -> CaseAccess:
+    """How much of a visible case ``user`` may see (the case must come from the scope).
+
+    ``open_incident``: whether a live incident of the case is open (the caller reads it from
+    ``msa.alarms.selectors.case_has_open_incident``); ``stated_reason``: whether the reader
+    stated a reason within its grant period."""
+    memberships = _memberships(user)
+    officer, magistrate = _owner_flags(memberships, case)
     if officer or magistrate:
         return CaseAccess(ACCESS_FULL, is_officer=officer, is_magistrate=magistrate)
+    centre_ids: list[int] = []
+    support_ids: list[int] = []
+    for m in memberships:
+        if m.organisation.kind == OrgKind.CIC and m.role in CONSOLE_ROLES:
+            centre_ids.append(m.organisation_id)
+        elif m.organisation.kind == OrgKind.SUPPORT_SERVICE and m.role == Role.COUNSELLOR:
+            support_ids.append(m.organisation_id)
     if case.police_zone.covered_by_id in centre_ids:
-        open_incident = Incident.objects.filter(
-            case=case, status__in=[str(s) for s in OPEN_STATES], lane="live"
-        ).exists()
-        if open_incident or stated_reason:
+        if not dossier_access_reason_required(user, case, open_incident=open_incident) or (
+            stated_reason
+        ):
             return CaseAccess(ACCESS_FULL)
         return CaseAccess(ACCESS_SUMMARY, may_state_reason=True)
     if case.team.filter(organisation_id__in=support_ids, left_at__isnull=True).exists():

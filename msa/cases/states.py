@@ -1,8 +1,10 @@
-"""The protection case's lifecycle (design.md section 1)."""
+"""The protection case's lifecycle (design.md section 1) and a referral's, as data."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from django.utils.translation import gettext_lazy as _
 
 from msa.audit.services import audit_record
 from msa.core.transitions import StateMachine
@@ -94,4 +96,51 @@ CASE_MACHINE: StateMachine[CaseState, CaseTransitionName] = StateMachine(
     history_label="cases.CaseTransition",
     audit=audit_record,
     milestones=CASE_MILESTONES,
+)
+
+
+# --- a referral to a support service ---------------------------------------------------------
+
+
+class ReferralState(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+
+
+class ReferralTransitionName(StrEnum):
+    PROPOSE = "propose"  # the first history row only
+    ACCEPT = "accept"
+    START = "start"
+    COMPLETE = "complete"
+    DECLINE = "decline"
+
+
+_RS = ReferralState
+_RT = ReferralTransitionName
+
+REFERRAL_TABLE: dict[ReferralTransitionName, tuple[frozenset[ReferralState], ReferralState]] = {
+    _RT.ACCEPT: (frozenset({_RS.PROPOSED}), _RS.ACCEPTED),
+    _RT.START: (frozenset({_RS.ACCEPTED}), _RS.IN_PROGRESS),
+    _RT.COMPLETE: (frozenset({_RS.ACCEPTED, _RS.IN_PROGRESS}), _RS.COMPLETED),
+    # the service declines, or the person stops before the end
+    _RT.DECLINE: (frozenset({_RS.PROPOSED, _RS.ACCEPTED, _RS.IN_PROGRESS}), _RS.DECLINED),
+}
+
+# What the buttons of a referral say.
+REFERRAL_TRANSITION_LABELS: dict[ReferralTransitionName, str] = {
+    _RT.ACCEPT: _("accepted"),
+    _RT.START: _("started"),
+    _RT.COMPLETE: _("completed"),
+    _RT.DECLINE: _("declined"),
+}
+
+REFERRAL_MACHINE: StateMachine[ReferralState, ReferralTransitionName] = StateMachine(
+    name="referral",
+    states=ReferralState,
+    table=REFERRAL_TABLE,
+    history_label="cases.ReferralTransition",
+    audit=audit_record,
 )

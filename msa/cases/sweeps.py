@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from msa.cases.models import CaseTask, Review
-from msa.cases.services import review_escalate, task_escalate
+from msa.cases.services.review import review_escalate
+from msa.cases.services.tasks import task_escalate
 from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from msa.alarms.models import Incident
-from msa.alarms.services import tracking_window_close
-from msa.cases.retention import retention_run
+from msa.alarms.retention import retention_run
+from msa.alarms.services.tracking import tracking_window_close
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.core import clock
 from msa.core.actors import Actor

@@ -10,15 +10,17 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 
-from msa.accounts.models import User
+from msa.accounts.models import Membership, Role, User
 from msa.accounts.pseudonyms import case_row_for_analyst, incident_row_for_analyst, pseudonym
 from msa.alarms.models import Incident, LocationFix
+from msa.alarms.retention import case_anonymise, retention_run
+from msa.alarms.selectors import case_has_open_incident
 from msa.alarms.states import IncidentState
-from msa.audit.access import dossier_access_reason_required
 from msa.audit.models import AuditEntry
 from msa.cases.models import ProtectionCase, Suspect, Victim
-from msa.cases.retention import case_anonymise, retention_run
+from msa.cases.selectors import dossier_access_reason_required
 from msa.cases.states import CaseState
 from msa.demo_data import VICTIMS, victim
 from msa.worker.sweeps import SWEEPS
@@ -149,7 +151,8 @@ def test_no_reason_while_the_incident_is_open(demo: None, client: Client, clock:
     clock.freeze(NOW)
     incident = press(at=NOW).incident
     operator = User.objects.get(username="operator")
-    assert not dossier_access_reason_required(operator, incident.case)
+    open_incident = case_has_open_incident(incident.case)
+    assert not dossier_access_reason_required(operator, incident.case, open_incident=open_incident)
     client.force_login(operator)
     response = client.get(f"/console/incidents/{incident.reference}/")
     assert victim(1).last_name in response.content.decode()
@@ -165,7 +168,8 @@ def test_a_closed_incident_asks_for_a_reason_that_the_audit_records(
     incident = press(at=NOW).incident
     close(incident)
     operator = User.objects.get(username="operator")
-    assert dossier_access_reason_required(operator, incident.case)
+    open_incident = case_has_open_incident(incident.case)
+    assert dossier_access_reason_required(operator, incident.case, open_incident=open_incident)
     client.force_login(operator)
     url = f"/console/incidents/{incident.reference}/"
     response = client.get(url)
@@ -174,7 +178,7 @@ def test_a_closed_incident_asks_for_a_reason_that_the_audit_records(
     assert victim(1).last_name not in html
     assert not AuditEntry.objects.filter(action="dossier.read").exists()
 
-    reason_url = f"/audit/reason/{incident.case_id}/"
+    reason_url = reverse("cases:reason", kwargs={"reference": incident.case.reference})
     assert client.post(reason_url, {"reason": "x", "next": url}).status_code == 200  # too short
     response = client.post(reason_url, {"reason": "review of the night's incidents", "next": url})
     assert response.status_code == 302
@@ -196,8 +200,28 @@ def test_the_case_owners_need_no_reason(demo: None, clock: Any) -> None:
     incident = press(at=NOW).incident
     close(incident)
     case = ProtectionCase.objects.select_related("police_zone").get(pk=incident.case_id)
+    open_incident = case_has_open_incident(case)
     for username in ("reference", "magistrate"):
-        assert not dossier_access_reason_required(User.objects.get(username=username), case)
+        user = User.objects.get(username=username)
+        assert not dossier_access_reason_required(user, case, open_incident=open_incident)
+
+
+def test_other_members_of_the_zone_state_a_reason(demo: None, clock: Any) -> None:
+    """Owning a case takes a zone role (reference officer, supervisor) or the magistrate's:
+    a patrol officer's or an analyst's membership of the zone is no ownership."""
+    clock.freeze(NOW)
+    incident = press(at=NOW).incident
+    close(incident)
+    case = ProtectionCase.objects.select_related("police_zone").get(pk=incident.case_id)
+    patrol = User.objects.get(username="patrol")
+    assert Membership.objects.filter(
+        user=patrol, organisation=case.police_zone, role=Role.PATROL
+    ).exists()
+    analyst = User.objects.get(username="analyst")
+    Membership.objects.create(user=analyst, organisation=case.police_zone, role=Role.ANALYST)
+    assert not case_has_open_incident(case)
+    for user in (patrol, analyst):
+        assert dossier_access_reason_required(user, case, open_incident=False), user.username
 
 
 def test_the_reason_page_does_not_follow_an_outside_next(demo: None, client: Client) -> None:
@@ -205,6 +229,7 @@ def test_the_reason_page_does_not_follow_an_outside_next(demo: None, client: Cli
     case = ProtectionCase.objects.order_by("pk").first()
     assert case is not None
     response = client.post(
-        f"/audit/reason/{case.pk}/", {"reason": "looking around", "next": "https://evil.example/"}
+        reverse("cases:reason", kwargs={"reference": case.reference}),
+        {"reason": "looking around", "next": "https://evil.example/"},
     )
     assert response["Location"] == "/"

@@ -8,29 +8,31 @@ from datetime import date
 from django.db import transaction
 from django.test import Client
 
-from msa.accounts.models import Organisation, User
-from msa.alarms.services import alarm_raise
+from msa.accounts.models import Organisation, OrgKind, User
+from msa.alarms.revocation import loan_pair
+from msa.alarms.selectors import case_test_alarm_last
+from msa.alarms.services.intake import alarm_raise
 from msa.alarms.states import CallState, Channel, Trigger
-from msa.cases.models import ProtectionCase, RiskInstrument
+from msa.cases.models import ProtectionCase, Referral, ReferralWho, RiskInstrument
 from msa.cases.risk import DEFAULT_INSTRUMENT, items_of
 from msa.cases.selectors import instrument_current
-from msa.cases.services import (
-    PersonInput,
-    ZoneInput,
+from msa.cases.services.assessment import (
     assessment_record,
-    case_activate,
-    case_open,
     case_submit,
-    checklist_confirm_test,
-    checklist_mark,
-    consent_record,
-    decision_record,
     instrument_load,
     instrument_read_file,
 )
+from msa.cases.services.decision import ZoneInput, decision_record
+from msa.cases.services.enrolment import (
+    case_activate,
+    checklist_confirm_test,
+    checklist_mark,
+    consent_record,
+)
+from msa.cases.services.opening import PersonInput, case_open
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.devices.inventory import item_add, loan_create, loan_pair
+from msa.devices.inventory import item_add, loan_create
 from msa.devices.models import Device, ItemKind
 
 
@@ -148,9 +150,32 @@ def active(case: ProtectionCase, *, number: int = 1) -> ProtectionCase:
     checklist_mark(case=case, item="button_paired", actor=ref)
     checklist_mark(case=case, item="permissions_granted", actor=ref)
     send_test_alarm(device, number)
-    checklist_confirm_test(case=case, actor=ref)
+    checklist_confirm_test(case=case, test_incident_reference=case_test_alarm_last(case), actor=ref)
     case_activate(case=case, actor=ref)
     return ProtectionCase.objects.get(pk=case.pk)
 
 
 TODAY = date(2026, 3, 2)
+
+
+def case_in(status: str) -> ProtectionCase:
+    """The first demo case, put straight into ``status``."""
+    case = ProtectionCase.objects.order_by("pk").first()
+    assert case is not None, "the demo region has cases"
+    ProtectionCase.objects.filter(pk=case.pk).update(status=status)
+    case.refresh_from_db()
+    return case
+
+
+def referral_in(status: str) -> Referral:
+    """A victim referral of the first demo case to the support service, in ``status``."""
+    case = ProtectionCase.objects.order_by("pk").first()
+    assert case is not None, "the demo region has cases"
+    return Referral.objects.create(
+        case=case,
+        who=ReferralWho.VICTIM,
+        organisation=Organisation.objects.get(kind=OrgKind.SUPPORT_SERVICE),
+        status=status,
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )

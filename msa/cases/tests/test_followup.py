@@ -8,17 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from msa.accounts.models import Organisation
-from msa.cases.models import DecisionOutcome, ReferralStatus
-from msa.cases.services import (
-    case_renew,
-    case_resume,
-    case_suspend,
-    note_add,
-    referral_create,
-    referral_update,
-    team_member_add,
-)
-from msa.cases.states import CaseState
+from msa.cases.models import DecisionOutcome
+from msa.cases.services.decision import case_renew
+from msa.cases.services.review import case_resume, case_suspend
+from msa.cases.services.team import note_add, referral_create, referral_update, team_member_add
+from msa.cases.states import CaseState, ReferralTransitionName
 from msa.cases.tests import factories as h
 from msa.cases.tests.factories import client_for
 from msa.core.errors import ConflictError, TransitionNotAllowedError, ValidationError
@@ -77,7 +71,7 @@ def test_team_referrals_and_notes(demo: None) -> None:
             case=case, organisation=support, role="victim_support", person="", actor=ref
         )
     referral = referral_create(case=case, who="offender", organisation=support, actor=ref)
-    referral_update(referral=referral, status=ReferralStatus.ACCEPTED, actor=ref)
+    referral_update(referral=referral, transition=ReferralTransitionName.ACCEPT, actor=ref)
     referral.refresh_from_db()
     assert referral.status == "accepted"
     note = note_add(case=case, kind="meeting", text="team met", actor=ref, organisation=None)
@@ -93,7 +87,7 @@ def test_team_referrals_and_notes(demo: None) -> None:
     assert b"restraining-order" not in page.content
     counsellor.post(f"/cases/{case.reference}/note/", {"kind": "note", "text": "first talk held"})
     assert case.notes.filter(author="counsellor").exists()
-    counsellor.post(f"/cases/{case.reference}/referrals/{referral.pk}/", {"status": "in_progress"})
+    counsellor.post(f"/cases/{case.reference}/referrals/{referral.pk}/", {"transition": "start"})
     referral.refresh_from_db()
     assert referral.status == "in_progress"
     # ... but cannot take the officer's steps

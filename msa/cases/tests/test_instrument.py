@@ -13,7 +13,7 @@ import pytest
 
 from msa.cases.models import RiskInstrument
 from msa.cases.risk import DEFAULT_INSTRUMENT, answers_clean, instrument_validate, items_of, score
-from msa.cases.services import instrument_load, instrument_read_file
+from msa.cases.services.assessment import instrument_load, instrument_read_file
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, ValidationError
 

@@ -9,17 +9,17 @@ import pytest
 from msa.audit.models import AuditEntry
 from msa.cases.models import CaseTask, Review, TaskKind
 from msa.cases.selectors import exclusion_zones_for_case
-from msa.cases.services import (
-    assessment_record,
-    case_activate,
-    case_end,
-    consent_withdraw,
-    review_record,
-)
+from msa.cases.services.assessment import assessment_record
+from msa.cases.services.enrolment import case_activate
 from msa.cases.states import CaseState
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.cases.tests import factories as h
 from msa.core.errors import ValidationError
+from msa.devices.case_end import (
+    case_end_and_recall,
+    consent_withdraw_and_recall,
+    review_record_and_recall,
+)
 from msa.devices.models import Loan
 from msa.messaging.models import MessageChannel, OutboundMessage
 
@@ -131,13 +131,15 @@ def test_overdue_review_is_escalated_and_review_outcomes(demo: None, clock) -> N
     clock.advance(timedelta(days=8))
     assert sweep_case_reviews() == 1
     assert sweep_case_reviews() == 0
-    review_record(case=case, outcome="adjust", risk_level="medium", actor=h.actor("reference"))
+    review_record_and_recall(
+        case=case, outcome="adjust", risk_level="medium", actor=h.actor("reference")
+    )
     case.refresh_from_db()
     assert case.status == CaseState.ACTIVE
     assert case.risk_level == "medium"
     nxt = Review.objects.filter(case=case, done_at__isnull=True).get()
     assert nxt.due_at == clock.now() + timedelta(days=30)
-    review_record(case=case, outcome="end", actor=h.actor("reference"))
+    review_record_and_recall(case=case, outcome="end", actor=h.actor("reference"))
     case.refresh_from_db()
     assert case.status == CaseState.ENDED
     assert case.end_reason == "review"
@@ -146,7 +148,7 @@ def test_overdue_review_is_escalated_and_review_outcomes(demo: None, clock) -> N
 
 def test_consent_withdrawal_ends_and_recalls(demo: None) -> None:
     case = h.active(h.new_case())
-    consent_withdraw(case=case, actor=h.actor("reference"))
+    consent_withdraw_and_recall(case=case, actor=h.actor("reference"))
     case.refresh_from_db()
     assert case.status == CaseState.ENDED
     assert case.end_reason == "consent_withdrawn"
@@ -154,14 +156,15 @@ def test_consent_withdrawal_ends_and_recalls(demo: None) -> None:
 
 
 def test_refused_case_ends(demo: None) -> None:
-    from msa.cases.services import case_submit, decision_record
+    from msa.cases.services.assessment import case_submit
+    from msa.cases.services.decision import decision_record
 
     case = h.assessed(h.new_case())
     case_submit(case=case, actor=h.actor("reference"))
     decision_record(case=case, approve=False, reference="PK-REF-1", actor=h.actor("magistrate"))
     case.refresh_from_db()
     assert case.status == CaseState.REFUSED
-    case_end(case=case, reason="refused", actor=h.actor("reference"))
+    case_end_and_recall(case=case, reason="refused", actor=h.actor("reference"))
     case.refresh_from_db()
     assert case.status == CaseState.ENDED
 
@@ -180,7 +183,7 @@ def test_demo_cases_are_full_dossiers(demo: None) -> None:
 
 def test_one_victim_protected_against_two_suspects_has_two_cases(demo: None) -> None:
     from msa.accounts.models import Organisation
-    from msa.cases.services import PersonInput, case_open
+    from msa.cases.services.opening import PersonInput, case_open
 
     first = h.new_case()
     second = case_open(
@@ -208,7 +211,7 @@ def test_the_console_hook_gives_objects(demo: None) -> None:
 def test_the_end_of_the_decision_is_a_task_and_an_ended_case_escalates_nothing(
     demo: None, clock
 ) -> None:
-    from msa.cases.services import case_renew
+    from msa.cases.services.decision import case_renew
 
     clock.freeze(T0)
     case = h.active(h.new_case())  # its bombshell task is still open
@@ -222,6 +225,6 @@ def test_the_end_of_the_decision_is_a_task_and_an_ended_case_escalates_nothing(
     assert (
         CaseTask.objects.filter(case=case, kind=TaskKind.REVIEW, done_at__isnull=True).count() == 1
     )
-    case_end(case=case, reason="other", actor=h.actor("reference"))
+    case_end_and_recall(case=case, reason="other", actor=h.actor("reference"))
     clock.advance(timedelta(days=400))
     assert sweep_case_tasks() == 0

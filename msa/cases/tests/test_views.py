@@ -12,7 +12,8 @@ from msa.cases.models import CaseTask, ProtectionCase
 from msa.cases.states import CaseState
 from msa.cases.tests import factories as h
 from msa.cases.tests.factories import client_for
-from msa.devices.models import Device, InventoryItem, ItemStatus
+from msa.devices.models import Device, InventoryItem
+from msa.devices.states import ItemStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +79,9 @@ def test_the_whole_workflow_through_the_pages(demo: None) -> None:
     office = case.police_zone.prosecutor_office
     assert office is not None
     for kind in ("button", "phone", "sim"):
-        ref.post("/cases/inventory/", {"kind": kind, "serial": f"PG-{kind}", "district": office.pk})
+        ref.post(
+            "/devices/inventory/", {"kind": kind, "serial": f"PG-{kind}", "district": office.pk}
+        )
         item = InventoryItem.objects.get(serial=f"PG-{kind}")
         ref.post(f"/cases/{reference}/step/loan/", {"item": item.pk})
         item.refresh_from_db()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 
 from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
 from msa.alarms.models import Incident
+from msa.alarms.selectors import case_has_open_incident
 from msa.cases.models import ProtectionCase
 from msa.cases.selectors import (
     ACCESS_FULL,
@@ -16,9 +17,10 @@ from msa.cases.selectors import (
     case_access,
     cases_visible_to,
 )
-from msa.cases.services import team_member_add
+from msa.cases.services.team import team_member_add
 from msa.cases.tests import factories as h
 from msa.core.errors import NotFoundError
+from tests.support.factories import press
 
 pytestmark = pytest.mark.django_db
 
@@ -106,12 +108,10 @@ def test_access_levels(demo: None) -> None:
 
 
 def test_an_open_incident_opens_the_dossier_to_the_centre(demo: None, clock) -> None:
-    from datetime import datetime
-
-    from tests.support.factories import press
-
     at = datetime(2026, 3, 2, 21, 0, tzinfo=UTC)
     clock.freeze(at)
     result = press(1, at=at)
     incident: Incident = result.incident
-    assert case_access(User.objects.get(username="operator"), incident.case).level == ACCESS_FULL
+    operator = User.objects.get(username="operator")
+    open_incident = case_has_open_incident(incident.case)
+    assert case_access(operator, incident.case, open_incident=open_incident).level == ACCESS_FULL

@@ -1,0 +1,107 @@
+"""A case's tasks: completing one, escalating an urgent one that ran out, and the task that
+reminds the officer to renew or end before the decision expires."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from msa.accounts.models import Organisation
+from msa.audit.services import audit_record
+from msa.cases.models import (
+    CaseTask,
+    ProtectionCase,
+    TaskKind,
+)
+from msa.cases.states import (
+    CaseState,
+)
+from msa.core import clock
+from msa.core.actors import Actor
+from msa.messaging.models import MessageChannel
+from msa.messaging.services import message_enqueue
+
+log = logging.getLogger("msa.cases")
+
+
+# Cases for which no task is escalated any more.
+CLOSED_STATES = frozenset({CaseState.ENDED, CaseState.REFUSED})
+
+
+@transaction.atomic(durable=True)
+def task_complete(*, task: CaseTask, actor: Actor) -> CaseTask:
+    locked = CaseTask.objects.select_for_update().get(pk=task.pk)
+    if locked.done_at is not None:
+        return locked
+    locked.done_at = clock.now()
+    locked.done_by = actor.label
+    locked.save(update_fields=["done_at", "done_by"])
+    audit_record(actor=actor, action="case.task_done", subject=locked, new={"kind": locked.kind})
+    return locked
+
+
+def alert_recipient(zone: Organisation) -> str:
+    return settings.MSA_CASE_ALERT_TO or f"supervisors@{zone.code}"
+
+
+@transaction.atomic(durable=True)
+def task_escalate(*, task: CaseTask, actor: Actor) -> bool:
+    """Tell the zone's supervisors that an urgent task ran out. Idempotent: True once."""
+    try:
+        locked = (
+            CaseTask.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("case__police_zone")
+            .get(pk=task.pk)
+        )
+    except CaseTask.DoesNotExist:
+        return False  # another worker has it
+    now = clock.now()
+    if locked.done_at is not None or locked.escalated_at is not None or locked.due_at > now:
+        return False
+    if locked.case.status in CLOSED_STATES:
+        return False
+    locked.escalated_at = now
+    locked.save(update_fields=["escalated_at"])
+    message_enqueue(
+        channel=MessageChannel.NOTIFICATION,
+        recipient=alert_recipient(locked.case.police_zone),
+        subject=f"Overdue: {locked.get_kind_display()} — case {locked.case.reference}",
+        body=(
+            f"The task '{locked.get_kind_display()}' for case {locked.case.reference} was due at "
+            f"{locked.due_at.isoformat()} and is not done."
+        ),
+        actor=actor,
+        about=locked.case,
+    )
+    audit_record(
+        actor=actor,
+        action="case.task_escalated",
+        subject=locked,
+        new={"case": locked.case.reference, "kind": locked.kind},
+        at=now,
+    )
+    log.info("case_task_escalated case=%s kind=%s", locked.case.reference, locked.kind)
+    return True
+
+
+EXPIRY_NOTICE = timedelta(days=14)
+
+
+def expiry_task_open(case: ProtectionCase, now: datetime) -> CaseTask | None:
+    """Renew or end before the decision runs out: a task due two weeks before the end (the
+    worker escalates it when it is overdue). A renewal replaces it."""
+    case.tasks.filter(kind=TaskKind.REVIEW, done_at__isnull=True).update(
+        done_at=now, done_by="superseded"
+    )
+    if case.expires_at is None:
+        return None
+    return CaseTask.objects.create(
+        case=case,
+        kind=TaskKind.REVIEW,
+        urgent=False,
+        created_at=now,
+        due_at=max(now, case.expires_at - EXPIRY_NOTICE),
+    )
