@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from pytest_django.fixtures import validate_django_db
+from pytest_django.plugin import blocking_manager_key
 
+from msa import demo as demo_module
 from msa.core.clock import clock as _clock
+from tests.support.demo_region import REGION
+
+if TYPE_CHECKING:
+    from pytest_django import DjangoDbBlocker
 
 REQUIRE_SERVICES = os.environ.get("MSA_REQUIRE_SERVICES") == "1"
 
@@ -48,12 +55,57 @@ def clock() -> Iterator[Any]:
     _clock.reset()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> None:
+    """The test database, with the demo region seeded once (tests/support/demo_region.py)."""
+    with django_db_blocker.unblock():
+        REGION.seed_and_learn()
+
+
+def _database_use(request: pytest.FixtureRequest) -> tuple[bool, bool]:
+    """(uses the database, transactionally), as pytest-django decides it."""
+    names = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(names & {"transactional_db", "live_server", "django_db_reset_sequences"})
+    if marker is not None:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        transactional = transactional or transaction or reset_sequences
+    return marker is not None or transactional or "db" in names, transactional
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A transactional test's flush removed the region: seed it again for the next test that
+    asks for it, before that test's transaction begins (so that it is rolled back to)."""
+    if REGION.flushed and "demo" in getattr(item, "fixturenames", ()):
+        blocker = item.config.stash.get(blocking_manager_key, None)
+        if blocker is not None:
+            with blocker.unblock():
+                REGION.reseed()
+
+
+@pytest.fixture(autouse=True)
+def _demo_region_only_where_asked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that uses the database without asking for ``demo`` starts without the region."""
+    uses_db, transactional = _database_use(request)
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # the test's transaction is open from here
+    if "demo" not in request.fixturenames and REGION.present:
+        REGION.remove()
+        REGION.present = not transactional  # a transactional test committed the removal
+    yield
+    if transactional:
+        REGION.present = False  # pytest-django flushes the database after it
+
+
 @pytest.fixture
 def demo(db: None) -> None:
-    """The Ghent demo region: organisations, one login per role, units, five cases."""
-    from msa import demo as demo_module
+    """The Ghent demo region: organisations, one login per role, units, five cases.
 
-    demo_module.seed()
+    Seeded once per session; asking for this fixture is how a test says it needs it."""
+    demo_module.seed()  # a no-op unless a transactional test flushed it just now
 
 
 @pytest.fixture(scope="session")

@@ -27,12 +27,6 @@ NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _seed() -> None:
-    from msa import demo
-
-    demo.seed()
-
-
 async def connect(username: str, since: int = 0, centre: int | None = None) -> Any:
     user = await database_sync_to_async(User.objects.get)(username=username)
     if centre is None:
@@ -54,8 +48,7 @@ async def receive_events(communicator: Any, count: int) -> list[dict[str, Any]]:
     return received
 
 
-async def test_replays_after_since_then_streams_live() -> None:
-    await database_sync_to_async(_seed)()
+async def test_replays_after_since_then_streams_live(demo: None) -> None:
     for number in (1, 2, 3):
         await database_sync_to_async(press)(at=NOW, number=number)
     communicator = await connect("operator", since=1)
@@ -75,8 +68,7 @@ async def test_replays_after_since_then_streams_live() -> None:
     await communicator.disconnect()
 
 
-async def test_a_lost_push_is_filled_from_the_log_in_order() -> None:
-    await database_sync_to_async(_seed)()
+async def test_a_lost_push_is_filled_from_the_log_in_order(demo: None) -> None:
     await database_sync_to_async(press)(at=NOW, number=1)
     communicator = await connect("operator", since=0)
     await communicator.connect()
@@ -105,16 +97,14 @@ async def test_a_lost_push_is_filled_from_the_log_in_order() -> None:
 
 
 @pytest.mark.parametrize("username", ["patrol", "reference", "magistrate", "analyst"])
-async def test_only_console_staff_of_the_centre_may_subscribe(username: str) -> None:
-    await database_sync_to_async(_seed)()
+async def test_only_console_staff_of_the_centre_may_subscribe(demo: None, username: str) -> None:
     communicator = await connect(username)
     connected, code = await communicator.connect()
     assert not connected
     assert code == 4403
 
 
-async def test_another_centre_is_refused_like_a_missing_one() -> None:
-    await database_sync_to_async(_seed)()
+async def test_another_centre_is_refused_like_a_missing_one(demo: None) -> None:
     zone = await database_sync_to_async(Organisation.objects.get)(code="GNT")
     for centre in (zone.pk, 999_999):
         communicator = await connect("operator", centre=centre)
@@ -122,8 +112,7 @@ async def test_another_centre_is_refused_like_a_missing_one() -> None:
         assert (connected, code) == (False, 4403)
 
 
-async def test_a_bad_since_is_refused() -> None:
-    await database_sync_to_async(_seed)()
+async def test_a_bad_since_is_refused(demo: None) -> None:
     user = await database_sync_to_async(User.objects.get)(username="operator")
     communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/console/1/?since=x")
     communicator.scope["user"] = await database_sync_to_async(otp_verified_user)(user)
@@ -131,8 +120,7 @@ async def test_a_bad_since_is_refused() -> None:
     assert (connected, code) == (False, 4400)
 
 
-async def test_nothing_is_pushed_for_a_rolled_back_change() -> None:
-    await database_sync_to_async(_seed)()
+async def test_nothing_is_pushed_for_a_rolled_back_change(demo: None) -> None:
     await database_sync_to_async(press)(at=NOW, number=1)
     layer = get_channel_layer()
     assert layer is not None
