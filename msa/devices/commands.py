@@ -1,6 +1,9 @@
 """``msa case list`` and ``msa device enroll|rotate|revoke``: device credentials from a shell.
 
 The key is printed once (as text and as the QR text the app scans) and is never logged.
+
+Each command imports the models and services it uses after ``setup_django()``: the parser is
+built (and this module imported) before Django is set up, and importing a model sooner fails.
 """
 
 from __future__ import annotations
@@ -9,6 +12,10 @@ import argparse
 import json
 import sys
 from typing import Any
+
+from msa.cli import setup_django
+from msa.core.actors import Actor
+from msa.core.errors import ValidationError
 
 CLI_ACTOR = "msa-cli"
 
@@ -19,11 +26,9 @@ def _fail(message: str) -> int:
 
 
 def cmd_case_list(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
-    from msa.cases.models import ProtectionCase
-    from msa.devices.models import DeviceStatus
+    from msa.cases.models import ProtectionCase  # noqa: PLC0415 - after setup_django()
+    from msa.devices.states import DeviceStatus  # noqa: PLC0415 - after setup_django()
 
     cases = ProtectionCase.objects.select_related("police_zone").prefetch_related("devices")
     rows: list[dict[str, Any]] = [
@@ -71,13 +76,9 @@ def _print_credentials(credentials: Any, *, as_json: bool) -> None:
 
 
 def cmd_device_enroll(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
-    from msa.cases.models import ProtectionCase
-    from msa.core.actors import Actor
-    from msa.core.errors import ValidationError
-    from msa.devices.services import device_credentials_issue
+    from msa.cases.models import ProtectionCase  # noqa: PLC0415 - after setup_django()
+    from msa.devices.services import device_credentials_issue  # noqa: PLC0415 - after setup_django()
 
     case = ProtectionCase.objects.filter(reference=args.case).first()
     if case is None:
@@ -93,13 +94,9 @@ def cmd_device_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_device_rotate(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
-    from msa.core.actors import Actor
-    from msa.core.errors import ValidationError
-    from msa.devices.models import Device
-    from msa.devices.services import device_key_rotate
+    from msa.devices.models import Device  # noqa: PLC0415 - after setup_django()
+    from msa.devices.services import device_key_rotate  # noqa: PLC0415 - after setup_django()
 
     device = Device.objects.filter(device_id=args.device_id).first()
     if device is None:
@@ -113,12 +110,9 @@ def cmd_device_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_device_revoke(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
-
     setup_django()
-    from msa.core.actors import Actor
-    from msa.devices.models import Device
-    from msa.devices.services import device_revoke
+    from msa.alarms.revocation import device_revoke  # noqa: PLC0415 - after setup_django()
+    from msa.devices.models import Device  # noqa: PLC0415 - after setup_django()
 
     device = Device.objects.filter(device_id=args.device_id).first()
     if device is None:

@@ -2,7 +2,14 @@
 
 One open loan per item is a database constraint (``loan_one_open_per_item``); a second
 officer lending the same item at the same moment gets a ConflictError, never two loans.
-Pairing issues the device credentials through ``msa.devices.services.device_enroll``.
+An item's status changes only through ``ITEM_MACHINE`` (``msa.devices.states``).
+
+Returning a lent phone and pairing a phone again revoke the credentials issued for it, and a
+revocation must flag the device's open incidents, which belong to ``alarms``, above this part.
+So the return and the pairing are steps here (``loan_return_step``, ``loan_pair_step``), in the
+caller's transaction, each answering the device it revoked; their durable entry points
+(``loan_return``, ``loan_pair``) are in ``msa.alarms.revocation``, which flags that device's
+incidents in the same transaction. Lending, recalling and the stock itself stay here.
 """
 
 from __future__ import annotations
@@ -19,30 +26,41 @@ from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, ValidationError
-from msa.devices.models import (
-    Device,
-    DeviceStatus,
-    InventoryItem,
-    ItemKind,
+from msa.core.transitions import history_start, transition_apply
+from msa.devices.models import Device, InventoryItem, ItemKind, Loan
+from msa.devices.services import device_enroll, device_revoke_step
+from msa.devices.states import (
+    ITEM_MACHINE,
+    STOCK_TRANSITIONS,
     ItemStatus,
-    Loan,
+    ItemTransitionName,
 )
-from msa.devices.services import device_enroll
 
 # Items can be lent while the case is being enrolled, and replaced while it is live.
 LENDABLE_STATES = frozenset({CaseState.ENROLLING, CaseState.ACTIVE, CaseState.UNDER_REVIEW})
+# The condition an item comes back in, and the transition of the item that records it.
 RETURN_CONDITIONS = {
-    "ok": ItemStatus.IN_STOCK,
-    "repair": ItemStatus.IN_REPAIR,
-    "lost": ItemStatus.LOST,
-    "retired": ItemStatus.RETIRED,
+    "ok": ItemTransitionName.RETURN,
+    "repair": ItemTransitionName.REPAIR,
+    "lost": ItemTransitionName.LOSE,
+    "retired": ItemTransitionName.RETIRE,
 }
+REVOKE_REASON = "returned or re-paired"
 
 
 @dataclass(frozen=True, slots=True)
 class Pairing:
     device: Device
     key: bytes
+    # The loan's earlier device, revoked by this pairing (None on the first pairing).
+    revoked: Device | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoanReturn:
+    loan: Loan
+    # The lent phone's device, revoked by this return (None for other items).
+    revoked: Device | None = None
 
 
 @transaction.atomic(durable=True)
@@ -68,6 +86,7 @@ def item_add(
         raise ValidationError("an IMEI is 15 or 16 digits", fields={"imei": "invalid"})
     if iccid and not (iccid.isdigit() and 18 <= len(iccid) <= 22):
         raise ValidationError("an ICCID is 18 to 22 digits", fields={"iccid": "invalid"})
+    now = clock.now()
     try:
         with transaction.atomic():
             item = InventoryItem.objects.create(
@@ -79,38 +98,38 @@ def item_add(
                 owner=owner,
                 budget=budget,
                 district=district,
-                added_at=clock.now(),
+                status=ItemStatus.IN_STOCK,
+                added_at=now,
             )
     except IntegrityError:
         raise ConflictError("an item of this kind with this serial exists") from None
+    history_start(ITEM_MACHINE, item, transition=ItemTransitionName.ADD, actor=actor, at=now)
     audit_record(
         actor=actor,
         action="inventory.add",
         subject=item,
         new={"kind": kind, "serial": item.serial, "district": district.code},
+        at=now,
     )
     return item
 
 
 @transaction.atomic(durable=True)
-def item_set_status(*, item: InventoryItem, status: str, actor: Actor) -> InventoryItem:
-    """Mark an item that is not lent as in stock, in repair, lost or retired."""
-    if status not in ItemStatus.values or status == ItemStatus.LOANED:
-        raise ValidationError("unknown status", fields={"status": status})
+def item_status_change(
+    *, item: InventoryItem, transition: str, actor: Actor, reason: str = ""
+) -> InventoryItem:
+    """Mark an item that is not lent as in repair, lost or retired, or back in stock."""
+    if transition not in STOCK_TRANSITIONS:
+        raise ValidationError(
+            "unknown change (lending and returning go through the loan)",
+            fields={"transition": transition},
+        )
     locked = InventoryItem.objects.select_for_update().get(pk=item.pk)
     if locked.loans.filter(returned_at__isnull=True).exists():
         raise ConflictError("the item is lent: record its return first")
-    old = locked.status
-    locked.status = status
-    locked.save(update_fields=["status"])
-    audit_record(
-        actor=actor,
-        action="inventory.status",
-        subject=locked,
-        old={"status": old},
-        new={"status": status},
+    return transition_apply(
+        ITEM_MACHINE, locked, ItemTransitionName(transition), actor=actor, reason=reason
     )
-    return locked
 
 
 @transaction.atomic(durable=True)
@@ -129,24 +148,28 @@ def loan_create(*, item: InventoryItem, case: ProtectionCase, actor: Actor) -> L
             loan = Loan.objects.create(item=locked, case=case, loaned_at=now, loaned_by=actor.label)
     except IntegrityError:
         raise ConflictError("the item is already lent") from None
-    locked.status = ItemStatus.LOANED
-    locked.save(update_fields=["status"])
+    loan.item = transition_apply(ITEM_MACHINE, locked, ItemTransitionName.LEND, actor=actor, at=now)
     audit_record(
         actor=actor,
         action="loan.create",
         subject=loan,
-        new={"item": str(locked), "case": case.reference},
+        new={"item": str(loan.item), "case": case.reference},
         at=now,
     )
     return loan
 
 
-@transaction.atomic(durable=True)
-def loan_pair(*, case: ProtectionCase, actor: Actor, device_id: str | None = None) -> Pairing:
-    """Issue the device credentials for the case's lent phone (shown once, as a QR code).
+def loan_pair_step(
+    *, case: ProtectionCase, actor: Actor, at: datetime, device_id: str | None = None
+) -> Pairing:
+    """Issue the device credentials for the case's lent phone (shown once, as a QR code), in
+    the caller's transaction: the step of ``msa.alarms.revocation.loan_pair``, call that.
 
-    Pairing again issues new credentials and revokes the earlier ones of that loan.
+    Pairing again issues new credentials and revokes the earlier ones of that loan; the
+    answer names the revoked device, whose open incidents the caller flags.
     """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("loan_pair_step runs in the pairing's transaction")
     loan = (
         Loan.objects.select_for_update()
         .filter(case=case, returned_at__isnull=True, item__kind=ItemKind.PHONE)
@@ -157,8 +180,7 @@ def loan_pair(*, case: ProtectionCase, actor: Actor, device_id: str | None = Non
         raise ValidationError("lend a phone to this case first", fields={"loan": "no phone"})
     if not case.loans.filter(returned_at__isnull=True, item__kind=ItemKind.BUTTON).exists():
         raise ValidationError("lend a button to this case first", fields={"loan": "no button"})
-    if loan.device is not None and loan.device.status == DeviceStatus.ACTIVE:
-        _revoke(loan.device, actor)
+    revoked = _revoke_lent(loan, actor=actor, at=at)
     device = device_enroll(case=case, actor=actor, device_id=device_id)
     key = device.secret()
     loan.device = device
@@ -174,18 +196,16 @@ def loan_pair(*, case: ProtectionCase, actor: Actor, device_id: str | None = Non
         action="loan.pair",
         subject=loan,
         new={"device_id": device.device_id, "case": case.reference},
+        at=at,
     )
-    return Pairing(device=device, key=key)
+    return Pairing(device=device, key=key, revoked=revoked)
 
 
-def _revoke(device: Device, actor: Actor) -> None:
-    """Revoke the credentials of a phone that is returned or re-paired, in the caller's
-    transaction (``device_services.device_revoke`` is a durable entry point of its own, for
-    the one-click revocation of a phone the suspect holds)."""
-    Device.objects.filter(pk=device.pk).update(status=DeviceStatus.REVOKED, revoked_at=clock.now())
-    audit_record(
-        actor=actor, action="device.revoke", subject=device, reason="returned or re-paired"
-    )
+def _revoke_lent(loan: Loan, *, actor: Actor, at: datetime) -> Device | None:
+    """Revoke the credentials of the loan's phone if they are active; the device if so."""
+    if loan.device is None:
+        return None
+    return device_revoke_step(device=loan.device, actor=actor, at=at, reason=REVOKE_REASON)
 
 
 def loans_recall(*, case: ProtectionCase, actor: Actor, at: datetime) -> int:
@@ -202,9 +222,15 @@ def loans_recall(*, case: ProtectionCase, actor: Actor, at: datetime) -> int:
     return len(open_loans)
 
 
-@transaction.atomic(durable=True)
-def loan_return(*, loan: Loan, condition: str, actor: Actor) -> Loan:
-    """The item is back (or declared lost); its credentials are revoked."""
+def loan_return_step(*, loan: Loan, condition: str, actor: Actor, at: datetime) -> LoanReturn:
+    """The item is back (or declared lost); a phone's credentials are revoked. In the caller's
+    transaction: the step of ``msa.alarms.revocation.loan_return``, call that.
+
+    The answer names the device revoked, whose open incidents the caller flags. Recording a
+    return twice changes nothing more.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("loan_return_step runs in the return's transaction")
     if condition not in RETURN_CONDITIONS:
         raise ValidationError("unknown condition", fields={"condition": condition})
     locked = (
@@ -213,21 +239,20 @@ def loan_return(*, loan: Loan, condition: str, actor: Actor) -> Loan:
         .get(pk=loan.pk)
     )
     if locked.returned_at is not None:
-        return locked
-    now = clock.now()
-    locked.returned_at = now
+        return LoanReturn(loan=locked)
+    locked.returned_at = at
     locked.returned_condition = condition
     locked.save(update_fields=["returned_at", "returned_condition"])
-    item = InventoryItem.objects.select_for_update().get(pk=locked.item_id)
-    item.status = RETURN_CONDITIONS[condition]
-    item.save(update_fields=["status"])
-    if locked.device is not None and locked.device.status == DeviceStatus.ACTIVE:
-        _revoke(locked.device, actor)
+    item = transition_apply(
+        ITEM_MACHINE, locked.item, RETURN_CONDITIONS[condition], actor=actor, at=at
+    )
+    locked.item = item
+    revoked = _revoke_lent(locked, actor=actor, at=at)
     audit_record(
         actor=actor,
         action="loan.return",
         subject=locked,
         new={"condition": condition, "item": str(item)},
-        at=now,
+        at=at,
     )
-    return locked
+    return LoanReturn(loan=locked, revoked=revoked)

@@ -9,12 +9,14 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from msa.accounts.models import Organisation
+from msa.alarms.revocation import loan_pair, loan_return
 from msa.cases.models import ProtectionCase
 from msa.cases.tests import factories as h
 from msa.core import clock
 from msa.core.errors import ConflictError, ValidationError
-from msa.devices.inventory import item_add, item_set_status, loan_create, loan_pair, loan_return
-from msa.devices.models import DeviceStatus, InventoryItem, ItemStatus, Loan
+from msa.devices.inventory import item_add, item_status_change, loan_create
+from msa.devices.models import InventoryItem, Loan
+from msa.devices.states import DeviceStatus, ItemStatus, ItemTransitionName
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +69,7 @@ def test_lending_needs_consent_stock_and_the_same_district(demo: None) -> None:
     with pytest.raises(ValidationError):
         loan_create(item=far, case=case, actor=ref)
     broken = item_add(kind="button", serial="L-3", district=_office(), actor=ref)
-    item_set_status(item=broken, status=ItemStatus.IN_REPAIR, actor=ref)
+    item_status_change(item=broken, transition=ItemTransitionName.REPAIR, actor=ref)
     with pytest.raises(ConflictError):
         loan_create(item=broken, case=case, actor=ref)
 
