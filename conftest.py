@@ -7,12 +7,17 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.conf import settings
+from django.test.client import ClientMixin
 from pytest_django.fixtures import validate_django_db
 from pytest_django.plugin import blocking_manager_key
 
 from msa import demo as demo_module
 from msa.core.clock import clock as _clock
+from tests.support.auth import install_force_login_with_otp
+from tests.support.browser import launch_chromium
 from tests.support.demo_region import REGION
+from tests.support.live import run_demo_server
 
 if TYPE_CHECKING:
     from pytest_django import DjangoDbBlocker
@@ -111,16 +116,12 @@ def demo(db: None) -> None:
 @pytest.fixture(scope="session")
 def live_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``msa demo`` server process on a free port, with its own fresh database."""
-    from tests.support.live import run_demo_server
-
     with run_demo_server(tmp_path_factory.mktemp("live")) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from tests.support.browser import launch_chromium
-
     with launch_chromium() as chromium:
         yield chromium
 
@@ -128,10 +129,6 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(autouse=True, scope="session")
 def _force_login_passes_the_second_factor() -> Iterator[None]:
     """``client.force_login`` also verifies the TOTP step (tests/support/auth.py)."""
-    from django.test.client import ClientMixin
-
-    from tests.support.auth import install_force_login_with_otp
-
     original = install_force_login_with_otp()
     yield
     ClientMixin.force_login = original  # type: ignore[method-assign]
@@ -141,8 +138,6 @@ def _force_login_passes_the_second_factor() -> Iterator[None]:
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """On PostgreSQL the audit table refuses TRUNCATE (msa/audit/migrations/0003); test
     sessions may truncate it, so that pytest-django can flush its throw-away databases."""
-    from django.conf import settings
-
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("postgresql"):
         options = db.setdefault("OPTIONS", {})

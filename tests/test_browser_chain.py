@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from msa.demo_data import victim
-from tests.support.browser import screenshot
-from tests.test_browser_console import sign_in
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

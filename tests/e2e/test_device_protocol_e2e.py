@@ -19,7 +19,7 @@ from msa_client.client import Backoff, DeviceClient
 from msa_client.models import Location, MsaClientError
 from msa_protocol import parse_enrolment_qr
 from msa_client.session import PositionBuffer
-from tests.e2e.live import LiveCentre, live_centre
+from tests.support.centre import LiveCentre, live_centre
 
 pytestmark = pytest.mark.live
 WINDOW_S = 3

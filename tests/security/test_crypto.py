@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -87,10 +90,6 @@ def test_a_missing_old_key_is_a_clear_error(demo: None) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_msa_crypto_rotate_command(tmp_path: Any) -> None:
     """The CLI: counts per model, then a clear error when an old key is missing."""
-    import os
-    import subprocess
-    import sys
-
     env = {**os.environ, "MSA_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "msa.settings"}
     env.pop("DATABASE_URL", None)  # its own SQLite file, in either test pass
     env.pop("REDIS_URL", None)

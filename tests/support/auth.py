@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.test.client import ClientMixin
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -43,8 +44,6 @@ def force_login_unverified(client: Any, user: Any) -> None:
 
 
 def install_force_login_with_otp() -> Any:
-    from django.test.client import ClientMixin
-
     global _original_force_login  # noqa: PLW0603
     if _original_force_login is None:
         _original_force_login = ClientMixin.force_login

@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django_otp.oath import hotp
+from playwright.sync_api import sync_playwright
+
+from msa.demo_data import demo_password, demo_totp_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -28,8 +32,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def launch_chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -57,10 +59,6 @@ TOTP_STEP_S = 30
 
 def demo_totp_code(base_url: str, username: str) -> str:
     """A fresh TOTP code for a demo login, never one this test run already used."""
-    from django_otp.oath import hotp
-
-    from msa.demo_data import demo_totp_key
-
     current = int(time.time()) // TOTP_STEP_S
     step = max(current, _LAST_STEP.get((base_url, username), current - 1) + 1)
     while step > current + 1:  # at most one step ahead: wait for the clock to catch up
@@ -79,4 +77,20 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
     page.wait_for_selector("#id_token")
     page.fill("#id_token", demo_totp_code(base_url, username))
     page.click("#otp-submit")
+    page.wait_for_load_state()
+
+
+def sign_in(page: Any, base_url: str, username: str) -> None:
+    """login() with the demo password, and the same again through the form's own buttons when
+    its ``button[type=submit]`` hit the top bar's "Sign out" on the TOTP page."""
+    login(page, base_url, username, demo_password(username))
+    if "/accounts/" not in page.url:
+        return
+    page.goto(base_url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", demo_password(username))
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#id_token")
+    page.fill("#id_token", demo_totp_code(base_url, username))
+    page.click("main button[type=submit]")
     page.wait_for_load_state()
