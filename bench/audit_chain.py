@@ -41,7 +41,7 @@ def main() -> int:
 
     dbname = ""
     if args.pg:
-        import psycopg
+        import psycopg  # noqa: PLC0415 - optional driver, --postgres only
 
         dbname = f"msa_bench_audit_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.pg, autocommit=True) as conn:
@@ -50,17 +50,17 @@ def main() -> int:
     os.environ.setdefault("MSA_DATA_DIR", tempfile.mkdtemp(prefix="msa-bench-"))
     os.environ.setdefault("MSA_LOG_LEVEL", "WARNING")
     try:
-        from msa.cli import setup_django
+        from msa.cli import setup_django  # noqa: PLC0415 - the bench starts without Django
 
         setup_django(demo=True)
-        from django.core.management import call_command
-        from django.db import connection, transaction
+        from django.core.management import call_command  # noqa: PLC0415 - after setup_django()
+        from django.db import connection, transaction  # noqa: PLC0415 - after setup_django()
 
         call_command("migrate", interactive=False, verbosity=0)
-        from msa.audit.models import AuditEntry
-        from msa.audit.services import audit_record
-        from msa.core import clock
-        from msa.core.actors import Actor
+        from msa.audit.models import AuditEntry  # noqa: PLC0415 - after setup_django()
+        from msa.audit.services import audit_record  # noqa: PLC0415 - after setup_django()
+        from msa.core import clock  # noqa: PLC0415 - after setup_django()
+        from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django()
 
         actor = Actor.system("bench")
 
@@ -88,7 +88,7 @@ def main() -> int:
         vendor = connection.vendor
         counts = (1, args.threads)
         chained_rates = {t: _rate(chained, args.rows, t) for t in counts}
-        from msa.audit.verify import audit_verify
+        from msa.audit.verify import audit_verify  # noqa: PLC0415 - after setup_django()
 
         start = time.perf_counter()
         result = audit_verify()
@@ -103,10 +103,10 @@ def main() -> int:
         print(f"{vendor:<10} verify: {result.checked:,} rows in {took:.2f} s, intact={result.ok}")
     finally:
         if dbname:
-            from django.db import connections
+            from django.db import connections  # noqa: PLC0415 - after setup_django()
 
             connections.close_all()
-            import psycopg
+            import psycopg  # noqa: PLC0415 - optional driver, --postgres only
 
             with psycopg.connect(args.pg, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

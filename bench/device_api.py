@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,22 +29,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.loadgen import Result, closed_loop, open_loop
+from msa_protocol import signed_headers
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, deadline_s: float = 60) -> None:
-    import socket
-
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         with socket.socket() as s:
@@ -93,8 +91,6 @@ for n in range({devices}):
 
 
 def heartbeat_requests(port: int, devices: int) -> Callable[[int], bytes]:
-    from msa_protocol import signed_headers
-
     now = datetime.now(UTC).replace(microsecond=0)
     body = json.dumps(
         {
@@ -143,7 +139,7 @@ async def measure_with_listener(
     port: int, make: Callable[[int], bytes], seconds: float
 ) -> tuple[Result, Result, int]:
     """``measure`` while one WebSocket client receives what the server pushes."""
-    import websockets
+    import websockets  # noqa: PLC0415 - only for the WebSocket measure
 
     received = 0
     async with websockets.connect(f"ws://{HOST}:{port}/ws") as ws:

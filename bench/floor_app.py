@@ -22,7 +22,7 @@ def _connection() -> Any:
     conn = getattr(_local, "conn", None)
     if conn is None:
         if DB.startswith("postgres"):
-            import psycopg
+            import psycopg  # noqa: PLC0415 - optional driver, --postgres only
 
             conn = psycopg.connect(DB)
             conn.execute("CREATE TABLE IF NOT EXISTS floor (id serial PRIMARY KEY, body text)")

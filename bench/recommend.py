@@ -51,18 +51,18 @@ def main() -> int:
     os.environ.setdefault("MSA_DEMO", "1")
     os.environ.setdefault("MSA_DATA_DIR", tempfile.mkdtemp(prefix="msa-bench-"))
     os.environ.setdefault("MSA_LOG_LEVEL", "WARNING")
-    from msa.cli import setup_django
+    from msa.cli import setup_django  # noqa: PLC0415 - the bench starts without Django
 
     setup_django(demo=True)
-    from django.core.management import call_command
+    from django.core.management import call_command  # noqa: PLC0415 - after setup_django()
 
     call_command("migrate", interactive=False, verbosity=0)
-    from msa import demo
-    from msa.accounts.models import Organisation
-    from msa.alarms.models import Incident
-    from msa.dispatch.models import Unit, UnitKind
-    from msa.dispatch.selectors import rank_units, units_recommend
-    from tests.support.factories import press
+    from msa import demo  # noqa: PLC0415 - after setup_django()
+    from msa.accounts.models import Organisation  # noqa: PLC0415 - after setup_django()
+    from msa.alarms.models import Incident  # noqa: PLC0415 - after setup_django()
+    from msa.dispatch.models import Unit, UnitKind  # noqa: PLC0415 - after setup_django()
+    from msa.dispatch.selectors import rank_units, units_recommend  # noqa: PLC0415 - after setup_django()
+    from tests.support.factories import press  # noqa: PLC0415 - after setup_django()
 
     demo.seed()
     zone = Organisation.objects.get(code="GNT")
@@ -82,7 +82,7 @@ def main() -> int:
     )
     units = list(Unit.objects.all())
     assert len(units) == args.units
-    from msa.core import clock as _clock
+    from msa.core import clock as _clock  # noqa: PLC0415 - after setup_django()
 
     incident = Incident.objects.filter(pk=press(at=_clock.now()).incident.pk).get()
 

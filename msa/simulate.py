@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import sys
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from dataclasses import replace as dc_replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from msa.demo_data import demo_device_id, demo_device_key, victim
+from msa_client.adapters.positions import ScriptedRoute
+from msa_client.adapters.sms import LoopbackSmsTransport
 from msa_client.client import Backoff, DeviceClient
 from msa_client.models import (
     ApiError,
@@ -20,7 +26,8 @@ from msa_client.models import (
     MsaClientError,
     Permissions,
 )
-from msa_protocol import CallEvent
+from msa_client.session import PositionBuffer
+from msa_protocol import CallEvent, format_time, parse_enrolment_qr
 
 
 def press(
@@ -93,7 +100,6 @@ class ScaledClock:
     client sends keeps the real time (see above)."""
 
     def __init__(self, factor: float) -> None:
-        import time
 
         if factor <= 0:
             raise ValueError("the time factor must be positive")
@@ -106,7 +112,6 @@ class ScaledClock:
         return (self._time.monotonic() - self._real0) * self.factor
 
     def __call__(self) -> datetime:
-        from datetime import timedelta
 
         return self.start + timedelta(seconds=self.elapsed())
 
@@ -159,7 +164,6 @@ class Scenario:
         data_url: str | None = None,
         max_virtual_s: float | None = None,
     ) -> None:
-        from msa_client.adapters.sms import LoopbackSmsTransport
 
         self.device = device
         self.clock = ScaledClock(time_factor)
@@ -211,8 +215,6 @@ class Scenario:
     def walk(self, result: ScenarioResult) -> None:
         """A press, an 800 m walk, a call answered then ended after 3 minutes, tracking until
         the window closes (the centre says continue: false) or the client's 2 hours are over."""
-        from msa_client.adapters.positions import ScriptedRoute
-        from msa_client.session import PositionBuffer
 
         route = ScriptedRoute(WALK_ROUTE, self.clock, accuracy_m=6.0)
         self._raise(result)
@@ -334,7 +336,6 @@ class Scenario:
 
 
 def format_time_or_none(value: datetime | None) -> str | None:
-    from msa_protocol import format_time
 
     return None if value is None else format_time(value)
 
@@ -346,7 +347,6 @@ class _SetupError(Exception):
 def _sim_device(
     *, base_url: str, victim_number: int | None, qr: str | None, sms_from: str | None
 ) -> SimDevice:
-    from msa_protocol import parse_enrolment_qr
 
     if qr:
         try:
@@ -412,7 +412,6 @@ def scenario(
     max_virtual_s: float | None = None,
 ) -> int:
     """``msa simulate scenario``: play one scenario, print what happened."""
-    import json
 
     try:
         _check_scenario(name, sms_token)
@@ -462,7 +461,6 @@ def _cmd_scenario(args: Any) -> int:
 
 
 def _positive_float(value: str) -> float:
-    import argparse
 
     try:
         number = float(value)
@@ -475,7 +473,6 @@ def _positive_float(value: str) -> float:
 
 def add_scenario_parser(sim: Any) -> None:
     """Add ``scenario`` to the subcommands of ``msa simulate`` (called by msa/cli.py)."""
-    import os
 
     sp = sim.add_parser(
         "scenario",

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from msa_client.adapters.buttons import StdinButton
 from msa_client.adapters.positions import FixedPosition, GpsdPosition
@@ -189,7 +190,6 @@ def _enroll(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _is_loopback(url: str) -> bool:
-    from urllib.parse import urlsplit
 
     return urlsplit(url).hostname in {"localhost", "127.0.0.1", "::1"}
 

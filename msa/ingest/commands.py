@@ -16,19 +16,17 @@ def _fail(message: str) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
+    from msa.cli import setup_django  # noqa: PLC0415 - the command line starts without Django
 
     setup_django()
-    from msa.accounts.models import TokenKind
-    from msa.accounts.tokens import token_create
-    from msa.core.actors import Actor
-    from msa.core.errors import ValidationError
+    from msa.accounts.models import Organisation, OrgKind, TokenKind  # noqa: PLC0415 - after setup
+    from msa.accounts.tokens import token_create  # noqa: PLC0415 - after setup_django()
+    from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django()
+    from msa.core.errors import ValidationError  # noqa: PLC0415 - after setup_django()
 
     if args.sms_gateway is not None:
         kind, name, organisation = TokenKind.SMS_GATEWAY, args.sms_gateway, None
     elif args.integration is not None:
-        from msa.accounts.models import Organisation, OrgKind
-
         if not args.org:
             return _fail("an integration token needs --org CODE (the dispatch centre)")
         organisation = Organisation.objects.filter(code=args.org, kind=OrgKind.CIC).first()

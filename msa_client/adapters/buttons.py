@@ -7,6 +7,7 @@ import importlib
 import queue
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -125,8 +126,6 @@ class BleButton:
         monotonic: Callable[[], float] | None = None,
         hold_s: float = BLE_HOLD_S,
     ) -> None:
-        import time
-
         self.address = address
         self.characteristic = characteristic
         self.clock = clock

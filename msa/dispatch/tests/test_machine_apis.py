@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.test import Client
 
 from msa.accounts.models import Organisation, OrgKind, TokenKind
 from msa.accounts.tokens import token_create
 from msa.core.actors import Actor
 from msa.core.clock import Clock
+from msa.dispatch import selectors
 from msa.dispatch.models import Unit, UnitPosition
 from msa.dispatch.services.units import unit_avl_token_issue
 from tests.support.factories import press
@@ -109,7 +110,7 @@ def test_integration_lists_its_centres_incidents_without_names(
 
 async def _connect(token: str, since: int) -> Any:
     # Through the whole ASGI application, as a dispatch system connects: no Origin header.
-    from msa.asgi import application
+    from msa.asgi import application  # noqa: PLC0415 - builds the ASGI stack: only when run
 
     return WebsocketCommunicator(
         application,
@@ -142,8 +143,6 @@ async def test_the_integration_websocket_replays_then_streams(demo: None) -> Non
 
 
 def close_connections() -> None:
-    from django.db import connections
-
     connections.close_all()
 
 

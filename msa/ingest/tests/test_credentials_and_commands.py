@@ -12,6 +12,7 @@ from django.test import Client
 from msa.accounts.models import ApiToken
 from msa.alarms.models import Incident
 from msa.alarms.revocation import device_revoke
+from msa.audit.models import AuditEntry
 from msa.cases.models import ProtectionCase
 from msa.cli import main
 from msa.core.actors import Actor
@@ -49,8 +50,6 @@ def test_enrolment_issues_a_key_shown_once_as_qr_and_text(demo: None, frozen: Cl
     assert svg.startswith("<svg")
     assert "</svg>" in svg
     # the key is never in the audit trail
-    from msa.audit.models import AuditEntry
-
     assert credentials.key_text not in json.dumps(
         list(AuditEntry.objects.values_list("new", flat=True)), default=str
     )

@@ -19,7 +19,7 @@ from msa.devices.models import Device
 from msa.devices.services import device_enroll
 from msa.devices.states import DeviceStatus
 from msa.realtime.models import IncidentEvent
-from msa_protocol import decode_key
+from msa_protocol import decode_key, signed_headers
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 PATH = "/api/device/v1/alarms"
@@ -163,8 +163,6 @@ def test_invalid_signature(demo: None, frozen: Clock, client: Client, tamper: st
         kwargs["key"] = bytes(32)
     if tamper == "timestamp":
         kwargs["timestamp"] = int(NOW.timestamp()) - 1
-    from msa_protocol import signed_headers
-
     headers = signed_headers(
         "dev-demo-1",
         kwargs.get("key", Device.objects.get(device_id="dev-demo-1").secret()),

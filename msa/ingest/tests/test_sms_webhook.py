@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from msa.accounts.models import TokenKind
+from msa.accounts.models import TokenKind, User
 from msa.accounts.tokens import token_create
 from msa.alarms.models import Incident
+from msa.alarms.revocation import device_revoke
 from msa.alarms.states import IncidentState
 from msa.cases.models import ProtectionCase
 from msa.cases.states import CaseState
 from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.demo_data import demo_device_id, demo_device_key
+from msa.devices.models import Device
 from msa.devices.services import device_enroll
 from msa.ingest.models import InboundSms
+from msa.ingest.selectors import incident_sms, rejected_sms_log
 from msa.realtime.models import IncidentEvent
 from msa_protocol import decode_key, format_fallback_sms
 from tests.support.device import alarm_payload, body_bytes, signed_post
@@ -293,8 +296,6 @@ def test_the_enrolled_number_of_an_ended_case_is_rejected(
 
 @pytest.mark.django_db
 def test_a_revoked_device_s_mac_is_not_trusted(token: str, frozen: Clock, client: Client) -> None:
-    from msa.alarms.revocation import device_revoke
-    from msa.devices.models import Device
 
     device_revoke(device=Device.objects.get(device_id=demo_device_id(1)), actor=Actor.system("t"))
     response = deliver(client, token, demo_sms(uuid.uuid4()), sender=STRANGER)
@@ -329,8 +330,6 @@ def test_a_nul_character_is_a_validation_error_not_a_database_error(
 def test_the_rejected_sms_log_is_for_console_staff(
     token: str, frozen: Clock, client: Client
 ) -> None:
-    from msa.accounts.models import User
-    from msa.ingest.selectors import incident_sms, rejected_sms_log
 
     deliver(client, token, "HELLO")
     deliver(client, token, demo_sms(uuid.uuid4()))
