@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from msa.demo_data import demo_password
-from tests.support import browser as browser_support
-from tests.support.browser import login, screenshot
+from tests.support.browser import screenshot, sign_in
+from tests.support.live import run_demo_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    """login() of tests/support/browser.py, and the same again through the form's own
-    buttons when its ``button[type=submit]`` hit the top bar's "Sign out" on the TOTP page."""
-    login(page, base, username, demo_password(username))
-    if "/accounts/" not in page.url:
-        return
-    page.goto(base + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", demo_password(username))
-    page.click("main button[type=submit]")
-    page.wait_for_selector("#id_token")
-    page.fill("#id_token", browser_support.demo_totp_code(base, username))
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
 
 
 def incident_ready(page: Any) -> None:
@@ -159,4 +145,63 @@ def test_a_new_alarm_rings_on_the_incident_page_too(live_server_url: str, browse
     page.wait_for_selector('body[data-sound="playing"]', state="attached")
     page.click("#alarm-popup-ref")
     page.wait_for_url(f"**/console/incidents/{second}/")
+    page.context.close()
+
+
+# Targets unlike the defaults (30 s, 120 s, 600 s) and unlike each other, so that a timer
+# that turns late at a hard-coded or a wrong target fails.
+ACK_TARGET_S = 45
+ON_SCENE_TARGET_S = 200
+
+
+@pytest.fixture(scope="module")
+def targets_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of its own, started with other targets in its environment."""
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as env:  # only while the server process starts
+            env.setenv("MSA_ACK_TARGET_S", str(ACK_TARGET_S))
+            env.setenv("MSA_ON_SCENE_TARGET_S", str(ON_SCENE_TARGET_S))
+            url = stack.enter_context(run_demo_server(tmp_path_factory.mktemp("targets")))
+        yield url
+
+
+def test_the_timers_turn_late_at_the_configured_targets(
+    targets_server_url: str, browser: Any
+) -> None:
+    base = targets_server_url
+    page = browser.new_context().new_page()
+    sign_in(page, base, "operator")
+    reference = simulate_press(base, 1)
+    page.clock.install()  # the page's time, driven below: no sleeping
+    page.goto(base + "/console/")
+    timer = page.locator(f'.lane-live .incident-row[data-reference="{reference}"] .timer')
+    since = datetime.fromisoformat(timer.get_attribute("data-since"))  # type: ignore[arg-type]
+
+    def at(seconds: int) -> None:
+        """The page's clock half a second past ``seconds`` after the alarm; the timers tick."""
+        page.clock.pause_at(since + timedelta(seconds=seconds, milliseconds=500))
+
+    # The queue: unacknowledged, late at the acknowledgement target.
+    at(ACK_TARGET_S - 1)
+    expect(timer).to_have_text(f"00:{ACK_TARGET_S - 1:02d}")
+    expect(timer).not_to_have_class(re.compile(r"\blate\b"))
+    at(ACK_TARGET_S)
+    expect(timer).to_have_class(re.compile(r"\blate\b"))
+
+    # The incident page: elapsed time, late at the on-scene target.
+    page.goto(f"{base}/console/incidents/{reference}/")
+    elapsed = page.locator(".timer.big")
+    at(ON_SCENE_TARGET_S - 1)
+    minutes, seconds = divmod(ON_SCENE_TARGET_S - 1, 60)
+    expect(elapsed).to_have_text(f"{minutes:02d}:{seconds:02d}")
+    expect(elapsed).not_to_have_class(re.compile(r"\blate\b"))
+    at(ON_SCENE_TARGET_S)
+    expect(elapsed).to_have_class(re.compile(r"\blate\b"))
+
+    # The incident page shows a lost connection as the queue does, until it is live again.
+    incident_ready(page)
+    page.evaluate("window.msaIncident.disconnect()")
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\bconn-down\b"))
+    page.evaluate("window.msaIncident.reconnect()")
+    expect(page.locator("#connection")).to_have_class(re.compile(r"\bconn-live\b"))
     page.context.close()

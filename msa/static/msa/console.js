@@ -1,77 +1,40 @@
-// The alarm queue: a WebSocket that resumes from the last event it saw, a sound that
-// repeats while any live alarm is unacknowledged (or a supervisor alert stands), running
-// timers against the targets, and keyboard shortcuts. No inline script: CSP-friendly.
+// The alarm queue: the live feed (msaLive.feed) refreshes the queue on every event; a sound
+// repeats while any live alarm is unacknowledged (or a supervisor alert stands); the rows'
+// timers run against the targets; keyboard shortcuts. Needs live.js. No inline script.
 (function () {
   "use strict";
+  const live = window.msaLive;
   const body = document.body;
-  const queueUrl = body.dataset.queueUrl;
-  const wsPath = body.dataset.wsPath;
-  const ackTarget = Number(body.dataset.ackTarget || 30);
-  const onSceneTarget = Number(body.dataset.onSceneTarget || 600);
-  const storeKey = "msa.lastSeq." + body.dataset.centre;
-  let lastSeq = Number(sessionStorage.getItem(storeKey) || body.dataset.lastSeq || 0);
-  let socket = null;
-  let retryMs = 500;
-  let audio = null;
-  let refreshPending = false;
-  let refreshAgain = false;
+  const targets = live.targets;
   let selected = -1;
-  let held = false;  // msaConsole.disconnect(): stay down until msaConsole.reconnect()
-
-  function setConnection(state, text) {
-    const el = document.getElementById("connection");
-    el.className = "conn conn-" + state;
-    el.textContent = text;
-  }
-
-  function beep(freq) {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.type = "square";
-      osc.frequency.value = freq || 880;
-      gain.gain.value = 0.15;
-      osc.connect(gain).connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.25);
-    } catch (e) { /* no audio device: the visual pop-up still shows */ }
-  }
 
   function wrapData(name) {
     const el = document.querySelector("#queue .lanes-wrap");
     return el ? Number(el.dataset[name] || 0) : 0;
   }
 
-  setInterval(function () {
-    const pending = wrapData("unacknowledged") > 0;
-    const alerts = wrapData("alerts") > 0;
-    body.dataset.sound = pending ? "playing" : alerts ? "alert" : "off";
-    if (pending) beep(880);
-    else if (alerts) beep(440);
-  }, 2000);
+  live.sound(function () {
+    if (wrapData("unacknowledged") > 0) return "playing";
+    return wrapData("alerts") > 0 ? "alert" : "off";
+  });
 
-  function fmt(s) {
-    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-  }
-
+  // A row is late when unacknowledged past the acknowledgement target, or with no unit on
+  // scene past the on-scene target; it warns at 70 % of the latter.
   function tickTimers() {
     const now = Date.now();
     document.querySelectorAll(".timer[data-since]").forEach(function (el) {
       const row = el.closest(".incident-row");
       if (!row || row.dataset.status === "closed") return;
-      // The clock runs to the first unit on scene: the 10-minute target is met or missed then.
-      const end = el.dataset.onScene ? Date.parse(el.dataset.onScene) : now;
-      const s = Math.max(0, Math.floor((end - Date.parse(el.dataset.since)) / 1000));
-      el.textContent = fmt(s);
+      const s = live.elapsed(el, now);
+      el.textContent = live.fmt(s);
       const status = row.dataset.status;
-      const late = status === "received" ? s >= ackTarget : (status !== "on_scene" && s >= onSceneTarget);
+      const running = status !== "received" && status !== "on_scene";
+      const late = status === "received" ? s >= targets.ack : (running && s >= targets.onScene);
       el.classList.toggle("late", late);
-      el.classList.toggle("warn", !late && status !== "received" && status !== "on_scene" && s >= onSceneTarget * 0.7);
+      el.classList.toggle("warn", !late && running && s >= targets.onScene * 0.7);
     });
   }
-  setInterval(tickTimers, 1000);
-  tickTimers();
+  live.everySecond(tickTimers);
 
   function rows() { return Array.from(document.querySelectorAll("#queue .incident-row")); }
 
@@ -83,16 +46,10 @@
     all[selected].focus();
   }
 
-  function refreshQueue() {
-    if (refreshPending) { refreshAgain = true; return; }
-    refreshPending = true;
-    htmx.ajax("GET", queueUrl, { target: "#queue", swap: "innerHTML" }).then(function () {
-      refreshPending = false;
-      tickTimers();
-      if (selected >= 0) select(selected);
-      if (refreshAgain) { refreshAgain = false; refreshQueue(); }
-    }, function () { refreshPending = false; });
-  }
+  const refreshQueue = live.refresher(body.dataset.queueUrl, "#queue", function () {
+    tickTimers();
+    if (selected >= 0) select(selected);
+  });
 
   function popup(reference) {
     const el = document.getElementById("alarm-popup");
@@ -103,73 +60,53 @@
   }
 
   function onEvent(event) {
-    if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
-    lastSeq = event.seq;
-    sessionStorage.setItem(storeKey, String(lastSeq));
-    body.dataset.lastSeqSeen = String(lastSeq);
     const log = (window.msaEvents = window.msaEvents || []);
     log.push(event);
     if (event.type === "alarm.raised" && event.data.lane === "live") {
       popup(event.data.incident);
-      beep(880);
+      live.beep(880);
     }
-    if (event.type === "incident.escalated") beep(440);
+    if (event.type === "incident.escalated") live.beep(440);
     if (event.type !== "alarm.located") refreshQueue();
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + wsPath + "?since=" + lastSeq);
-    setConnection("connecting", body.dataset.textConnecting || "connecting…");
-    socket.onopen = function () {
-      retryMs = 500;
-      setConnection("live", "● live");
-      refreshQueue();
-    };
-    socket.onmessage = function (msg) {
-      const data = JSON.parse(msg.data);
-      if (data.type === "hello" || data.type === "pong") return;
-      onEvent(data);
-    };
-    socket.onclose = function () {
-      setConnection("down", "✖ connection lost — reconnecting");
-      if (held) return;
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    };
-  }
-
   document.getElementById("sound-enable").addEventListener("click", function () {
-    beep(880);
+    live.beep(880);
     this.hidden = true;
   });
   const help = document.getElementById("shortcuts");
   document.getElementById("help-toggle").addEventListener("click", function () { help.hidden = !help.hidden; });
 
-  document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = (e.target && e.target.tagName) || "";
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+  live.shortcuts(function (e) {
     const all = rows();
-    if (e.key === "?") { help.hidden = !help.hidden; e.preventDefault(); }
-    else if (e.key === "j") { select(selected + 1); e.preventDefault(); }
-    else if (e.key === "k") { select(selected - 1); e.preventDefault(); }
-    else if (e.key === "u") {
+    if (e.key === "?") { help.hidden = !help.hidden; return true; }
+    if (e.key === "j") { select(selected + 1); return true; }
+    if (e.key === "k") { select(selected - 1); return true; }
+    if (e.key === "u") {
       const unack = document.querySelectorAll('#queue .lane-live .incident-row[data-status="received"]');
       if (unack.length) location.href = unack[unack.length - 1].href;
     } else if (e.key === "Enter" && selected < 0 && all.length) {
+      // With a row selected, Enter follows its focused link (the browser's own default).
       const pop = document.getElementById("alarm-popup");
       const ref = !pop.hidden && pop.dataset.reference;
       const target = ref ? document.querySelector('.incident-row[data-reference="' + ref + '"]') : all[0];
       if (target) location.href = target.href;
     } else if (e.key === "Escape") { help.hidden = true; }
+    return false;
+  });
+
+  const feed = live.feed({
+    path: body.dataset.wsPath,
+    lastSeq: body.dataset.lastSeq,
+    storeKey: "msa.lastSeq." + body.dataset.centre,
+    onEvent: onEvent,
+    resync: function () { refreshQueue(); },
   });
 
   window.msaConsole = {
-    disconnect: function () { held = true; if (socket) socket.close(); },
-    reconnect: function () { if (held) { held = false; connect(); } },
+    disconnect: feed.disconnect,
+    reconnect: feed.reconnect,
     events: function () { return (window.msaEvents || []).slice(); },
-    lastSeq: function () { return lastSeq; },
+    lastSeq: feed.lastSeq,
   };
-  connect();
 })();

@@ -1,19 +1,13 @@
-// The incident page: live position (alarm.located), the age of the last position, a live
-// refresh of actions/units/timeline on every event of this incident, and shortcuts.
+// The incident page: live position (alarm.located), the age of the last position, the
+// elapsed time against the on-scene target, a live refresh of actions/units/timeline on
+// every event of this incident, a pop-up and sound for any other alarm, and shortcuts.
+// Needs live.js (and map.js for the map). No inline script.
 (function () {
   "use strict";
+  const live = window.msaLive;
   const body = document.body;
   const reference = body.dataset.reference;
-  const liveUrl = body.dataset.liveUrl;
-  let lastSeq = Number(body.dataset.lastSeq || 0);
-  let socket = null;
-  let retryMs = 500;
-  let pending = false;
-  let again = false;
-
-  function fmt(s) {
-    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-  }
+  const POSITION_STALE_S = 60;  // six missed reports at the phone's 10-second interval
 
   function tick() {
     const now = Date.now();
@@ -21,27 +15,18 @@
     const age = document.getElementById("position-age");
     if (pos && age && pos.dataset.fixAt) {
       const s = Math.max(0, Math.floor((now - Date.parse(pos.dataset.fixAt)) / 1000));
-      age.textContent = fmt(s);
-      age.classList.toggle("late", s >= 60);
+      age.textContent = live.fmt(s);
+      age.classList.toggle("late", s >= POSITION_STALE_S);
     }
     document.querySelectorAll(".timer.big[data-since]").forEach(function (el) {
-      const end = el.dataset.onScene ? Date.parse(el.dataset.onScene) : now;
-      const s = Math.max(0, Math.floor((end - Date.parse(el.dataset.since)) / 1000));
-      el.textContent = fmt(s);
-      el.classList.toggle("late", s >= 600);
+      const s = live.elapsed(el, now);
+      el.textContent = live.fmt(s);
+      el.classList.toggle("late", s >= live.targets.onScene);
     });
   }
-  setInterval(tick, 1000);
-  tick();
+  live.everySecond(tick);
 
-  function refresh() {
-    if (pending) { again = true; return; }
-    pending = true;
-    htmx.ajax("GET", liveUrl, { target: "#incident-live", swap: "innerHTML" }).then(function () {
-      pending = false;
-      if (again) { again = false; refresh(); }
-    }, function () { pending = false; });
-  }
+  const refresh = live.refresher(body.dataset.liveUrl, "#incident-live");
 
   function located(positions) {
     if (!positions || !positions.length) return;
@@ -65,21 +50,8 @@
 
   // Another alarm while this page is open: a pop-up and a sound that repeats until the
   // operator goes back to the queue (or opens that alarm).
-  let audio = null;
-  let ringing = null;
-  function beep() {
-    try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
-      osc.type = "square";
-      osc.frequency.value = 880;
-      gain.gain.value = 0.15;
-      osc.connect(gain).connect(audio.destination);
-      osc.start();
-      osc.stop(audio.currentTime + 0.25);
-    } catch (e) { /* no audio device: the pop-up still shows */ }
-  }
+  let otherWaiting = false;
+  live.sound(function () { return otherWaiting ? "playing" : "off"; });
   function otherAlarm(ref) {
     const pop = document.getElementById("alarm-popup");
     const link = document.getElementById("alarm-popup-ref");
@@ -87,14 +59,12 @@
     link.textContent = ref;
     link.href = link.href.split("?")[0].replace(/\/$/, "") + "/incidents/" + encodeURIComponent(ref) + "/";
     pop.hidden = false;
+    otherWaiting = true;
     body.dataset.sound = "playing";
-    beep();
-    if (!ringing) ringing = setInterval(beep, 2000);
+    live.beep(880);
   }
 
   function onEvent(event) {
-    if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
-    lastSeq = event.seq;
     if (event.type === "alarm.raised" && event.data && event.data.lane === "live" && event.data.incident !== reference) {
       otherAlarm(event.data.incident);
       return;
@@ -106,35 +76,13 @@
     else refresh();
   }
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + body.dataset.wsPath + "?since=" + lastSeq);
-    socket.onopen = function () { retryMs = 500; body.dataset.live = "1"; };
-    socket.onmessage = function (msg) {
-      const data = JSON.parse(msg.data);
-      if (data.type === "hello" || data.type === "pong") return;
-      onEvent(data);
-    };
-    socket.onclose = function () {
-      body.dataset.live = "0";
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
-    };
-  }
-
   function submit(id) {
     const form = document.getElementById(id);
     if (form) form.requestSubmit();
   }
 
   const help = document.getElementById("shortcuts");
-  document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = (e.target && e.target.tagName) || "";
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") {
-      if (e.key === "Escape") e.target.blur();
-      return;
-    }
+  live.shortcuts(function (e) {
     const k = e.key;
     if (k === "?") { help.hidden = !help.hidden; }
     else if (k === "a") submit("form-ack");
@@ -151,13 +99,21 @@
     else if (k === "q" || k === "Escape") {
       if (help && !help.hidden) help.hidden = true;
       else location.href = body.dataset.queueHref;
-    } else return;
-    e.preventDefault();
+    } else return false;
+    return true;
+  }, { escapeLeavesField: true });
+
+  const feed = live.feed({
+    path: body.dataset.wsPath,
+    lastSeq: body.dataset.lastSeq,
+    onEvent: onEvent,
+    // After a reconnect the replay brings the missed events; the panel is fetched afresh too.
+    resync: function (reconnected) { if (reconnected) refresh(); },
   });
 
   window.msaIncident = {
-    disconnect: function () { if (socket) socket.close(); },
-    lastSeq: function () { return lastSeq; },
+    disconnect: feed.disconnect,
+    reconnect: feed.reconnect,
+    lastSeq: feed.lastSeq,
   };
-  connect();
 })();

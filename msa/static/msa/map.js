@@ -1,6 +1,7 @@
 // The incident map. With no tile URL configured (or no network) it still draws the
 // positions, their accuracy circles, the exclusion zones and the units on a coordinate
 // grid. window.msaMap.addFixes() takes the positions of alarm.located events live.
+// Needs live.js (msaLive.fmt).
 (function () {
   "use strict";
   const el = document.getElementById("map");
@@ -57,14 +58,14 @@
     L.circleMarker([p.lat, p.lon], { radius: 6, color: "#9b7bff", weight: 2, fillOpacity: 0.6 })
       .addTo(map).bindTooltip(p.label);
   });
-  function fmt(s) {
-    return s == null ? "" : " · ETA " + String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  function eta(s) {
+    return s == null ? "" : " · ETA " + window.msaLive.fmt(s);
   }
   (data.units || []).forEach(function (u) {
     const colour = u.status === "available" ? "#3ecf8e" : u.status === "busy" ? "#4aa3ff" : "#8b98a5";
     L.circleMarker([u.lat, u.lon], { radius: 6, color: colour, weight: 2, fillColor: colour, fillOpacity: 0.5, className: "unit-marker" })
       .addTo(map)
-      .bindTooltip(u.call_sign + fmt(u.eta_s), { permanent: u.status === "available" && u.eta_s != null && u.eta_s < 900, direction: "top" });
+      .bindTooltip(u.call_sign + eta(u.eta_s), { permanent: u.status === "available" && u.eta_s != null && u.eta_s < 900, direction: "top" });
   });
 
   let trackLine = null;
