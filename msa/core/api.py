@@ -244,14 +244,14 @@ class MachineApi(NinjaAPI):
 
     def set_default_exception_handlers(self) -> None:
         super().set_default_exception_handlers()  # Exception: re-raised for Django (a 500)
-        self.add_exception_handler(ApiError, self._api_error)
-        self.add_exception_handler(NinjaValidationError, self._validation_error)
-        self.add_exception_handler(HttpError, self._http_error)
-        self.add_exception_handler(Http404, self._not_found)
-        self.add_exception_handler(NotFoundError, self._not_found)
-        self.add_exception_handler(ValidationError, self._domain_validation_error)
-        self.add_exception_handler(DatabaseError, self._database_down)
-        self.add_exception_handler(ConfigurationError, self._misconfigured)
+        self.exception_handler(ApiError)(self._api_error)
+        self.exception_handler(NinjaValidationError)(self._validation_error)
+        self.exception_handler(HttpError)(self._http_error)
+        self.exception_handler(Http404)(self._not_found)
+        self.exception_handler(NotFoundError)(self._not_found)
+        self.exception_handler(ValidationError)(self._domain_validation_error)
+        self.exception_handler(DatabaseError)(self._database_down)
+        self.exception_handler(ConfigurationError)(self._misconfigured)
 
     def _api_error(self, request: HttpRequest, exc: ApiError) -> HttpResponse:
         if exc.status >= 500:
