@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from msa.audit.services import audit_record
@@ -119,6 +120,7 @@ class ReferralTransitionName(StrEnum):
 
 
 _RS = ReferralState
+StrOrPromise = str | Promise
 _RT = ReferralTransitionName
 
 REFERRAL_TABLE: dict[ReferralTransitionName, tuple[frozenset[ReferralState], ReferralState]] = {
@@ -130,7 +132,7 @@ REFERRAL_TABLE: dict[ReferralTransitionName, tuple[frozenset[ReferralState], Ref
 }
 
 # What the buttons of a referral say.
-REFERRAL_TRANSITION_LABELS: dict[ReferralTransitionName, str] = {
+REFERRAL_TRANSITION_LABELS: dict[ReferralTransitionName, StrOrPromise] = {
     _RT.ACCEPT: _("accepted"),
     _RT.START: _("started"),
     _RT.COMPLETE: _("completed"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -134,8 +135,6 @@ def test_loading_is_idempotent_and_a_changed_version_is_refused() -> None:
 def test_the_command_loads_and_refuses_bad_files(tmp_path: Path) -> None:
     env_db = tmp_path / "db"
     env_db.mkdir()
-    import os
-
     env = {**os.environ, "MSA_DATA_DIR": str(env_db), "MSA_DEMO": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from msa.accounts.models import Organisation
 from msa.audit.models import AuditEntry
-from msa.cases.models import CaseTask, Review, TaskKind
-from msa.cases.selectors import exclusion_zones_for_case
-from msa.cases.services.assessment import assessment_record
+from msa.cases.models import CaseTask, ProtectionCase, Review, TaskKind
+from msa.cases.selectors import exclusion_zones_for, exclusion_zones_for_case
+from msa.cases.services.assessment import assessment_record, case_submit
+from msa.cases.services.decision import case_renew, decision_record
 from msa.cases.services.enrolment import case_activate
+from msa.cases.services.opening import PersonInput, case_open
 from msa.cases.states import CaseState
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.cases.tests import factories as h
@@ -156,9 +159,6 @@ def test_consent_withdrawal_ends_and_recalls(demo: None) -> None:
 
 
 def test_refused_case_ends(demo: None) -> None:
-    from msa.cases.services.assessment import case_submit
-    from msa.cases.services.decision import decision_record
-
     case = h.assessed(h.new_case())
     case_submit(case=case, actor=h.actor("reference"))
     decision_record(case=case, approve=False, reference="PK-REF-1", actor=h.actor("magistrate"))
@@ -170,8 +170,6 @@ def test_refused_case_ends(demo: None) -> None:
 
 
 def test_demo_cases_are_full_dossiers(demo: None) -> None:
-    from msa.cases.models import ProtectionCase
-
     for case in ProtectionCase.objects.all():
         assert case.assessments.exists()
         assert case.decisions.exists()
@@ -182,9 +180,6 @@ def test_demo_cases_are_full_dossiers(demo: None) -> None:
 
 
 def test_one_victim_protected_against_two_suspects_has_two_cases(demo: None) -> None:
-    from msa.accounts.models import Organisation
-    from msa.cases.services.opening import PersonInput, case_open
-
     first = h.new_case()
     second = case_open(
         zone=Organisation.objects.get(code="GNT"),
@@ -199,8 +194,6 @@ def test_one_victim_protected_against_two_suspects_has_two_cases(demo: None) -> 
 
 
 def test_the_console_hook_gives_objects(demo: None) -> None:
-    from msa.cases.selectors import exclusion_zones_for
-
     case = h.approved(h.new_case())
     circle, polygon = exclusion_zones_for(case)
     assert (circle.label, circle.lat, circle.lon, circle.radius_m) == ("home", 51.04, 3.72, 200)
@@ -211,8 +204,6 @@ def test_the_console_hook_gives_objects(demo: None) -> None:
 def test_the_end_of_the_decision_is_a_task_and_an_ended_case_escalates_nothing(
     demo: None, clock
 ) -> None:
-    from msa.cases.services.decision import case_renew
-
     clock.freeze(T0)
     case = h.active(h.new_case())  # its bombshell task is still open
     expiry = CaseTask.objects.get(case=case, kind=TaskKind.REVIEW, done_at__isnull=True)
