@@ -17,6 +17,7 @@ from msa.core.clock import clock as _clock
 from tests.support.auth import install_force_login_with_otp
 from tests.support.browser import launch_chromium
 from tests.support.demo_region import REGION
+from tests.support.events import missing_types, record_events
 from tests.support.live import run_demo_server
 
 if TYPE_CHECKING:
@@ -132,6 +133,35 @@ def _force_login_passes_the_second_factor() -> Iterator[None]:
     original = install_force_login_with_otp()
     yield
     ClientMixin.force_login = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _events_are_a_contract() -> Iterator[None]:
+    """Every event appended to the log matches its dataclass (tests/support/events.py)."""
+    undo = record_events()
+    yield
+    undo()
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """A run of every test (``-m`` may leave out the browser), not of a part of them."""
+    roots = {str(config.rootpath), "."}
+    return all(arg in roots for arg in config.args) and not config.option.keyword
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run of the whole suite fails if a type of the event registry was never emitted."""
+    if exitstatus == 0 and _whole_suite(session.config) and missing_types():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _whole_suite(config) and missing_types():
+        terminalreporter.write_line(
+            "event types in msa.realtime.events.EVENT_TYPES that no test emitted: "
+            + ", ".join(missing_types()),
+            red=True,
+        )
 
 
 @pytest.fixture(scope="session")

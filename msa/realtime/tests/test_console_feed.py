@@ -21,6 +21,7 @@ from msa.realtime.models import EventStream, IncidentEvent
 from msa.realtime.routing import websocket_urlpatterns
 from msa.realtime.services import centre_group, event_append
 from tests.support.auth import otp_verified_user
+from tests.support.events import synthetic
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -76,7 +77,7 @@ async def test_a_lost_push_is_filled_from_the_log_in_order(demo: None) -> None:
 
     def commit_without_push() -> None:
         """Event 2 is committed, but its push is lost (a node died after the commit)."""
-        with transaction.atomic():
+        with synthetic(), transaction.atomic():
             incident = Incident.objects.get()
             EventStream.objects.filter(centre=incident.centre).update(last_seq=F("last_seq") + 1)
             IncidentEvent.objects.create(

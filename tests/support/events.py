@@ -1,0 +1,83 @@
+"""Live events as a contract: each payload in the log validates against its dataclass.
+
+``conftest.py`` installs ``record_events`` for the whole session: every event appended to the
+event log by any test is checked here as it is written (an event that does not match its
+dataclass fails the test that wrote it), and its type is counted. At the end of a run of the
+whole suite, a type of the registry that no test emitted fails the run (``missing_types``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from msa.realtime.events import EVENT_TYPES, Event
+from msa.realtime.models import IncidentEvent
+
+EMITTED: Counter[str] = Counter()
+_SYNTHETIC = [False]
+
+
+@contextlib.contextmanager
+def synthetic() -> Iterator[None]:
+    """Events a test writes by hand (checked, but not counted as emitted by the code)."""
+    _SYNTHETIC[0] = True
+    try:
+        yield
+    finally:
+        _SYNTHETIC[0] = False
+
+
+@cache
+def _adapter(cls: type[Event]) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
+def event_decode(event_type: str, payload: Any) -> Event:
+    """The event a console receives as ``payload`` (JSON), rebuilt as its dataclass.
+
+    Raises ``AssertionError`` for an unknown type, a missing, extra or mistyped field, or a
+    payload that does not come back the same from the rebuilt event."""
+    cls = EVENT_TYPES.get(event_type)
+    assert cls is not None, f"{event_type!r} is not in msa.realtime.events.EVENT_TYPES"
+    text = json.dumps(payload)
+    wire = json.loads(text)
+    try:
+        event: Event = _adapter(cls).validate_json(text, strict=True)
+    except ValidationError as error:
+        raise AssertionError(
+            f"{event_type} payload does not match {cls.__name__}: {error}"
+        ) from error
+    back = json.loads(json.dumps(dataclasses.asdict(event)))
+    assert back == wire, f"{event_type} payload does not round-trip: {wire} != {back}"
+    return event
+
+
+def record_events() -> Callable[[], None]:
+    """Check and count every event saved to the log; returns the function that undoes it."""
+    original = IncidentEvent.save
+
+    def save(self: IncidentEvent, *args: Any, **kwargs: Any) -> None:
+        event_decode(self.type, self.payload)
+        if not _SYNTHETIC[0]:
+            EMITTED[self.type] += 1
+        original(self, *args, **kwargs)
+
+    IncidentEvent.save = save  # type: ignore[method-assign]
+
+    def undo() -> None:
+        IncidentEvent.save = original  # type: ignore[method-assign]
+
+    return undo
+
+
+def missing_types() -> list[str]:
+    """The registry's event types that no test of this session appended to the log."""
+    return sorted(set(EVENT_TYPES) - set(EMITTED))
