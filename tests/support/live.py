@@ -81,7 +81,8 @@ def run_demo_server(data_dir: Path) -> Iterator[str]:
     with postgres_database() as database_url, log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "msa.cli", "demo", "--port", str(port)],
-            env=server_env(data_dir, database_url),
+            # the enrolment QR names MSA_PUBLIC_URL: this server
+            env={**server_env(data_dir, database_url), "MSA_PUBLIC_URL": url},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
