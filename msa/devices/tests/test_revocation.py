@@ -139,11 +139,12 @@ def test_only_the_revocation_workflows_call_the_steps() -> None:
         if path in allowed or (root / "devices" / "tests") in path.parents:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = set()
             if isinstance(node, ast.ImportFrom):
                 names = {alias.name for alias in node.names}
             elif isinstance(node, ast.Attribute):
                 names = {node.attr}
+            else:
+                continue
             if names & STEPS:
                 callers.append(f"{path.relative_to(root)}:{node.lineno}")
     assert callers == []
