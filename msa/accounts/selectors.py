@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.db.models import QuerySet
 
-from msa.accounts.models import CONSOLE_ROLES, Membership, Organisation, OrgKind, User
-
-
-def user_roles_at(user: User, organisation: Organisation) -> set[str]:
-    return set(
-        Membership.objects.filter(user=user, organisation=organisation).values_list(
-            "role",
-            flat=True,
-        ),
-    )
+from msa.accounts.models import CONSOLE_ROLES, Organisation, OrgKind, User
 
 
 def console_centres_for(user: User) -> QuerySet[Organisation]:
@@ -31,11 +20,3 @@ def console_centres_for(user: User) -> QuerySet[Organisation]:
 
 def user_is_console_staff(user: User, centre_id: int) -> bool:
     return console_centres_for(user).filter(pk=centre_id).exists()
-
-
-def centre_for_zone(zone: Organisation) -> Organisation | None:
-    return zone.covered_by
-
-
-def zones_of(centre: Organisation) -> Iterable[Organisation]:
-    return centre.covered_zones.all()

@@ -9,7 +9,15 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from msa.accounts.models import Organisation
-from msa.alarms.states import CallState, IncidentState, Lane, Trigger
+from msa.alarms.states import (
+    INCIDENT_MACHINE,
+    OPEN_STATES,
+    CallState,
+    IncidentState,
+    IncidentTransitionName,
+    Lane,
+    Trigger,
+)
 from msa.cases.models import ProtectionCase
 from msa.core.models import TransitionHistory
 from msa.devices.models import Device
@@ -109,9 +117,33 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    # What the templates ask, from the machine (never a state literal in a template).
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+    @property
+    def is_unacknowledged(self) -> bool:
+        return self.status == IncidentState.RECEIVED
+
+    @property
+    def is_duress(self) -> bool:
+        """Pressed as duress, or cancelled on the phone with the duress PIN: treat as live."""
+        return self.trigger == Trigger.DURESS or self.duress_at is not None
+
+    @property
+    def can_acknowledge(self) -> bool:
+        return IncidentTransitionName.ACKNOWLEDGE in INCIDENT_MACHINE.allowed(self.status)
+
 
 class IncidentTransition(TransitionHistory):
     subject = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="transitions")
+
+
+class CallTransition(TransitionHistory):
+    """The history of the incident's emergency call (``Incident.call_state``)."""
+
+    subject = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="call_transitions")
 
 
 class FixSource(models.TextChoices):

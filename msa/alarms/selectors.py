@@ -1,74 +1,32 @@
-"""Scoped reads about incidents for the console."""
+"""Scoped reads about incidents: the one incident scope, and facts other parts ask for."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Q, QuerySet
 
-from msa.accounts.models import User
+from msa.accounts.models import Organisation, User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, LocationFix
-from msa.alarms.states import OPEN_STATES, IncidentState, Lane
-from msa.core import clock
-from msa.core.errors import NotFoundError
+from msa.alarms.states import OPEN_STATES, Lane
+from msa.cases.models import ProtectionCase
 from msa.devices.models import Device
 
-RECENTLY_CLOSED = timedelta(hours=24)
+
+def incidents_for_centres(
+    centres: QuerySet[Organisation] | Sequence[Organisation],
+) -> QuerySet[Incident]:
+    """The one incident scope: the incidents these dispatch centres own, and those offered to
+    them as backup (a centre that nobody answered in time hands its alarm on)."""
+    return Incident.objects.filter(Q(centre__in=centres) | Q(backup_centre__in=centres))
 
 
 def incidents_visible_to(user: User) -> QuerySet[Incident]:
-    return Incident.objects.filter(centre__in=console_centres_for(user))
-
-
-def _queue_base(user: User, centre_id: int) -> QuerySet[Incident]:
-    return (
-        incidents_visible_to(user)
-        .filter(centre_id=centre_id)
-        .select_related("case__police_zone")
-        .prefetch_related(
-            Prefetch("fixes", queryset=LocationFix.objects.order_by("-fix_at"), to_attr="recent"),
-        )
-    )
-
-
-def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
-    """The three lanes of the console: live, test, and closed in the last 24 hours."""
-    base = _queue_base(user, centre_id)
-    open_states = [str(s) for s in OPEN_STATES]
-    live = list(
-        base.filter(lane=Lane.LIVE, status__in=open_states).order_by("status", "-received_at"),
-    )
-    # Unacknowledged first, then the rest, newest first within each group.
-    live.sort(key=lambda i: (i.status != IncidentState.RECEIVED, -i.received_at.timestamp()))
-    test = list(base.filter(lane=Lane.TEST).order_by("-received_at")[:20])
-    closed = list(
-        base.filter(
-            lane=Lane.LIVE,
-            status=IncidentState.CLOSED,
-            closed_at__gte=clock.now() - RECENTLY_CLOSED,
-        ).order_by("-closed_at")[:50],
-    )
-    return {"live": live, "test": test, "closed": closed}
-
-
-def incident_get(user: User, reference: str) -> Incident:
-    """One incident with its dossier, or NotFoundError (missing and not yours alike)."""
-    incident = (
-        incidents_visible_to(user)
-        .select_related(
-            "case__victim",
-            "case__suspect",
-            "case__police_zone",
-            "device",
-            "centre",
-        )
-        .filter(reference=reference)
-        .first()
-    )
-    if incident is None:
-        raise NotFoundError("no such incident")
-    return incident
+    """The incidents a member of staff may see on the console: those of the centres they
+    watch, and those offered to these centres as backup. Everything else is "not found"."""
+    return incidents_for_centres(console_centres_for(user))
 
 
 def incident_fixes(incident: Incident) -> list[LocationFix]:
@@ -85,8 +43,26 @@ def last_test_alarm_at(device: Device) -> datetime | None:
     )
 
 
-def incident_delay_s(incident: Incident) -> int | None:
-    """Seconds from the press to its arrival when over 10 minutes (a late SMS), else None."""
-    from msa.alarms.services import alarm_delay_s
+# --- facts about a case that the cases part reads from its callers (cases is below alarms) ----
 
-    return alarm_delay_s(incident)
+
+def case_has_open_incident(case: ProtectionCase) -> bool:
+    """Whether a live incident of ``case`` is open: the dispatch centre then reads the
+    dossier without stating a reason (``msa.cases.selectors.case_access``)."""
+    return Incident.objects.filter(
+        case=case, lane=Lane.LIVE, status__in=[str(s) for s in OPEN_STATES]
+    ).exists()
+
+
+def case_test_alarm_last(case: ProtectionCase) -> str | None:
+    """The reference of the last test alarm from a device still lent to ``case``, or None
+    (``msa.cases.services.enrolment.checklist_confirm_test``)."""
+    device_ids = case.loans.filter(returned_at__isnull=True, device__isnull=False).values_list(
+        "device_id", flat=True
+    )
+    return (
+        Incident.objects.filter(case=case, lane=Lane.TEST, device_id__in=list(device_ids))
+        .order_by("-received_at")
+        .values_list("reference", flat=True)
+        .first()
+    )

@@ -8,12 +8,12 @@ import sys
 
 
 def cmd_unit_avl_token(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
+    from msa.cli import setup_django  # noqa: PLC0415 - msa.cli imports this module
 
     setup_django()
-    from msa.core.actors import Actor
-    from msa.dispatch.models import Unit
-    from msa.dispatch.services import unit_avl_token_issue
+    from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django
+    from msa.dispatch.models import Unit  # noqa: PLC0415 - after setup_django
+    from msa.dispatch.services.units import unit_avl_token_issue  # noqa: PLC0415 - after setup_django
 
     unit = Unit.objects.filter(call_sign=args.call_sign).first()
     if unit is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
 
@@ -11,7 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from msa.accounts.models import ApiToken, Organisation, User
 from msa.core.crypto import EncryptedTextField
 from msa.core.models import TransitionHistory
-from msa.dispatch.states import DispatchState
+from msa.dispatch.states import (
+    DISPATCH_LABELS,
+    DISPATCH_MACHINE,
+    DISPATCH_TABLE,
+    OPEN_DISPATCH_STATES,
+    UNIT_CREW_LABELS,
+    UNIT_MACHINE,
+    DispatchState,
+    UnitStatus,
+)
 
 
 def _choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
@@ -25,10 +35,25 @@ class UnitKind(models.TextChoices):
     FOOT = "foot", _("on foot")
 
 
-class UnitStatus(models.TextChoices):
-    AVAILABLE = "available", _("available")
-    BUSY = "busy", _("busy")
-    OFF_DUTY = "off_duty", _("off duty")
+UNIT_STATUS_CHOICES = [
+    (UnitStatus.AVAILABLE.value, _("available")),
+    (UnitStatus.BUSY.value, _("busy")),
+    (UnitStatus.OFF_DUTY.value, _("off duty")),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionButton:
+    """One button of a machine's transition: posted by name, shown with a label."""
+
+    transition: str
+    label: str
+    allowed: bool
+    to: str = ""  # the state it leads to (for the page's styling and ids)
+
+    @property
+    def dom_id(self) -> str:
+        return self.to.replace("_", "-")
 
 
 class Unit(models.Model):
@@ -43,7 +68,7 @@ class Unit(models.Model):
     status = models.CharField(
         _("status"),
         max_length=12,
-        choices=UnitStatus.choices,
+        choices=UNIT_STATUS_CHOICES,
         default=UnitStatus.AVAILABLE,
     )
     lat = models.FloatField(null=True, blank=True)
@@ -67,6 +92,16 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.call_sign
+
+    @property
+    def crew_buttons(self) -> list[ActionButton]:
+        """The crew's own status buttons that the machine allows now."""
+        allowed = UNIT_MACHINE.allowed(self.status)
+        return [
+            ActionButton(str(t), str(label), allowed=True)
+            for t, label in UNIT_CREW_LABELS.items()
+            if t in allowed
+        ]
 
 
 class UnitCrew(models.Model):
@@ -140,9 +175,28 @@ class Dispatch(models.Model):
     def __str__(self) -> str:
         return f"{self.unit_id} -> {self.incident_id} ({self.status})"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_DISPATCH_STATES
+
+    @property
+    def progress_buttons(self) -> list[ActionButton]:
+        """Every progress step, in order, each allowed or not from the current status."""
+        allowed = DISPATCH_MACHINE.allowed(self.status)
+        return [
+            ActionButton(str(t), str(label), allowed=t in allowed, to=str(DISPATCH_TABLE[t][1]))
+            for t, label in DISPATCH_LABELS.items()
+        ]
+
 
 class DispatchTransition(TransitionHistory):
     subject = models.ForeignKey(Dispatch, on_delete=models.PROTECT, related_name="transitions")
+
+
+class UnitTransition(TransitionHistory):
+    """The history of a unit's availability (``Unit.status``)."""
+
+    subject = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="transitions")
 
 
 class IncidentNote(models.Model):

@@ -14,34 +14,30 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from msa.accounts.models import Organisation, User
-from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, IncidentTransition, LocationFix
+from msa.alarms.selectors import incidents_for_centres, incidents_visible_to
 from msa.alarms.states import OPEN_STATES, IncidentState, Lane
+from msa.cases.selectors import exclusion_zones_for_case
 from msa.core import clock
 from msa.core.errors import NotFoundError
 from msa.dispatch.models import (
-    CentreBackup,
     Dispatch,
     DispatchTransition,
     IncidentNote,
     Unit,
     UnitCrew,
-    UnitStatus,
 )
 from msa.dispatch.routing import Origin, fastest_speed_mps, haversine_m, router
-from msa.dispatch.states import OPEN_DISPATCH_STATES
+from msa.dispatch.states import OPEN_DISPATCH_STATES, UnitStatus
+from msa.realtime import events
 from msa.realtime.models import IncidentEvent
 
 RECENTLY_CLOSED = timedelta(hours=24)
 RECOMMEND_COUNT = 5
-
-
-def console_incidents(user: User) -> QuerySet[Incident]:
-    """Incidents of the user's centres, and those offered to them as backup."""
-    centres = console_centres_for(user)
-    return Incident.objects.filter(Q(centre__in=centres) | Q(backup_centre__in=centres))
 
 
 def _at_centre(qs: QuerySet[Incident], centre_id: int) -> QuerySet[Incident]:
@@ -61,16 +57,14 @@ def _open_dispatches() -> Prefetch[Any]:
 def _urgency(incident: Incident) -> tuple[int, int, float]:
     """Unacknowledged first; among them duress and breaches; then the rest, newest first."""
     unacknowledged = incident.status == IncidentState.RECEIVED
-    alarming = bool(
-        incident.duress_at or incident.trigger == "duress" or incident.on_scene_breach_at
-    )
+    alarming = incident.is_duress or incident.on_scene_breach_at is not None
     return (0 if unacknowledged else 1, 0 if alarming else 1, -incident.received_at.timestamp())
 
 
 def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
     """The three lanes of the console: live, test, and closed in the last 24 hours."""
     base = (
-        _at_centre(console_incidents(user), centre_id)
+        _at_centre(incidents_visible_to(user), centre_id)
         .select_related("case__police_zone", "backup_centre", "centre")
         .prefetch_related(
             Prefetch("fixes", queryset=LocationFix.objects.order_by("-fix_at"), to_attr="recent"),
@@ -94,7 +88,7 @@ def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
 
 def incident_get(user: User, reference: str) -> Incident:
     incident = (
-        console_incidents(user)
+        incidents_visible_to(user)
         .select_related(
             "case__victim",
             "case__suspect",
@@ -128,8 +122,6 @@ def exclusion_zones_for(incident: Incident) -> list[dict[str, Any]]:
     """The case's exclusion zones in force, for the map and the dossier, from the cases
     part's ``exclusion_zones_for_case``: circles (lat, lon, radius_m) and polygons (the
     outer ring of [lat, lon] points)."""
-    from msa.cases.selectors import exclusion_zones_for_case
-
     zones = []
     for zone in exclusion_zones_for_case(incident.case):
         rings = zone.get("rings") or []
@@ -236,13 +228,39 @@ class TimelineEntry:
     detail: str = ""
 
 
-EVENT_LABELS = {
-    "alarm.channel_added": "channel",
-    "alarm.tracking_ended": "tracking ended",
-    "alarm.tracking_changed": "tracking",
-    "incident.escalated": "escalated",
-    "incident.outcome": "outcome",
+# A human label for every event type of the registry (msa.realtime.events.EVENT_TYPES).
+EVENT_LABELS: dict[str, Promise] = {
+    events.AlarmRaised.type: _("alarm raised"),
+    events.AlarmChannelAdded.type: _("channel"),
+    events.AlarmLocated.type: _("position"),
+    events.IncidentStateChanged.type: _("state"),
+    events.TrackingEnded.type: _("tracking ended"),
+    events.IncidentNoted.type: _("note"),
+    events.UnitDispatched.type: _("unit dispatched"),
+    events.DispatchProgressed.type: _("unit progress"),
+    events.OutcomeRecorded.type: _("outcome"),
+    events.IncidentEscalated.type: _("escalated"),
+    events.TrackingChanged.type: _("tracking"),
+    events.AlarmCallChanged.type: _("call"),
+    events.AlarmVictimCancelled.type: _("cancelled by the victim"),
+    events.AlarmDuress.type: _("duress"),
+    events.DeviceRevoked.type: _("device revoked"),
 }
+# The events the timeline reads from the event log; the others are in it already from the
+# history rows (transitions, dispatches, notes), or too many (positions).
+TIMELINE_EVENTS = frozenset(
+    {
+        events.AlarmChannelAdded.type,
+        events.TrackingEnded.type,
+        events.TrackingChanged.type,
+        events.IncidentEscalated.type,
+        events.OutcomeRecorded.type,
+        events.AlarmCallChanged.type,
+        events.AlarmVictimCancelled.type,
+        events.AlarmDuress.type,
+        events.DeviceRevoked.type,
+    }
+)
 
 
 def _detail(payload: dict[str, Any]) -> str:
@@ -268,19 +286,14 @@ def incident_timeline(incident: Incident) -> list[TimelineEntry]:
     # An event offered to a backup centre is in both centres' streams (and the owner can
     # change when the backup takes it): read every stream, keep each event once.
     seen: set[tuple[str, datetime, str]] = set()
-    for e in IncidentEvent.objects.filter(incident=incident, type__in=list(EVENT_LABELS)):
+    for e in IncidentEvent.objects.filter(incident=incident, type__in=list(TIMELINE_EVENTS)):
         detail = _detail(e.payload)
         if (e.type, e.at, detail) in seen:
             continue
         seen.add((e.type, e.at, detail))
-        entries.append(TimelineEntry(e.at, "event", EVENT_LABELS[e.type], "", detail))
+        entries.append(TimelineEntry(e.at, "event", str(EVENT_LABELS[e.type]), "", detail))
     entries.sort(key=lambda x: x.at)
     return entries
-
-
-def backup_of(centre: Organisation) -> Organisation | None:
-    link = CentreBackup.objects.select_related("backup").filter(centre=centre).first()
-    return link.backup if link else None
 
 
 # --- the unit's side ------------------------------------------------------------------
@@ -316,7 +329,7 @@ def unit_dispatch_get(user: User, dispatch_id: int) -> Dispatch:
 
 def integration_incidents(org: Organisation) -> QuerySet[Incident]:
     return (
-        Incident.objects.filter(Q(centre=org) | Q(backup_centre=org))
+        incidents_for_centres([org])
         .select_related("centre", "case__police_zone")
         .prefetch_related(_open_dispatches())
     )

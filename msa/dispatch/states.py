@@ -1,8 +1,12 @@
-"""A dispatch's lifecycle, as data: one unit sent to one incident."""
+"""The lifecycles of the dispatch part, as data: a dispatch (one unit sent to one incident)
+and a unit's availability."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from msa.audit.services import audit_record
 from msa.core.transitions import StateMachine, sources
@@ -39,11 +43,11 @@ DISPATCH_MILESTONES = {
 
 OPEN_DISPATCH_STATES = frozenset({D.ASSIGNED, D.EN_ROUTE, D.ON_SCENE})
 
-# What the unit's buttons and the console's progress menu call, by the state they lead to.
-PROGRESS_BY_TARGET: dict[str, DispatchTransitionName] = {
-    D.EN_ROUTE: DT.DEPART,
-    D.ON_SCENE: DT.ARRIVE,
-    D.CLEARED: DT.CLEAR,
+# The button of each progress transition (the console's and the unit's page).
+DISPATCH_LABELS: dict[DispatchTransitionName, Promise] = {
+    DT.DEPART: _("en route"),
+    DT.ARRIVE: _("on scene"),
+    DT.CLEAR: _("cleared"),
 }
 
 DISPATCH_MACHINE: StateMachine[DispatchState, DispatchTransitionName] = StateMachine(
@@ -53,4 +57,43 @@ DISPATCH_MACHINE: StateMachine[DispatchState, DispatchTransitionName] = StateMac
     history_label="dispatch.DispatchTransition",
     audit=audit_record,
     milestones=DISPATCH_MILESTONES,
+)
+
+
+class UnitStatus(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    OFF_DUTY = "off_duty"
+
+
+class UnitTransitionName(StrEnum):
+    ENGAGE = "engage"  # dispatched
+    RELEASE = "release"  # its dispatch cleared
+    SIGN_ON = "sign_on"
+    SIGN_OFF = "sign_off"
+
+
+U = UnitStatus
+UT = UnitTransitionName
+
+UNIT_TABLE: dict[UnitTransitionName, tuple[frozenset[UnitStatus], UnitStatus]] = {
+    UT.ENGAGE: (sources(U.AVAILABLE), U.BUSY),
+    UT.RELEASE: (sources(U.BUSY), U.AVAILABLE),
+    UT.SIGN_ON: (sources(U.OFF_DUTY), U.AVAILABLE),
+    # from busy too: a unit left busy without an open dispatch can still go off duty
+    UT.SIGN_OFF: (sources(U.AVAILABLE, U.BUSY), U.OFF_DUTY),
+}
+
+# What the crew's own buttons may do; busy comes and goes with the dispatches.
+UNIT_CREW_LABELS: dict[UnitTransitionName, Promise] = {
+    UT.SIGN_ON: _("available"),
+    UT.SIGN_OFF: _("off duty"),
+}
+
+UNIT_MACHINE: StateMachine[UnitStatus, UnitTransitionName] = StateMachine(
+    name="unit",
+    states=UnitStatus,
+    table=UNIT_TABLE,
+    history_label="dispatch.UnitTransition",
+    audit=audit_record,
 )

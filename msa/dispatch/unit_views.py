@@ -17,16 +17,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from msa.accounts.models import User
 from msa.alarms import selectors as alarm_selectors
-from msa.alarms.services import incident_dossier_open
+from msa.alarms.services.dossier import incident_dossier_open
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import MsaError, NotFoundError, ValidationError
 from msa.core.permissions import requires
-from msa.dispatch import selectors, services
-from msa.dispatch.models import Unit, UnitStatus
+from msa.dispatch import selectors
+from msa.dispatch.models import Unit
 from msa.dispatch.permissions import UNIT_CREW
-from msa.dispatch.states import PROGRESS_BY_TARGET
-from msa.dispatch.views import OUTCOME_LABELS, outcome_from
+from msa.dispatch.services.console import incident_outcome_record
+from msa.dispatch.services.dispatching import dispatch_progress
+from msa.dispatch.services.units import unit_position_record, unit_status_change
+from msa.dispatch.states import UnitTransitionName
+from msa.dispatch.views import OUTCOME_LABELS, outcome_from, progress_transition
 
 
 def _user(request: HttpRequest) -> User:
@@ -127,11 +130,11 @@ def unit_progress(request: HttpRequest, dispatch_id: int) -> HttpResponse:
         dispatch = selectors.unit_dispatch_get(_user(request), dispatch_id)
     except NotFoundError:
         raise Http404 from None
-    transition = PROGRESS_BY_TARGET.get(request.POST.get("to", ""))
+    transition = progress_transition(request.POST.get("transition", ""))
     if transition is None:
         raise Http404
     try:
-        services.dispatch_progress(
+        dispatch_progress(
             dispatch=dispatch, transition=transition, actor=Actor.for_user(_user(request))
         )
     except MsaError as exc:
@@ -148,7 +151,7 @@ def unit_outcome(request: HttpRequest, dispatch_id: int) -> HttpResponse:
         raise Http404 from None
     try:
         outcome, violence, injured = outcome_from(request.POST)
-        services.incident_outcome_record(
+        incident_outcome_record(
             incident=dispatch.incident,
             actor=Actor.for_user(_user(request)),
             outcome=outcome,
@@ -164,9 +167,9 @@ def unit_outcome(request: HttpRequest, dispatch_id: int) -> HttpResponse:
 @requires(UNIT_CREW)
 def unit_status(request: HttpRequest) -> HttpResponse:
     try:
-        status = UnitStatus(request.POST.get("status", ""))
-        services.unit_status_set(
-            unit=_unit(request), status=status, actor=Actor.for_user(_user(request))
+        transition = UnitTransitionName(request.POST.get("transition", ""))
+        unit_status_change(
+            unit=_unit(request), transition=transition, actor=Actor.for_user(_user(request))
         )
     except ValueError:
         messages.error(request, "unknown status")
@@ -193,7 +196,7 @@ def unit_position(request: HttpRequest) -> JsonResponse:
         lon = float(body["lon"])
         accuracy = float(body["accuracy_m"]) if body.get("accuracy_m") is not None else None
         fix_at = _fix_time(body.get("fix_at"))
-        services.unit_position_record(
+        unit_position_record(
             unit=unit,
             lat=lat,
             lon=lon,

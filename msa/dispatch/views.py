@@ -24,17 +24,27 @@ from msa.accounts.models import Organisation, User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms import selectors as alarm_selectors
 from msa.alarms.models import Incident
-from msa.alarms.services import incident_dossier_open
+from msa.alarms.services.dossier import incident_dossier_open
 from msa.alarms.states import OPEN_STATES, IncidentState, Outcome
-from msa.audit.access import dossier_reason, dossier_reason_prompt
+from msa.cases.views.reason import dossier_reason, dossier_reason_prompt
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.errors import MsaError, NotFoundError
+from msa.core.errors import MsaError, NotFoundError, ValidationError
 from msa.core.permissions import requires
-from msa.dispatch import selectors, services
+from msa.dispatch import selectors
 from msa.dispatch.models import Dispatch
 from msa.dispatch.permissions import CONSOLE, CONSOLE_ACT
-from msa.dispatch.states import PROGRESS_BY_TARGET
+from msa.dispatch.services.console import (
+    incident_acknowledge,
+    incident_close,
+    incident_note_add,
+    incident_outcome_record,
+    incident_reopen,
+    tracking_extend,
+    tracking_stop,
+)
+from msa.dispatch.services.dispatching import dispatch_create, dispatch_progress
+from msa.dispatch.states import DispatchTransitionName
 from msa.realtime.selectors import last_seq
 
 OUTCOME_LABELS: list[tuple[str, Any]] = [
@@ -128,7 +138,7 @@ def _incident_context(user: User, incident: Incident) -> dict[str, Any]:
     last_fix = fixes[-1] if fixes else None
     at = (last_fix.lat, last_fix.lon) if last_fix else None
     dispatches = selectors.dispatches_of(incident)
-    open_dispatches = [d for d in dispatches if d.status != "cleared"]
+    open_dispatches = [d for d in dispatches if d.is_open]
     recommended = (
         selectors.units_recommend(incident, at=at) if incident.status in OPEN_STATES else []
     )
@@ -154,7 +164,6 @@ def _incident_context(user: User, incident: Incident) -> dict[str, Any]:
         "outcomes": OUTCOME_LABELS,
         "is_open": incident.status in OPEN_STATES,
         "tracking_open": incident.track_until is None or incident.track_until > now,
-        "progress_targets": list(PROGRESS_BY_TARGET),
         "watch_centre": centre_id,
         "map_data": {
             "fixes": [
@@ -191,8 +200,13 @@ def _incident_context(user: User, incident: Incident) -> dict[str, Any]:
 def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user = _user(request)
     incident = _incident(request, reference)
-    # Outside an open incident the dossier needs a stated reason (msa.audit.access).
-    reason = dossier_reason(request, incident.case, default=f"open incident {reference}")
+    # Outside an open incident the dossier needs a stated reason (msa.cases.views.reason).
+    reason = dossier_reason(
+        request,
+        incident.case,
+        default=f"open incident {reference}",
+        open_incident=alarm_selectors.case_has_open_incident(incident.case),
+    )
     if reason is None:
         return dossier_reason_prompt(request, incident.case)
     incident_dossier_open(incident=incident, actor=Actor.for_user(user), reason=reason)
@@ -225,16 +239,14 @@ def _act(
 @requires(CONSOLE_ACT)
 def incident_acknowledge_view(request: HttpRequest, reference: str) -> HttpResponse:
     # When somebody else acknowledged first, the page shows who.
-    return _act(request, reference, lambda i, a: services.incident_acknowledge(incident=i, actor=a))
+    return _act(request, reference, lambda i, a: incident_acknowledge(incident=i, actor=a))
 
 
 @require_POST
 @requires(CONSOLE_ACT)
 def incident_note_view(request: HttpRequest, reference: str) -> HttpResponse:
     text = request.POST.get("text", "")
-    return _act(
-        request, reference, lambda i, a: services.incident_note_add(incident=i, actor=a, text=text)
-    )
+    return _act(request, reference, lambda i, a: incident_note_add(incident=i, actor=a, text=text))
 
 
 @require_POST
@@ -244,23 +256,31 @@ def incident_dispatch_view(request: HttpRequest, reference: str) -> HttpResponse
     return _act(
         request,
         reference,
-        lambda i, a: services.dispatch_create(incident=i, unit_ids=unit_ids, actor=a),
+        lambda i, a: dispatch_create(incident=i, unit_ids=unit_ids, actor=a),
     )
 
 
-def _progress(incident: Incident, actor: Actor, dispatch_id: int, target: str) -> None:
-    transition = PROGRESS_BY_TARGET.get(target)
+def progress_transition(raw: str) -> DispatchTransitionName | None:
+    """The progress step a form posts by its transition name (never a target state)."""
+    try:
+        return DispatchTransitionName(raw)
+    except ValueError:
+        return None
+
+
+def _progress(incident: Incident, actor: Actor, dispatch_id: int, name: str) -> None:
+    transition = progress_transition(name)
     dispatch = Dispatch.objects.filter(pk=dispatch_id, incident=incident).first()
     if transition is None or dispatch is None:
         raise NotFoundError(_("no such dispatch step"))
-    services.dispatch_progress(dispatch=dispatch, transition=transition, actor=actor)
+    dispatch_progress(dispatch=dispatch, transition=transition, actor=actor)
 
 
 @require_POST
 @requires(CONSOLE_ACT)
 def dispatch_progress_view(request: HttpRequest, reference: str, dispatch_id: int) -> HttpResponse:
-    target = request.POST.get("to", "")
-    return _act(request, reference, lambda i, a: _progress(i, a, dispatch_id, target))
+    name = request.POST.get("transition", "")
+    return _act(request, reference, lambda i, a: _progress(i, a, dispatch_id, name))
 
 
 def _tri(value: str) -> bool | None:
@@ -268,8 +288,6 @@ def _tri(value: str) -> bool | None:
 
 
 def outcome_from(post: Any) -> tuple[Outcome, bool | None, bool | None]:
-    from msa.core.errors import ValidationError
-
     try:
         outcome = Outcome(post.get("outcome", ""))
     except ValueError:
@@ -282,7 +300,7 @@ def outcome_from(post: Any) -> tuple[Outcome, bool | None, bool | None]:
 def incident_outcome_view(request: HttpRequest, reference: str) -> HttpResponse:
     def act(incident: Incident, actor: Actor) -> None:
         outcome, violence, injured = outcome_from(request.POST)
-        services.incident_outcome_record(
+        incident_outcome_record(
             incident=incident,
             actor=actor,
             outcome=outcome,
@@ -297,9 +315,7 @@ def incident_outcome_view(request: HttpRequest, reference: str) -> HttpResponse:
 @requires(CONSOLE_ACT)
 def incident_close_view(request: HttpRequest, reference: str) -> HttpResponse:
     reason = request.POST.get("reason", "")
-    return _act(
-        request, reference, lambda i, a: services.incident_close(incident=i, actor=a, reason=reason)
-    )
+    return _act(request, reference, lambda i, a: incident_close(incident=i, actor=a, reason=reason))
 
 
 @require_POST
@@ -309,7 +325,7 @@ def incident_reopen_view(request: HttpRequest, reference: str) -> HttpResponse:
     return _act(
         request,
         reference,
-        lambda i, a: services.incident_reopen(incident=i, actor=a, reason=reason),
+        lambda i, a: incident_reopen(incident=i, actor=a, reason=reason),
     )
 
 
@@ -323,9 +339,9 @@ def incident_tracking_view(request: HttpRequest, reference: str) -> HttpResponse
 
     def act(incident: Incident, actor: Actor) -> None:
         if change == "stop":
-            services.tracking_stop(incident=incident, actor=actor, reason=reason)
+            tracking_stop(incident=incident, actor=actor, reason=reason)
         else:
-            services.tracking_extend(
+            tracking_extend(
                 incident=incident, actor=actor, reason=reason, by=timedelta(minutes=minutes)
             )
 

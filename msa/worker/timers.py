@@ -16,7 +16,7 @@ from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Lane
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.dispatch import services
+from msa.dispatch.services import escalation
 
 WORKER = Actor.system("worker")
 BATCH = 200
@@ -35,7 +35,7 @@ def _run(candidates: QuerySet[Incident], act: Callable[..., bool]) -> int:
 
 
 def sweep_ack_escalations() -> int:
-    due = clock.now() - services.ack_target()
+    due = clock.now() - escalation.ack_target()
     return _run(
         Incident.objects.filter(
             lane=Lane.LIVE,
@@ -43,12 +43,12 @@ def sweep_ack_escalations() -> int:
             ack_escalated_at__isnull=True,
             received_at__lte=due,
         ).order_by("received_at"),
-        services.incident_ack_escalate,
+        escalation.incident_ack_escalate,
     )
 
 
 def sweep_backup_offers() -> int:
-    due = clock.now() - services.backup_after()
+    due = clock.now() - escalation.backup_after()
     return _run(
         Incident.objects.filter(
             lane=Lane.LIVE,
@@ -56,12 +56,12 @@ def sweep_backup_offers() -> int:
             backup_offered_at__isnull=True,
             received_at__lte=due,
         ).order_by("received_at"),
-        services.incident_backup_offer,
+        escalation.incident_backup_offer,
     )
 
 
 def sweep_dispatch_overdue() -> int:
-    due = clock.now() - services.dispatch_target()
+    due = clock.now() - escalation.dispatch_target()
     return _run(
         Incident.objects.filter(
             lane=Lane.LIVE,
@@ -70,12 +70,12 @@ def sweep_dispatch_overdue() -> int:
             dispatched_at__isnull=True,
             acknowledged_at__lte=due,
         ).order_by("acknowledged_at"),
-        services.incident_dispatch_overdue,
+        escalation.incident_dispatch_overdue,
     )
 
 
 def sweep_on_scene_breaches() -> int:
-    due = clock.now() - services.on_scene_target()
+    due = clock.now() - escalation.on_scene_target()
     return _run(
         Incident.objects.filter(
             lane=Lane.LIVE,
@@ -88,5 +88,5 @@ def sweep_on_scene_breaches() -> int:
             on_scene_at__isnull=True,
             received_at__lte=due,
         ).order_by("received_at"),
-        services.incident_on_scene_breach,
+        escalation.incident_on_scene_breach,
     )

@@ -18,6 +18,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from msa.accounts.models import Organisation, OrgKind
+from msa.alarms.models import Incident
+from msa.alarms.services.intake import alarm_raise
+from msa.alarms.services.tracking import FixInput
+from msa.alarms.states import CallState, Channel, Trigger
+from msa.cases.models import CaseTask, ProtectionCase, Referral, Suspect, Victim
+from msa.cases.states import CaseState
+from msa.core.actors import Actor
+from msa.demo_data import demo_device_id
+from msa.devices.models import Device, InventoryItem, Loan
+from msa.devices.services import device_enroll
+from msa.dispatch.models import Dispatch, Unit
+from tests.support.factories import press
+
 ROLES = (
     "operator",
     "supervisor",
@@ -84,7 +98,6 @@ MATRIX: dict[str, Entry] = {
     "otp-enrol": Entry(EVERYONE),
     "otp-recovery-codes": Entry(EVERYONE, method="POST"),
     "audit:list": Entry(AUDIT),
-    "audit:reason": Entry(CASE_READERS, lambda w, s: {"case_id": w.case_id[s]}),
     # the console (dispatch)
     "console:home": Entry(CONSOLE),
     "console:queue": Entry(CONSOLE, lambda w, s: {"centre_id": w.centre[s]}),
@@ -111,7 +124,7 @@ MATRIX: dict[str, Entry] = {
         frozenset({"patrol"}),
         lambda w, s: {"dispatch_id": w.unit_dispatch[s]},
         "POST",
-        data={"to": "en_route"},
+        data={"transition": "depart"},
     ),
     "unit:outcome": Entry(
         frozenset({"patrol"}), lambda w, s: {"dispatch_id": w.unit_dispatch[s]}, "POST"
@@ -121,7 +134,7 @@ MATRIX: dict[str, Entry] = {
         frozenset({"operator", "supervisor", "reference", "magistrate", "counsellor"})
     ),
     "cases:new": Entry(ZONE),
-    "cases:inventory": Entry(ZONE),
+    "devices:inventory": Entry(ZONE),
     "cases:detail": Entry(CASE_READERS, _case),
     "cases:assess": Entry(ZONE, _case),
     "cases:decide": Entry(frozenset({"magistrate"}), _case),
@@ -144,7 +157,7 @@ MATRIX: dict[str, Entry] = {
         frozenset({"reference", "counsellor"}),
         lambda w, s: {"reference": w.case_ref[s], "referral_id": w.referral["in"]},
         "POST",
-        data={"status": "accepted"},
+        data={"transition": "accept"},
     ),
     "cases:step": Entry(ZONE, lambda w, s: {"reference": w.case_ref[s], "step": "submit"}, "POST"),
     # machine APIs: never through a staff session
@@ -178,17 +191,6 @@ ADMIN_NAMESPACE = "admin:"
 
 def build_world() -> World:
     """The demo region plus another centre's region with the same kinds of objects."""
-    from msa.accounts.models import Organisation, OrgKind
-    from msa.alarms.models import Incident
-    from msa.cases.models import CaseTask, ProtectionCase, Referral, Suspect, Victim
-    from msa.cases.states import CaseState
-    from msa.core.actors import Actor
-    from msa.demo_data import demo_device_id
-    from msa.devices.models import Device, InventoryItem, Loan
-    from msa.devices.services import device_enroll
-    from msa.dispatch.models import Dispatch, Unit
-    from tests.support.factories import press
-
     w = World()
     centre = Organisation.objects.get(code="OVL")
     w.centre["in"] = centre.pk
@@ -225,9 +227,6 @@ def build_world() -> World:
     w.case_ref["out"] = other_case.reference
     device = device_enroll(case=other_case, actor=Actor.system("test"), device_id="dev-elders")
     assert isinstance(device, Device)
-    from msa.alarms.services import FixInput, alarm_raise
-    from msa.alarms.states import CallState, Channel, Trigger
-
     other = alarm_raise(
         device=device,
         alarm_id=uuid.UUID(int=42),

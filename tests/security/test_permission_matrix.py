@@ -15,6 +15,7 @@ from tests.security.matrix import (
     EXEMPT,
     EXEMPT_SUFFIXES,
     MATRIX,
+    NOW,
     ROLES,
     build_world,
 )
@@ -70,8 +71,6 @@ def _request(client: Client, method: str, url: str, data: dict[str, str] | None 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(MATRIX))
 def test_the_permission_matrix(name: str, demo: None, clock: Any) -> None:
-    from tests.security.matrix import NOW
-
     clock.freeze(NOW)
     entry = MATRIX[name]
     world = build_world()

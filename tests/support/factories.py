@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from msa.alarms.services import FixInput, RaiseResult, alarm_raise
+from msa.alarms.services.intake import RaiseResult, alarm_raise
+from msa.alarms.services.tracking import FixInput
 from msa.alarms.states import CallState, Channel, Trigger
 from msa.core.actors import Actor
 from msa.demo_data import demo_device_id

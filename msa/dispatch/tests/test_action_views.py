@@ -13,8 +13,10 @@ from msa.accounts.models import User
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState
 from msa.audit.models import AuditEntry
+from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.dispatch.models import Dispatch, Unit, UnitPosition
+from msa.dispatch.services.dispatching import dispatch_create
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -42,7 +44,7 @@ def test_operator_runs_the_incident_from_the_page(demo: None, clock: Clock, clie
     g12 = Unit.objects.get(call_sign="G-12")
     client.post(base + "/dispatch/", {"unit": [str(g12.pk)]})
     dispatch = Dispatch.objects.get()
-    client.post(base + f"/dispatches/{dispatch.pk}/progress/", {"to": "on_scene"})
+    client.post(base + f"/dispatches/{dispatch.pk}/progress/", {"transition": "arrive"})
     incident.refresh_from_db()
     assert incident.status == IncidentState.ON_SCENE
     # Closing before the outcome is refused with a message, not an error page.
@@ -87,13 +89,10 @@ def test_the_queue_costs_the_same_queries_with_dispatches_and_escalations(
     with CaptureQueriesContext(connection) as one:
         client.get(url)
     operator = User.objects.get(username="operator")
-    from msa.core.actors import Actor
-    from msa.dispatch import services
-
     units = list(Unit.objects.filter(police_zone__code="GNT").order_by("call_sign"))
     for number in range(2, 8):
         incident = press(victim=1 + number % 5, at=NOW, number=number).incident
-        services.dispatch_create(
+        dispatch_create(
             incident=incident, unit_ids=[units[number - 2].pk], actor=Actor.for_user(operator)
         )
     Incident.objects.update(ack_escalated_at=NOW)
@@ -120,8 +119,8 @@ def test_the_unit_page_shows_its_dispatch_and_moves_it(
     assert incident.reference in page
     assert "Elise Vandersteene" in page
     assert AuditEntry.objects.filter(action="dossier.read", actor_label="patrol").exists()
-    client.post(f"/unit/dispatches/{dispatch.pk}/progress/", {"to": "en_route"})
-    client.post(f"/unit/dispatches/{dispatch.pk}/progress/", {"to": "on_scene"})
+    client.post(f"/unit/dispatches/{dispatch.pk}/progress/", {"transition": "depart"})
+    client.post(f"/unit/dispatches/{dispatch.pk}/progress/", {"transition": "arrive"})
     incident.refresh_from_db()
     assert incident.status == IncidentState.ON_SCENE
     track = client.get("/unit/track/").json()
@@ -142,7 +141,8 @@ def test_the_unit_page_shows_its_dispatch_and_moves_it(
     theirs = Dispatch.objects.get(unit=g11)
     as_user(client, "patrol")
     assert (
-        client.post(f"/unit/dispatches/{theirs.pk}/progress/", {"to": "cleared"}).status_code == 404
+        client.post(f"/unit/dispatches/{theirs.pk}/progress/", {"transition": "clear"}).status_code
+        == 404
     )
     as_user(client, "operator")
     assert client.get("/unit/").status_code == 404  # not crew of any unit

@@ -12,8 +12,9 @@ from msa.accounts.models import Membership, Organisation, Role, User
 from msa.alarms.models import Incident
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, MsaError
-from msa.dispatch import services
 from msa.dispatch.models import Dispatch, Unit
+from msa.dispatch.services.console import incident_acknowledge
+from msa.dispatch.services.dispatching import dispatch_create
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -52,8 +53,8 @@ def test_two_operators_acknowledge_at_once_exactly_one_wins(demo: None) -> None:
     )
     first = User.objects.get(username="operator")
     results = _race(
-        lambda: services.incident_acknowledge(incident=incident, actor=Actor.for_user(first)),
-        lambda: services.incident_acknowledge(incident=incident, actor=Actor.for_user(second)),
+        lambda: incident_acknowledge(incident=incident, actor=Actor.for_user(first)),
+        lambda: incident_acknowledge(incident=incident, actor=Actor.for_user(second)),
     )
     winners = [r for r in results if isinstance(r, Incident)]
     assert len(winners) == 1
@@ -70,8 +71,8 @@ def test_one_unit_sent_to_two_incidents_at_once_goes_to_one(demo: None) -> None:
     unit = Unit.objects.get(call_sign="G-11")
     actor = Actor.for_user(User.objects.get(username="operator"))
     results = _race(
-        lambda: services.dispatch_create(incident=a, unit_ids=[unit.pk], actor=actor),
-        lambda: services.dispatch_create(incident=b, unit_ids=[unit.pk], actor=actor),
+        lambda: dispatch_create(incident=a, unit_ids=[unit.pk], actor=actor),
+        lambda: dispatch_create(incident=b, unit_ids=[unit.pk], actor=actor),
     )
     assert len([r for r in results if isinstance(r, ConflictError)]) == 1
     assert Dispatch.objects.filter(unit=unit).count() == 1

@@ -11,8 +11,10 @@ from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Trigger
 from msa.core.actors import Actor
 from msa.core.clock import Clock
-from msa.dispatch import selectors, services
+from msa.dispatch import selectors
 from msa.dispatch.models import CentreBackup, Unit
+from msa.dispatch.services.console import incident_acknowledge
+from msa.dispatch.services.dispatching import dispatch_create, dispatch_progress
 from msa.messaging.models import OutboundMessage
 from msa.realtime.selectors import events_after
 from msa.worker import timers
@@ -71,7 +73,7 @@ def test_at_60_s_it_is_offered_to_the_backup_centre_and_both_see_it(
     assert [i.pk for i in selectors.queue_for(operator, home.pk)["live"]] == [incident.pk]
 
     # The first to acknowledge owns it: here the backup centre.
-    taken = services.incident_acknowledge(incident=incident, actor=Actor.for_user(west))
+    taken = incident_acknowledge(incident=incident, actor=Actor.for_user(west))
     assert taken.centre == backup
     assert taken.backup_centre == home
     assert taken.acknowledged_by == west
@@ -89,7 +91,7 @@ def test_no_dispatch_2_minutes_after_acknowledgement_alerts(demo: None, clock: C
     incident = press(at=NOW).incident
     clock.advance(timedelta(seconds=10))
     operator = Actor.for_user(User.objects.get(username="operator"))
-    services.incident_acknowledge(incident=incident, actor=operator)
+    incident_acknowledge(incident=incident, actor=operator)
     clock.advance(timedelta(seconds=119))
     assert timers.sweep_dispatch_overdue() == 0
     clock.advance(timedelta(seconds=1))
@@ -105,15 +107,13 @@ def test_not_on_scene_10_minutes_after_the_alarm_is_a_breach(demo: None, clock: 
     late = press(at=NOW).incident
     in_time = press(victim=2, at=NOW, number=2).incident
     operator = Actor.for_user(User.objects.get(username="operator"))
-    (dispatch,) = services.dispatch_create(
+    (dispatch,) = dispatch_create(
         incident=in_time, unit_ids=[Unit.objects.get(call_sign="G-11").pk], actor=operator
     )
     clock.advance(timedelta(minutes=9, seconds=59))
     from msa.dispatch.states import DispatchTransitionName
 
-    services.dispatch_progress(
-        dispatch=dispatch, transition=DispatchTransitionName.ARRIVE, actor=operator
-    )
+    dispatch_progress(dispatch=dispatch, transition=DispatchTransitionName.ARRIVE, actor=operator)
     assert timers.sweep_on_scene_breaches() == 0
     clock.advance(timedelta(seconds=1))
     assert timers.sweep_on_scene_breaches() == 1

@@ -1,0 +1,158 @@
+"""Positions of an alarm and its tracking window (during the call and for a while after)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+
+from msa.alarms.models import Incident, LocationFix
+from msa.alarms.states import Channel, IncidentState
+from msa.audit.services import audit_record
+from msa.core import clock
+from msa.core.actors import Actor
+from msa.core.errors import NotFoundError
+from msa.devices.models import Device
+from msa.realtime import events
+from msa.realtime.services import incident_event_append
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixInput:
+    lat: float
+    lon: float
+    accuracy_m: float
+    fix_at: datetime
+    source: str
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    altitude_m: float | None = None
+
+    @property
+    def is_fix(self) -> bool:
+        """A fix at exactly (0, 0) is what phones send when they have none."""
+        return not (self.lat == 0 and self.lon == 0)
+
+
+def tracking_after_call() -> timedelta:
+    return timedelta(seconds=settings.MSA_TRACKING_AFTER_CALL_S)
+
+
+def tracking_open(incident: Incident, now: datetime) -> bool:
+    """Positions are stored during the call and until ``track_until``, never after closing."""
+    if incident.status == IncidentState.CLOSED:
+        return False
+    return incident.track_until is None or now <= incident.track_until
+
+
+def fix_position(fix: LocationFix) -> events.Position:
+    return events.Position(
+        lat=fix.lat,
+        lon=fix.lon,
+        accuracy_m=fix.accuracy_m,
+        fix_at=fix.fix_at.isoformat(),
+        source=fix.source,
+    )
+
+
+def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) -> LocationFix:
+    return LocationFix(
+        incident=incident,
+        lat=fix.lat,
+        lon=fix.lon,
+        accuracy_m=fix.accuracy_m,
+        fix_at=fix.fix_at,
+        source=fix.source,
+        speed_mps=fix.speed_mps,
+        heading_deg=fix.heading_deg,
+        altitude_m=fix.altitude_m,
+        channel=str(channel),
+        received_at=now,
+    )
+
+
+def device_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
+    """This device's incident for ``alarm_id``, locked; NotFoundError for any other id."""
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("centre")
+        .filter(device=device, alarm_id=alarm_id)
+        .first()
+    )
+    if incident is None:
+        raise NotFoundError("no such alarm for this device")
+    return incident
+
+
+@dataclass(frozen=True, slots=True)
+class LocationsResult:
+    accepted: int
+    tracking: bool
+    track_until: datetime | None
+
+
+@transaction.atomic(durable=True)
+def alarm_locations_add(
+    *, device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput], actor: Actor
+) -> LocationsResult:
+    """Store the positions of an alarm while its tracking window is open.
+
+    Outside the window nothing is stored and ``tracking`` is False. A fix whose ``fix_at``
+    the incident already has is stored once. ``accepted`` counts the distinct real fixes of
+    this request that the centre now holds (stored now or by an earlier delivery of the same
+    batch), so a retried request gets the same answer; fixes at (0, 0) are not counted.
+    """
+    incident = device_incident_lock(device, alarm_id)
+    now = clock.now()
+    if not tracking_open(incident, now):
+        return LocationsResult(accepted=0, tracking=False, track_until=incident.track_until)
+    by_time: dict[datetime, FixInput] = {}
+    for fix in fixes:
+        if fix.is_fix:
+            by_time.setdefault(fix.fix_at, fix)
+    if by_time:
+        held = set(
+            LocationFix.objects.filter(incident=incident, fix_at__in=list(by_time)).values_list(
+                "fix_at", flat=True
+            )
+        )
+        new = [
+            fix_row(incident, fix, Channel.DATA, now)
+            for at, fix in by_time.items()
+            if at not in held
+        ]
+        if new:
+            LocationFix.objects.bulk_create(new, ignore_conflicts=True)
+            incident_event_append(
+                incident=incident,
+                event=events.AlarmLocated(
+                    incident=incident.reference, positions=[fix_position(f) for f in new]
+                ),
+            )
+    return LocationsResult(accepted=len(by_time), tracking=True, track_until=incident.track_until)
+
+
+@transaction.atomic(durable=True)
+def tracking_window_close(*, incident: Incident, actor: Actor) -> bool:
+    """Mark the end of tracking for an incident whose window has run out. Idempotent."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    now = clock.now()
+    if locked.track_until is None or locked.track_until > now:
+        return False
+    if locked.events.filter(type=events.TrackingEnded.type).exists():
+        return False
+    audit_record(
+        actor=actor,
+        action="incident.tracking_ended",
+        subject=locked,
+        new={"track_until": locked.track_until.isoformat()},
+    )
+    incident_event_append(
+        incident=locked,
+        event=events.TrackingEnded(incident=locked.reference, at=locked.track_until.isoformat()),
+    )
+    return True
