@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
@@ -47,6 +48,8 @@ class DemoRegion:
 
     def seed_and_learn(self) -> None:
         """Seed the freshly created test database and note what the seed wrote."""
+        if demo.is_seeded():  # a database kept from an earlier session (--reuse-db)
+            call_command("flush", interactive=False, verbosity=0)
         before = {m: _rows(m) for m in _all_models()}
         demo.seed()
         self.filled, self.changed = [], {}
