@@ -13,7 +13,6 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -35,9 +34,13 @@ def synthetic() -> Iterator[None]:
         _SYNTHETIC[0] = False
 
 
-@cache
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
 def _adapter(cls: type[Event]) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+    if cls.type not in _ADAPTERS:
+        _ADAPTERS[cls.type] = TypeAdapter(cls)
+    return _ADAPTERS[cls.type]
 
 
 def event_decode(event_type: str, payload: Any) -> Event:
@@ -70,7 +73,7 @@ def record_events() -> Callable[[], None]:
             EMITTED[self.type] += 1
         original(self, *args, **kwargs)
 
-    IncidentEvent.save = save  # type: ignore[method-assign]
+    IncidentEvent.save = save  # type: ignore[method-assign,assignment]
 
     def undo() -> None:
         IncidentEvent.save = original  # type: ignore[method-assign]
