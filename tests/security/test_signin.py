@@ -235,11 +235,11 @@ def test_hsts_and_secure_cookies_follow_the_setting() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_console_socket_refuses_a_session_without_the_second_factor() -> None:
-    from msa import demo
+async def test_the_console_socket_refuses_a_session_without_the_second_factor(
+    demo: None,
+) -> None:
     from msa.realtime.routing import websocket_urlpatterns
 
-    await database_sync_to_async(demo.seed)()
     user = await database_sync_to_async(User.objects.get)(username="operator")
     centre = await database_sync_to_async(Organisation.objects.get)(code="OVL")
     communicator = WebsocketCommunicator(
