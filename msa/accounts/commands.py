@@ -61,7 +61,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     from msa.cli import setup_django
 
     setup_django()
-    from msa.cases.retention import retention_run
+    from msa.alarms.retention import retention_run
 
     done = retention_run()
     print(f"anonymised {done} case(s)")
