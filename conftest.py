@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -145,8 +146,13 @@ def _events_are_a_contract() -> Iterator[None]:
 
 def _whole_suite(config: pytest.Config) -> bool:
     """A run of every test (``-m`` may leave out the browser), not of a part of them."""
-    roots = {str(config.rootpath), "."}
-    return all(arg in roots for arg in config.args) and not config.option.keyword
+    if config.option.keyword or config.option.collectonly:
+        return False
+    if config.option.markexpr not in ("", "not browser"):  # browser tests run out of process
+        return False
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    return all(Path(arg).resolve() == config.rootpath for arg in config.args)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
