@@ -1,4 +1,5 @@
-"""Every URL pattern x every role x an object in scope and one out of scope (matrix.py)."""
+"""Every URL pattern x every role x an object in scope and one out of scope (the registry in
+tests/support/permission_matrix.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from msa.accounts.models import User
-from tests.security.matrix import (
+from tests.support.permission_matrix import (
     ADMIN_NAMESPACE,
     EXEMPT,
     EXEMPT_SUFFIXES,
