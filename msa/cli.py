@@ -24,7 +24,7 @@ def _setup(*, demo: bool = False) -> None:
     if demo:
         os.environ["MSA_DEMO"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msa.settings")
-    import django
+    import django  # noqa: PLC0415 - configured from the environment first
 
     django.setup()
 
@@ -55,18 +55,18 @@ def _add_bind(parser: argparse.ArgumentParser) -> None:
 
 
 def _migrate() -> None:
-    from django.core.management import call_command
+    from django.core.management import call_command  # noqa: PLC0415 - Django is set up by then
 
     call_command("migrate", interactive=False, verbosity=0)
 
 
 def _serve(host: str, port: int, *, with_worker: bool) -> int:
-    import uvicorn
+    import uvicorn  # noqa: PLC0415 - the server's imports only for serve
 
     stop = threading.Event()
     worker: threading.Thread | None = None
     if with_worker:
-        from msa.worker.runner import run_forever
+        from msa.worker.runner import run_forever  # noqa: PLC0415 - after setup_django()
 
         worker = threading.Thread(target=run_forever, args=(stop,), name="msa-worker", daemon=True)
         worker.start()
@@ -89,7 +89,7 @@ def _serve(host: str, port: int, *, with_worker: bool) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     _setup(demo=True)
-    from msa import demo
+    from msa import demo  # noqa: PLC0415 - after setup_django()
 
     _migrate()
     demo.seed()
@@ -106,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
-    from msa.worker.runner import run_forever, run_once
+    from msa.worker.runner import run_forever, run_once  # noqa: PLC0415 - after setup_django()
 
     if args.once:
         for name, handled in run_once().items():
@@ -121,7 +121,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate_press(args: argparse.Namespace) -> int:
-    from msa.simulate import press
+    from msa.simulate import press  # noqa: PLC0415 - the simulator only for simulate
 
     return press(
         base_url=args.url,
@@ -134,7 +134,7 @@ def cmd_simulate_press(args: argparse.Namespace) -> int:
 
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup(demo=os.environ.get("MSA_DEMO") == "1")
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line  # noqa: PLC0415 - after setup_django()
 
     execute_from_command_line(["msa manage", *args.rest])
     return 0
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds to keep retrying the data alarm",
     )
     sp.set_defaults(func=cmd_simulate_press)
-    from msa.simulate import add_scenario_parser
+    from msa.simulate import add_scenario_parser  # noqa: PLC0415 - the simulator only for simulate
 
     add_scenario_parser(sim)
 

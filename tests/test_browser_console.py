@@ -183,7 +183,7 @@ def test_the_timers_turn_late_at_the_configured_targets(
     page.clock.install()  # the page's time, driven below: no sleeping
     page.goto(base + "/console/")
     timer = page.locator(f'.lane-live .incident-row[data-reference="{reference}"] .timer')
-    since = datetime.fromisoformat(timer.get_attribute("data-since"))  # type: ignore[arg-type]
+    since = datetime.fromisoformat(timer.get_attribute("data-since") or "")
 
     def at(seconds: int) -> None:
         """The page's clock half a second past ``seconds`` after the alarm; the timers tick."""

@@ -17,15 +17,15 @@ def _positive(value: str) -> int:
 
 
 def cmd_crypto_rotate(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
+    from msa.cli import setup_django  # noqa: PLC0415 - msa.cli imports this module
 
     setup_django()
-    from django.db import transaction
+    from django.db import transaction  # noqa: PLC0415 - after setup_django()
 
-    from msa.audit.services import audit_record
-    from msa.core import crypto
-    from msa.core.actors import Actor
-    from msa.core.errors import ConfigurationError
+    from msa.audit.services import audit_record  # noqa: PLC0415 - after setup_django()
+    from msa.core import crypto  # noqa: PLC0415 - after setup_django()
+    from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django()
+    from msa.core.errors import ConfigurationError  # noqa: PLC0415 - after setup_django()
 
     try:
         ring = crypto.keyring()
@@ -58,10 +58,10 @@ def cmd_crypto_rotate(args: argparse.Namespace) -> int:
 
 
 def cmd_retention_run(args: argparse.Namespace) -> int:
-    from msa.cli import setup_django
+    from msa.cli import setup_django  # noqa: PLC0415 - msa.cli imports this module
 
     setup_django()
-    from msa.alarms.retention import retention_run
+    from msa.alarms.retention import retention_run  # noqa: PLC0415 - after setup_django()
 
     done = retention_run()
     print(f"anonymised {done} case(s)")

@@ -27,16 +27,6 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("administrator")
 
 
-# Which roles make sense in which kind of organisation.
-ROLES_BY_ORG_KIND: dict[str, frozenset[str]] = {
-    OrgKind.CIC: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
-    OrgKind.POLICE_ZONE: frozenset(
-        {Role.REFERENCE_OFFICER, Role.PATROL, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN},
-    ),
-    OrgKind.PROSECUTOR_OFFICE: frozenset({Role.MAGISTRATE, Role.ANALYST, Role.ADMIN}),
-    OrgKind.SUPPORT_SERVICE: frozenset({Role.COUNSELLOR, Role.ADMIN}),
-}
-
 CONSOLE_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 
 

@@ -14,7 +14,7 @@ from msa.core.errors import MsaError
 def cmd_load(args: argparse.Namespace) -> int:
     setup_django()
     # Models are imported once Django is set up (the CLI imports none at start-up).
-    from msa.cases.services.assessment import (
+    from msa.cases.services.assessment import (  # noqa: PLC0415 - after setup_django()
         instrument_load,
         instrument_read_file,
     )
@@ -32,7 +32,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     setup_django()
-    from msa.cases.models import RiskInstrument
+    from msa.cases.models import RiskInstrument  # noqa: PLC0415 - after setup_django()
 
     for instrument in RiskInstrument.objects.order_by("code", "loaded_at"):
         loaded = f"{instrument.loaded_at:%Y-%m-%d}"

@@ -24,8 +24,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 
 from msa.core.errors import ConfigurationError
 
@@ -94,10 +95,6 @@ def _keyring_for(spec: str, lookup: str) -> Keyring:
 
 def keyring() -> Keyring:
     return _keyring_for(settings.MSA_ENCRYPTION_KEYS, settings.MSA_LOOKUP_KEY)
-
-
-def generate_key() -> str:
-    return _b64e(os.urandom(32))
 
 
 def encrypt(plaintext: str, *, context: str, ring: Keyring | None = None) -> str:
@@ -171,8 +168,6 @@ class RotationCount:
 
 def encrypted_models() -> list[tuple[type[models.Model], list[EncryptedTextField]]]:
     """Every concrete model with encrypted columns, and those columns."""
-    from django.apps import apps
-
     found: list[tuple[type[models.Model], list[EncryptedTextField]]] = []
     for model in apps.get_models():
         if model._meta.proxy or not model._meta.managed:
@@ -196,8 +191,6 @@ def rotate_model(
     is still the one read (a concurrent write wins). Values already under the current key
     are skipped, so a run that stopped half-way is simply started again.
     """
-    from django.db import connection, transaction
-
     ring = ring or keyring()
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)

@@ -35,10 +35,6 @@ class NotFoundError(MsaError):
     code = "not_found"
 
 
-class PermissionDeniedError(MsaError):
-    code = "forbidden"
-
-
 class TransitionNotAllowedError(MsaError):
     code = "transition_not_allowed"
 

@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 log = logging.getLogger("msa.publish")
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
-    from channels.layers import get_channel_layer
-
     layer = get_channel_layer()
     if layer is None:
         return

@@ -17,8 +17,8 @@ import pytest
 
 from msa_client.client import Backoff, DeviceClient
 from msa_client.models import Location, MsaClientError
-from msa_protocol import parse_enrolment_qr
 from msa_client.session import PositionBuffer
+from msa_protocol import parse_enrolment_qr
 from tests.support.centre import LiveCentre, live_centre
 
 pytestmark = pytest.mark.live

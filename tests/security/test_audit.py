@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import subprocess
 import sys
+import zoneinfo
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -136,8 +140,6 @@ def test_verify_detects_reordered_rows(triggers_off: None) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_msa_audit_verify_command(tmp_path: Any) -> None:
     """The CLI on a file database: intact, then tampered."""
-    import os
-
     env = {
         **os.environ,
         "MSA_DEMO": "1",
@@ -163,8 +165,6 @@ def test_msa_audit_verify_command(tmp_path: Any) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert "intact: 3 entries" in ok.stdout
-    import sqlite3
-
     with sqlite3.connect(tmp_path / "msa.sqlite3") as db:
         db.execute("UPDATE audit_auditentry SET action = 'forged' WHERE action = 'a1'")
     bad = subprocess.run(
@@ -203,9 +203,6 @@ def test_the_viewer_is_for_supervisors_and_administrators_and_is_audited(
 
 
 def test_a_row_written_with_a_local_time_still_verifies() -> None:
-    import zoneinfo
-    from datetime import datetime
-
     brussels = datetime(2026, 5, 4, 23, 14, 3, 123456, tzinfo=zoneinfo.ZoneInfo("Europe/Brussels"))
     with transaction.atomic():
         audit_record(actor=Actor.system("t"), action="local", subject_type="t", at=brussels)

@@ -15,13 +15,18 @@ from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client, override_settings
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from msa.accounts.mfa import session_is_verified
 from msa.accounts.models import Organisation, User
 from msa.demo_data import LOGINS, demo_password
+from msa.dispatch.views import home
+from msa.realtime.routing import websocket_urlpatterns
 from tests.support.auth import force_login_unverified
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +47,7 @@ def unthrottle() -> None:
 
 
 def test_argon2_hashes_the_passwords_of_production() -> None:
-    import msa.settings as production
+    import msa.settings as production  # noqa: PLC0415 - the production settings, read once here
 
     assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
 
@@ -61,8 +66,6 @@ def test_every_staff_role_needs_the_second_factor(
 
 def test_the_permission_decorator_is_a_second_lock(demo: None, rf: Any) -> None:
     """Even without the middleware, a view behind ``requires`` sends an unverified user on."""
-    from msa.dispatch.views import home
-
     request = rf.get("/console/")
     request.user = User.objects.get(username="operator")
     request.user.is_verified = lambda: False
@@ -238,8 +241,6 @@ def test_hsts_and_secure_cookies_follow_the_setting() -> None:
 async def test_the_console_socket_refuses_a_session_without_the_second_factor(
     demo: None,
 ) -> None:
-    from msa.realtime.routing import websocket_urlpatterns
-
     user = await database_sync_to_async(User.objects.get)(username="operator")
     centre = await database_sync_to_async(Organisation.objects.get)(code="OVL")
     communicator = WebsocketCommunicator(
@@ -251,11 +252,6 @@ async def test_the_console_socket_refuses_a_session_without_the_second_factor(
 
 
 def test_an_unverified_session_is_refused_by_the_socket_check(demo: None) -> None:
-    from django.contrib.sessions.backends.db import SessionStore
-    from django_otp import DEVICE_ID_SESSION_KEY
-
-    from msa.accounts.mfa import session_is_verified
-
     user = User.objects.get(username="operator")
     session = SessionStore()
     assert not session_is_verified(user, session)

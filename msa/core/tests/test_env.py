@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from msa.core import env
@@ -45,8 +47,6 @@ def test_database_config() -> None:
 
 @pytest.mark.parametrize("document", ["docs/settings.md", "README.md"])
 def test_every_setting_is_documented(document: str) -> None:
-    from pathlib import Path
-
     text = (Path(__file__).resolve().parents[3] / document).read_text()
     hint = f"regenerate the table in {document}: python -m msa.core.env"
     assert env.settings_table() in text, hint

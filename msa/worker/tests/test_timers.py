@@ -15,6 +15,7 @@ from msa.dispatch import selectors
 from msa.dispatch.models import CentreBackup, Unit
 from msa.dispatch.services.console import incident_acknowledge
 from msa.dispatch.services.dispatching import dispatch_create, dispatch_progress
+from msa.dispatch.states import DispatchTransitionName
 from msa.messaging.models import OutboundMessage
 from msa.realtime.selectors import events_after
 from msa.worker import timers
@@ -111,8 +112,6 @@ def test_not_on_scene_10_minutes_after_the_alarm_is_a_breach(demo: None, clock: 
         incident=in_time, unit_ids=[Unit.objects.get(call_sign="G-11").pk], actor=operator
     )
     clock.advance(timedelta(minutes=9, seconds=59))
-    from msa.dispatch.states import DispatchTransitionName
-
     dispatch_progress(dispatch=dispatch, transition=DispatchTransitionName.ARRIVE, actor=operator)
     assert timers.sweep_on_scene_breaches() == 0
     clock.advance(timedelta(seconds=1))

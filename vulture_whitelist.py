@@ -1,0 +1,73 @@
+"""Names the dead-code check (``python3 dev.py check``) must not report: each is called by name
+by something vulture cannot read (a settings string, a template, a test-only harness, getattr).
+Every entry says what calls it; an entry whose caller is gone is dead code to delete."""
+
+# ruff: noqa: B018
+from msa.accounts.backends import LockoutBackend
+from msa.accounts.context_processors import nav
+from msa.accounts.middleware import CentreTimeZoneMiddleware
+from msa.accounts.pseudonyms import case_row_for_analyst, incident_row_for_analyst
+from msa.asgi import application
+from msa.core import context_processors
+from msa.core.clock import Clock
+from msa.core.middleware import (
+    ContentSecurityPolicyMiddleware,
+    IdleTimeoutMiddleware,
+    OtpRequiredMiddleware,
+)
+from msa.core.transitions import all_pairs
+from msa.devices.inventory import item_status_change
+from msa.dispatch.routing import StraightLineRouter
+from msa.dispatch.selectors import rank_units
+from msa.ingest.selectors import incident_sms, rejected_sms_log
+from msa.messaging.providers import FakeProvider
+from msa.realtime.events import EVENT_TYPES
+from msa.simulate import Scenario
+
+# settings.py names these by dotted path (AUTHENTICATION_BACKENDS, MIDDLEWARE, TEMPLATES,
+# ASGI_APPLICATION, MSA_ROUTER, the messaging provider setting)
+LockoutBackend
+nav
+context_processors.msa
+CentreTimeZoneMiddleware
+ContentSecurityPolicyMiddleware
+IdleTimeoutMiddleware
+OtpRequiredMiddleware
+application
+StraightLineRouter
+FakeProvider
+
+# the analyst's pseudonymised rows: tested in tests/security/test_privacy.py; the evaluation
+# pages (issue 14) are their first caller
+case_row_for_analyst
+incident_row_for_analyst
+
+# the SMS log selectors (console staff only), tested in msa/ingest/tests/test_sms_webhook.py;
+# the console's rejected-SMS page (issue 10) is their first caller
+rejected_sms_log
+incident_sms
+
+# an item's repair, loss and retirement: tested in msa/devices/tests/test_inventory.py; the
+# inventory page has no buttons for them yet (its first caller)
+item_status_change
+
+# the tests' controllable clock and the generic transition walk
+Clock.freeze
+Clock.reset
+all_pairs
+
+# bench/recommend.py measures the ranking alone, and the recommendation test uses it as the
+# oracle of units_recommend's widening box
+rank_units
+
+# the event registry: read by the events contract test and the timeline labels' check
+EVENT_TYPES
+
+# `msa simulate scenario NAME` calls the scenario methods by name
+Scenario.walk
+Scenario.sms_only
+Scenario.sms_first
+Scenario.data_first
+Scenario.ghost_call
+Scenario.duress
+Scenario.test_alarm
