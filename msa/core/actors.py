@@ -11,7 +11,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from msa.accounts.models import User
+    # typing only: importing a model class before the app registry is ready fails
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 
 class ActorKind(StrEnum):
@@ -28,7 +29,7 @@ class Actor:
     user_id: int | None = None
 
     @classmethod
-    def for_user(cls, user: User) -> Actor:
+    def for_user(cls, user: AbstractBaseUser) -> Actor:
         return cls(kind=ActorKind.USER, label=user.get_username(), user_id=user.pk)
 
     @classmethod

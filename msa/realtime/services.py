@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import F
@@ -13,11 +13,18 @@ from msa.core.publish import publish_on_commit
 from msa.realtime.events import Event, wire
 from msa.realtime.models import EventStream, IncidentEvent
 
-if TYPE_CHECKING:
-    from msa.alarms.models import Incident
+
+class IncidentLike(Protocol):
+    """What the event log needs of an incident (``msa.alarms.models.Incident``, which sits
+    above this part and appends to its log)."""
+
+    pk: int
+    centre: Organisation
+    centre_id: int
+    backup_centre_id: int | None
 
 
-def incident_event_append(*, incident: Incident, event: Event) -> None:
+def incident_event_append(*, incident: IncidentLike, event: Event) -> None:
     """Append ``event`` to the stream of the incident's centre, and of the backup centre it
     was offered to (both see it until one of them takes it)."""
     event_append(centre=incident.centre, incident_id=incident.pk, event=event)
