@@ -99,6 +99,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_CASE_MAX_DAYS", "183", "Longest a decision keeps an alarm; renewable."),
     Setting("MSA_NATIONAL_DB_RECIPIENT", "national-police-db", "Address of suspect notices."),
     Setting("MSA_CASE_ALERT_TO", "", "Where overdue case tasks go; empty: the supervisor's."),
+    # Device health (issue 12; msa/devices/health.py)
+    Setting(
+        "MSA_HEALTH_SILENT_BEATS",
+        "3",
+        "Heartbeat intervals (MSA_HEARTBEAT_INTERVAL_S) without one before a device is silent.",
+    ),
+    Setting("MSA_HEALTH_UNLINKED_S", "600", "Seconds the button may be unlinked from the phone."),
+    Setting("MSA_HEALTH_BATTERY_PCT", "20", "A phone or button battery under this % is low."),
+    Setting("MSA_HEALTH_TEST_DAYS", "30", "Days without a test alarm before the officer is told."),
+    Setting(
+        "MSA_HEALTH_REPORT_HOUR",
+        "7",
+        "Local hour (the zone's time zone) from which each police zone's daily device report "
+        "is sent.",
+    ),
+    Setting(
+        "MSA_HEALTH_NOTICE_TO",
+        "",
+        "Where device-health notices and reports go when a zone's reference officers have no "
+        "e-mail address; empty: reference-officers@<zone code>.",
+    ),
     # Read by the test harness only (dev.py, msa/settings_test.py, conftest.py):
     Setting("MSA_TEST_DATABASE_URL", "", "Tests: PostgreSQL for the second pass of the suite."),
     Setting("MSA_TEST_REDIS_URL", "", "Tests: Redis for the channel layer in that pass."),

@@ -153,3 +153,72 @@ class Loan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} -> {self.case_id}"
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 12: device health. The worker's watch (msa.devices.health) opens one episode per
+# problem of a device and clears it when the device recovers; the open episodes are the flags
+# on the device and on its case. Never a position, never a name: device id and case only.
+# --------------------------------------------------------------------------------------------
+
+
+class HealthProblem(models.TextChoices):
+    SILENT = "silent", _("no heartbeat")
+    BUTTON_UNLINKED = "button_unlinked", _("button not linked")
+    PHONE_BATTERY_LOW = "phone_battery_low", _("phone battery low")
+    BUTTON_BATTERY_LOW = "button_battery_low", _("button battery low")
+    LOCATION_PERMISSION = "location_permission", _("location not always allowed")
+    NO_TEST_ALARM = "no_test_alarm", _("no recent test alarm")
+
+
+class DeviceHealthIssue(models.Model):
+    """One episode of one problem of one device, from the sweep that saw it to the one that
+    saw the device recover. At most one open episode per device and problem (a constraint):
+    the case officer is told once per episode, not every sweep."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="health_issues")
+    case = models.ForeignKey(
+        ProtectionCase, on_delete=models.PROTECT, related_name="device_health_issues"
+    )
+    problem = models.CharField(_("problem"), max_length=24, choices=HealthProblem.choices)
+    # what the watch saw ("phone 12 %", "last heartbeat 18:02 UTC"): never personal data
+    detail = models.CharField(_("detail"), max_length=120, blank=True)
+    opened_at = models.DateTimeField(_("since"))
+    notified_at = models.DateTimeField(_("officer told at"), null=True, blank=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("device health issue")
+        ordering = ("opened_at", "id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("device", "problem"),
+                condition=models.Q(cleared_at__isnull=True),
+                name="health_one_open_episode",
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=("case", "cleared_at"))]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.problem}"
+
+
+class DeviceReport(models.Model):
+    """The daily device report of one police zone, sent once per local day."""
+
+    zone = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="device_reports"
+    )
+    day = models.DateField(_("day"))
+    sent_at = models.DateTimeField(_("sent at"))
+    devices = models.PositiveIntegerField(_("devices"))
+    with_problems = models.PositiveIntegerField(_("devices with problems"))
+
+    class Meta:
+        verbose_name = _("device report")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("zone", "day"), name="device_report_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone_id} {self.day}"

@@ -6,4 +6,5 @@ app_name = "devices"
 
 urlpatterns = [
     path("inventory/", views.inventory_list, name="inventory"),
+    path("health/", views.device_report, name="report"),
 ]

@@ -1,5 +1,5 @@
-"""The device inventory page: the buttons, phones and SIMs of the judicial districts whose
-zones the officer works for, and adding an item."""
+"""The device pages: the inventory (the buttons, phones and SIMs of the judicial districts
+whose zones the officer works for, and adding an item) and the device report of the zones."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from msa.core.errors import MsaError
 from msa.core.permissions import requires
 from msa.devices import inventory
 from msa.devices.models import InventoryItem
+from msa.devices.permissions import DEVICE_HEALTH
+from msa.devices.selectors import device_report_rows
 
 
 def _districts_for(user: User) -> QuerySet[Organisation]:
@@ -55,4 +57,23 @@ def inventory_list(request: HttpRequest) -> HttpResponse:
         request,
         "devices/inventory.html",
         {"items": items, "form": form, "counts": sorted(counts.items())},
+    )
+
+
+@require_http_methods(["GET"])
+@requires(DEVICE_HEALTH)
+def device_report(request: HttpRequest) -> HttpResponse:
+    """The daily device report of the officer's zones, as it stands now."""
+    user = request.user
+    assert isinstance(user, User)
+    zones = list(zones_run_by(user).order_by("name"))
+    rows = device_report_rows(zones)
+    return render(
+        request,
+        "devices/report.html",
+        {
+            "zones": zones,
+            "rows": rows,
+            "troubled": sum(1 for r in rows if r.problems),
+        },
     )

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from msa.alarms.device_health import sweep_device_health, sweep_device_reports
 from msa.alarms.models import Incident
 from msa.alarms.retention import retention_run
 from msa.alarms.services.tracking import tracking_window_close
@@ -57,4 +58,6 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("backup_offers", 1.0, timers.sweep_backup_offers),
     Sweep("dispatch_overdue", 2.0, timers.sweep_dispatch_overdue),
     Sweep("on_scene_breaches", 2.0, timers.sweep_on_scene_breaches),
+    Sweep("device_health", 60.0, sweep_device_health),
+    Sweep("device_reports", 300.0, sweep_device_reports),
 )

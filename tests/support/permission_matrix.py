@@ -135,6 +135,7 @@ MATRIX: dict[str, Entry] = {
     ),
     "cases:new": Entry(ZONE),
     "devices:inventory": Entry(ZONE),
+    "devices:report": Entry(ZONE),
     "cases:detail": Entry(CASE_READERS, _case),
     "cases:assess": Entry(ZONE, _case),
     "cases:decide": Entry(frozenset({"magistrate"}), _case),
