@@ -2,6 +2,13 @@
 
 Every sweep is idempotent and safe with several workers: candidates are read without a
 lock, then each is handled by a service that locks the row and checks again.
+
+``SWEEPS`` is the one list of what the worker runs. Each sweep runs in one of two loops, each
+its own thread (``msa.worker.runner``): ``FAST`` for the incident timers, which only touch the
+database and must fire within a second or two; ``SLOW`` for everything that may wait on the
+network or work through many rows (outbox sends, retention, case reminders). An SMTP or SMS
+gateway timeout in the slow loop never delays an escalation. A sweep registered without a loop
+is slow: only a sweep that never leaves the database belongs in the fast loop.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from msa.alarms.device_health import sweep_device_health, sweep_device_reports
 from msa.alarms.models import Incident
@@ -27,11 +35,17 @@ WORKER = Actor.system("worker")
 BATCH = 200
 
 
+Loop = Literal["fast", "slow"]
+FAST: Final = "fast"
+SLOW: Final = "slow"
+
+
 @dataclass(frozen=True, slots=True)
 class Sweep:
     name: str
     every_s: float
     run: Callable[[], int]
+    loop: Loop = SLOW
 
 
 def sweep_tracking_windows() -> int:
@@ -49,15 +63,17 @@ def sweep_tracking_windows() -> int:
 
 
 SWEEPS: tuple[Sweep, ...] = (
-    Sweep("retention", 3600.0, retention_run),
-    Sweep("tracking_windows", 5.0, sweep_tracking_windows),
-    Sweep("outbox", 2.0, message_deliver_due),
-    Sweep("case_tasks", 30.0, sweep_case_tasks),
-    Sweep("case_reviews", 300.0, sweep_case_reviews),
-    Sweep("ack_escalations", 1.0, timers.sweep_ack_escalations),
-    Sweep("backup_offers", 1.0, timers.sweep_backup_offers),
-    Sweep("dispatch_overdue", 2.0, timers.sweep_dispatch_overdue),
-    Sweep("on_scene_breaches", 2.0, timers.sweep_on_scene_breaches),
-    Sweep("device_health", 60.0, sweep_device_health),
-    Sweep("device_reports", 300.0, sweep_device_reports),
+    # fast: the incident timers (database only)
+    Sweep("ack_escalations", 1.0, timers.sweep_ack_escalations, FAST),
+    Sweep("backup_offers", 1.0, timers.sweep_backup_offers, FAST),
+    Sweep("dispatch_overdue", 2.0, timers.sweep_dispatch_overdue, FAST),
+    Sweep("on_scene_breaches", 2.0, timers.sweep_on_scene_breaches, FAST),
+    Sweep("tracking_windows", 5.0, sweep_tracking_windows, FAST),
+    # slow: sends, reminders, retention
+    Sweep("outbox", 2.0, message_deliver_due, SLOW),
+    Sweep("case_tasks", 30.0, sweep_case_tasks, SLOW),
+    Sweep("case_reviews", 300.0, sweep_case_reviews, SLOW),
+    Sweep("retention", 3600.0, retention_run, SLOW),
+    Sweep("device_health", 60.0, sweep_device_health, SLOW),
+    Sweep("device_reports", 300.0, sweep_device_reports, SLOW),
 )
