@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test.client import ClientMixin
 from pytest_django.fixtures import validate_django_db
 from pytest_django.plugin import blocking_manager_key
@@ -66,7 +68,19 @@ def clock() -> Iterator[Any]:
 def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> None:
     """The test database, with the demo region seeded once (tests/support/demo_region.py)."""
     with django_db_blocker.unblock():
+        _allow_truncating_the_audit_table()
         REGION.seed_and_learn()
+
+
+def _allow_truncating_the_audit_table() -> None:
+    """The production trigger refuses TRUNCATE of the audit table always (msa/audit/migrations
+    /0004); the throw-away test databases get the variant that lets a session which sets
+    ``msa.audit_truncate = 'allow'`` through, so that pytest-django can flush them."""
+    if connection.vendor != "postgresql":
+        return
+    migration = import_module("msa.audit.migrations.0004_keyed_chain")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.WITH_TEST_SWITCH)
 
 
 def _database_use(request: pytest.FixtureRequest) -> tuple[bool, bool]:
@@ -172,8 +186,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
-    """On PostgreSQL the audit table refuses TRUNCATE (msa/audit/migrations/0003); test
-    sessions may truncate it, so that pytest-django can flush its throw-away databases."""
+    """On PostgreSQL the audit table refuses TRUNCATE (msa/audit/migrations/0004); test
+    sessions set the switch that the test databases' trigger honours (installed by
+    ``_allow_truncating_the_audit_table``), so that pytest-django can flush them."""
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("postgresql"):
         options = db.setdefault("OPTIONS", {})

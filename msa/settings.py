@@ -12,6 +12,8 @@ from typing import Any
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
+from msa.audit.chain import AuditKeyError
+from msa.audit.chain import decode_key as decode_audit_key
 from msa.core.env import (
     database_config,
     env_bool,
@@ -56,6 +58,12 @@ MSA_ENCRYPTION_KEYS = _demo_secret("MSA_ENCRYPTION_KEYS", b"encryption")
 if ":" not in MSA_ENCRYPTION_KEYS:
     MSA_ENCRYPTION_KEYS = "demo:" + MSA_ENCRYPTION_KEYS.rstrip("=")
 MSA_LOOKUP_KEY = _demo_secret("MSA_LOOKUP_KEY", b"lookup").rstrip("=")
+# The audit trail's chain key (msa/audit/chain.py): from the environment, never the database.
+MSA_AUDIT_KEY = _demo_secret("MSA_AUDIT_KEY", b"audit").rstrip("=")
+try:
+    decode_audit_key(MSA_AUDIT_KEY)
+except AuditKeyError as _exc:
+    raise ConfigurationError(str(_exc)) from None
 
 ALLOWED_HOSTS = env_list("MSA_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("MSA_CSRF_TRUSTED_ORIGINS")

@@ -15,6 +15,7 @@ os.environ.setdefault("MSA_SECRET_KEY", "insecure-key-for-tests-only-" + "x" * 3
 # Fixed test keys (32 bytes each, base64url); never used outside the test suite.
 os.environ.setdefault("MSA_ENCRYPTION_KEYS", "test1:" + "A" * 43)
 os.environ.setdefault("MSA_LOOKUP_KEY", "B" * 43)
+os.environ.setdefault("MSA_AUDIT_KEY", "C" * 43)
 os.environ.setdefault("MSA_DATA_DIR", str(Path(tempfile.gettempdir()) / "msa-tests"))
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)

@@ -45,7 +45,9 @@ class AuditEntry(models.Model):
     new = models.JSONField(_("new values"), default=dict, blank=True)
     reason = models.TextField(_("reason"), blank=True)
     correlation_id = models.CharField(_("correlation id"), max_length=64, blank=True)
-    # The hash chain (msa/audit/chain.py): this row's hash covers the previous row's hash.
+    # The keyed chain (msa/audit/chain.py): this row's MAC covers its place (``seq``, 1, 2, 3 …
+    # without gaps: ids may skip where a transaction rolled back) and the previous row's MAC.
+    seq = models.BigIntegerField(_("position in the chain"), unique=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
     row_hash = models.CharField(_("row hash"), max_length=64, blank=True)
 

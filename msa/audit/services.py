@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from msa.audit import chain
@@ -16,6 +17,11 @@ from msa.core.actors import Actor
 
 # Set per request (or per worker job) so that every row of one action can be grouped.
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+
+def audit_key() -> bytes:
+    """The chain key, from the environment (``MSA_AUDIT_KEY``); never stored in the database."""
+    return chain.decode_key(settings.MSA_AUDIT_KEY)
 
 
 def subject_type_of(subject: models.Model) -> str:
@@ -42,6 +48,7 @@ def audit_record(
         subject_id = str(subject.pk)
     head = _chain_head_locked()
     entry = AuditEntry(
+        seq=head.count + 1,
         at=at or clock.now(),
         actor_kind=str(actor.kind),
         actor_label=actor.label,
@@ -55,7 +62,7 @@ def audit_record(
         correlation_id=correlation_id.get(),
         prev_hash=head.last_hash,
     )
-    entry.row_hash = chain.row_hash(head.last_hash, chain.content_of(entry))
+    entry.row_hash = chain.row_hash(audit_key(), head.last_hash, chain.content_of(entry))
     entry.save()
     head.last_id = entry.pk
     head.last_hash = entry.row_hash

@@ -44,6 +44,12 @@ SETTINGS: tuple[Setting, ...] = (
         "base64url key (32+ bytes) for look-up hashes of encrypted values; never rotated "
         "with the encryption keys. Required unless MSA_DEMO=1.",
     ),
+    Setting(
+        "MSA_AUDIT_KEY",
+        None,
+        "base64url key (32+ bytes) of the audit trail's keyed hash chain; kept outside the "
+        "database (and its backups). Required unless MSA_DEMO=1.",
+    ),
     Setting("MSA_DEBUG", "0", "1 turns on Django's debug pages. Never in production."),
     Setting(
         "DATABASE_URL", "", "postgres://user@host:5432/db; unset: SQLite file in MSA_DATA_DIR."
