@@ -1,8 +1,11 @@
-"""``msa crypto rotate`` and ``msa retention run``: the data-protection chores."""
+"""``msa crypto rotate``, ``msa retention run``, ``msa token list`` and ``msa token revoke``:
+the data-protection and access chores. (``msa token create`` is in msa/ingest/commands.py,
+which adds these two to its ``token`` command through ``register_token_admin``.)"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 
@@ -66,6 +69,68 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
     done = retention_run()
     print(f"anonymised {done} case(s)")
     return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from msa.cli import setup_django  # noqa: PLC0415 - msa.cli imports this module
+
+    setup_django()
+    from msa.accounts.selectors import api_tokens  # noqa: PLC0415 - after setup_django()
+
+    rows = [
+        {
+            "kind": str(t.kind),
+            "name": t.name,
+            "prefix": t.prefix,
+            "org": t.organisation.code if t.organisation else "",
+            "created_at": t.created_at.isoformat(timespec="seconds"),
+            "last_used_at": t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "",
+            "revoked_at": t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "",
+        }
+        for t in api_tokens()
+    ]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    for r in rows:
+        state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "live"
+        used = f"last used {r['last_used_at']}" if r["last_used_at"] else "never used"
+        org = f" [{r['org']}]" if r["org"] else ""
+        print(f"{r['kind']:<12} {r['name']:<30} {r['prefix']}…{org}  {state}, {used}")
+    if not rows:
+        print("no tokens")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from msa.cli import setup_django  # noqa: PLC0415 - msa.cli imports this module
+
+    setup_django()
+    from msa.accounts.models import TokenKind  # noqa: PLC0415 - after setup_django()
+    from msa.accounts.tokens import token_revoke  # noqa: PLC0415 - after setup_django()
+    from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django()
+    from msa.core.errors import NotFoundError, ValidationError  # noqa: PLC0415 - after setup
+
+    kind = TokenKind(args.kind) if args.kind else None
+    try:
+        token = token_revoke(name=args.name, kind=kind, actor=Actor.system("msa-cli"))
+    except (NotFoundError, ValidationError) as exc:
+        print(f"msa token revoke: {exc}", file=sys.stderr)
+        return 2
+    print(f"{token.kind} token {token.name!r} revoked; it authenticates nothing from now on")
+    return 0
+
+
+def register_token_admin(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``msa token list`` and ``msa token revoke NAME``, under msa/ingest's ``token`` command."""
+    kinds = ("sms_gateway", "integration", "unit")
+    ls = sub.add_parser("list", help="every token: kind, name, prefix, live or revoked")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    ls.set_defaults(func=cmd_token_list)
+    rv = sub.add_parser("revoke", help="revoke a token by its name (it stops working at once)")
+    rv.add_argument("name", help="the token's name")
+    rv.add_argument("--kind", choices=kinds, help="when tokens of two kinds share the name")
+    rv.set_defaults(func=cmd_token_revoke)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

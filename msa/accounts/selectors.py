@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from msa.accounts.models import CONSOLE_ROLES, Organisation, OrgKind, User
+from msa.accounts.models import CONSOLE_ROLES, ApiToken, Organisation, OrgKind, User
 
 
 def console_centres_for(user: User) -> QuerySet[Organisation]:
@@ -20,3 +20,9 @@ def console_centres_for(user: User) -> QuerySet[Organisation]:
 
 def user_is_console_staff(user: User, centre_id: int) -> bool:
     return console_centres_for(user).filter(pk=centre_id).exists()
+
+
+def api_tokens() -> QuerySet[ApiToken]:
+    """Every machine token, live and revoked, for ``msa token list`` (never the secret: only
+    its digest is stored, and only its prefix is shown)."""
+    return ApiToken.objects.select_related("organisation").order_by("kind", "name")

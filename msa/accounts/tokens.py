@@ -13,7 +13,7 @@ from msa.accounts.models import ApiToken, Organisation, TokenKind
 from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.errors import ValidationError
+from msa.core.errors import NotFoundError, ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,35 @@ def token_create(
         actor=actor, action="token.create", subject=token, new={"kind": kind, "name": name}
     )
     return IssuedToken(token, plain)
+
+
+@transaction.atomic(durable=True)
+def token_revoke(*, name: str, actor: Actor, kind: TokenKind | None = None) -> ApiToken:
+    """Revoke the live token named ``name`` (of ``kind``, needed only when two kinds share the
+    name). From then on it authenticates nothing; open sockets read ``revoked_at``."""
+    live = ApiToken.objects.select_for_update().filter(name=name.strip(), revoked_at__isnull=True)
+    if kind is not None:
+        live = live.filter(kind=kind)
+    found = list(live)
+    if not found:
+        raise NotFoundError(f"no live token named {name!r}")
+    if len(found) > 1:
+        kinds = ", ".join(sorted(str(t.kind) for t in found))
+        raise ValidationError(
+            f"tokens of several kinds are named {name!r} ({kinds}): say which with --kind",
+            fields={"kind": "ambiguous"},
+        )
+    (token,) = found
+    token.revoked_at = clock.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="token.revoke",
+        subject=token,
+        old={"revoked_at": None},
+        new={"kind": token.kind, "name": token.name, "revoked_at": token.revoked_at.isoformat()},
+    )
+    return token
 
 
 def token_authenticate(kind: TokenKind, presented: str) -> ApiToken | None:

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from msa.accounts.commands import register_token_admin
+
 
 def _fail(message: str) -> int:
     print(f"msa: {message}", file=sys.stderr)
@@ -66,3 +68,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument("--org", metavar="CODE", help="the dispatch centre of an --integration token")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=cmd_token_create)
+    register_token_admin(sub)
