@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
+from django_otp.models import Device
 
 from msa.accounts import mfa
 from msa.accounts.models import User
@@ -62,7 +63,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         device = mfa.totp_verify(user=user, token=form.cleaned_data["token"])
         if device is not None:
-            otp_login(request, device)
+            _second_factor_passed(request, device)
             return redirect(_next(request))
         form.add_error("token", _("That code is not valid. Enter the current code."))
     return render(request, "accounts/otp_verify.html", {"form": form, "next": _next(request)})
@@ -81,7 +82,7 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if mfa.totp_enrol_confirm(user=user, token=form.cleaned_data["token"]):
             device.refresh_from_db()
-            otp_login(request, device)
+            _second_factor_passed(request, device)
             codes = mfa.recovery_codes_issue(user=user)
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
         form.add_error("token", _("That code is not valid. Enter the current code."))
@@ -106,6 +107,13 @@ def device_secret_b32(device: object) -> str:
     """The key as an authenticator app takes it when typed in."""
     key: bytes = device.bin_key  # type: ignore[attr-defined]
     return base64.b32encode(key).decode().rstrip("=")
+
+
+def _second_factor_passed(request: HttpRequest, device: Device) -> None:
+    """Mark the session verified, under a new session key: a key that an attacker planted or
+    read before the second factor (session fixation) is worth nothing after it."""
+    otp_login(request, device)
+    request.session.cycle_key()
 
 
 def _url(name: str) -> str:

@@ -1,5 +1,5 @@
 """Request middleware: the security layer (idle sign-out, the second factor on every staff
-path, the Content-Security-Policy). The centre's time zone is ``msa.accounts.middleware``."""
+path, no caching of staff pages, the Content-Security-Policy). The centre's time zone is ``msa.accounts.middleware``."""
 
 from __future__ import annotations
 
@@ -72,6 +72,22 @@ class OtpRequiredMiddleware:
         ):
             return redirect_to_login(request.get_full_path(), resolve_url("otp-verify"))
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every page served through the session chain
+    (staff pages, the sign-in steps, the admin): a dossier or the console must not stay in a
+    shared proxy's cache or the browser's disk cache after sign-out. Static files are served
+    before this (WhiteNoise), the machine APIs by the lean handler (msa/asgi.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(settings.STATIC_URL):
+            response["Cache-Control"] = "no-store, private"
+        return response
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
