@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from msa.commands import COMMAND_MODULES
+from msa.core.errors import ConfigurationError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -87,14 +88,35 @@ def _serve(host: str, port: int, *, with_worker: bool) -> int:
     return 0
 
 
+def _client_url(host: str, port: int) -> str:
+    """The address a client on this machine reaches a server listening on ``host`` at."""
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - names the wildcard, binds nothing
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    url = _client_url(args.host, args.port)
+    # The enrolment QR names the port this demo serves, unless told otherwise.
+    os.environ.setdefault("MSA_PUBLIC_URL", url)
     _setup(demo=True)
     from msa import demo  # noqa: PLC0415 - after setup_django()
+    from msa.core.demo_state import (  # noqa: PLC0415 - the demo's imports only for demo
+        data_dir,
+        demo_server_clear,
+        demo_server_record,
+    )
 
     _migrate()
     demo.seed()
     print(demo.summary(), flush=True)
-    return _serve(args.host, args.port, with_worker=True)
+    # msa simulate finds this address in the data folder, like the commands find its keys.
+    folder = data_dir()
+    demo_server_record(folder, url)
+    try:
+        return _serve(args.host, args.port, with_worker=True)
+    finally:
+        demo_server_clear(folder)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -162,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = p.add_subparsers(dest="what", required=True)
     sp = sim.add_parser("press", help="press the button of a demo victim's phone")
     sp.add_argument("--victim", type=_positive, required=True, help="demo victim number (1-5)")
-    sp.add_argument("--url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}", help="centre URL")
+    sp.add_argument(
+        "--url", default=None, help="centre URL (default: the demo running from MSA_DATA_DIR)"
+    )
     sp.add_argument(
         "--trigger",
         choices=("button", "app", "duress", "test"),
@@ -197,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args)
     except KeyboardInterrupt:
         return 130
+    except ConfigurationError as exc:  # a missing secret, a bad setting: say which, no traceback
+        print(f"msa: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

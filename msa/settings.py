@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from msa.audit.chain import AuditKeyError
 from msa.audit.chain import decode_key as decode_audit_key
+from msa.core.demo_state import data_dir, demo_marker_applies, demo_secret
 from msa.core.env import (
     database_config,
     env_bool,
@@ -27,33 +27,35 @@ from msa.core.errors import ConfigurationError
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("MSA_DATA_DIR"))
-if not DATA_DIR.is_absolute():
-    DATA_DIR = Path.cwd() / DATA_DIR
+DATA_DIR = data_dir()
 
-MSA_DEMO = env_bool("MSA_DEMO")
+# The demo (MSA_DEMO=1), or a command run beside it: no secret set, and the data folder holds the
+# demo's marker (msa/core/demo_state.py). Production sets its secrets: never the demo.
+MSA_DEMO = env_bool("MSA_DEMO") or demo_marker_applies(DATA_DIR)
 DEBUG = env_bool("MSA_DEBUG")
 
-_secret = env_optional("MSA_SECRET_KEY")
-if _secret is None:
-    if not MSA_DEMO:
-        raise ConfigurationError(
-            "MSA_SECRET_KEY must be set (only the demo, MSA_DEMO=1, runs without one)",
-        )
-    _secret = secrets.token_urlsafe(50)
-SECRET_KEY = _secret
 
-
-def _demo_secret(name: str, label: bytes) -> str:
-    """In the demo only, a fixed, well-known key: demo data is fictional."""
+def _demo_secret(name: str, label: bytes | None = None) -> str:
+    """A secret from the environment; in the demo only, the one the demo generated once and
+    keeps in its data folder, so that a restart keeps browsers signed in and the commands run
+    beside it find it (``label``: the fixed key of earlier versions, for an older folder)."""
     value = env_optional(name)
     if value is not None:
         return value
     if not MSA_DEMO:
-        raise ConfigurationError(f"{name} must be set (only the demo, MSA_DEMO=1, runs without)")
-    return base64.urlsafe_b64encode(hashlib.sha256(b"msa-demo-" + label).digest()).decode()
+        raise ConfigurationError(
+            f"{name} must be set (only the demo runs without: MSA_DEMO=1, or a command run "
+            f"beside it with MSA_DATA_DIR naming its data folder; {DATA_DIR} holds no demo)"
+        )
+    legacy = (
+        base64.urlsafe_b64encode(hashlib.sha256(b"msa-demo-" + label).digest()).decode()
+        if label is not None
+        else None
+    )
+    return demo_secret(DATA_DIR, name, legacy=legacy)
 
 
+SECRET_KEY = _demo_secret("MSA_SECRET_KEY")
 MSA_ENCRYPTION_KEYS = _demo_secret("MSA_ENCRYPTION_KEYS", b"encryption")
 if ":" not in MSA_ENCRYPTION_KEYS:
     MSA_ENCRYPTION_KEYS = "demo:" + MSA_ENCRYPTION_KEYS.rstrip("=")

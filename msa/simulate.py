@@ -13,6 +13,7 @@ from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from msa.core.demo_state import data_dir, demo_server_url
 from msa.demo_data import demo_device_id, demo_device_key, victim
 from msa_client.adapters.positions import ScriptedRoute
 from msa_client.adapters.sms import LoopbackSmsTransport
@@ -29,15 +30,37 @@ from msa_client.models import (
 from msa_client.session import PositionBuffer
 from msa_protocol import CallEvent, format_time, parse_enrolment_qr
 
+NO_DEMO_FOUND = (
+    "no running demo found in {folder} (MSA_DATA_DIR): start `msa demo` there, or pass the "
+    "centre's address with --url http://HOST:PORT"
+)
+
+
+def centre_url(url: str | None) -> str | None:
+    """``--url``, or else the address of the demo running from the data folder (``msa demo``
+    notes it there); None when there is neither."""
+    return url or demo_server_url(data_dir())
+
 
 def press(
-    *, base_url: str, victim_number: int, trigger: str, call: str, give_up_after_s: float = 30.0
+    *,
+    base_url: str | None,
+    victim_number: int,
+    trigger: str,
+    call: str,
+    give_up_after_s: float = 30.0,
 ) -> int:
-    """Press the button of demo victim ``victim_number``'s phone once; print the answer."""
+    """Press the button of demo victim ``victim_number``'s phone once; print the answer.
+
+    ``base_url`` None: the demo running from the data folder."""
     try:
         person = victim(victim_number)
     except KeyError:
         print(f"msa simulate: there is no demo victim {victim_number} (1-5)", file=sys.stderr)
+        return 2
+    base_url = centre_url(base_url)
+    if base_url is None:
+        print("msa simulate: " + NO_DEMO_FOUND.format(folder=data_dir()), file=sys.stderr)
         return 2
     client = DeviceClient(
         base_url,
@@ -345,7 +368,7 @@ class _SetupError(Exception):
 
 
 def _sim_device(
-    *, base_url: str, victim_number: int | None, qr: str | None, sms_from: str | None
+    *, base_url: str | None, victim_number: int | None, qr: str | None, sms_from: str | None
 ) -> SimDevice:
 
     if qr:
@@ -366,6 +389,9 @@ def _sim_device(
         person = victim(victim_number or 1)
     except KeyError:
         raise _SetupError(f"there is no demo victim {victim_number} (1-5)") from None
+    base_url = centre_url(base_url)
+    if base_url is None:
+        raise _SetupError(NO_DEMO_FOUND.format(folder=data_dir()))
     return SimDevice(
         base_url=base_url,
         device_id=demo_device_id(person.number),
@@ -402,7 +428,7 @@ def _print_result(result: ScenarioResult) -> None:
 def scenario(
     *,
     name: str,
-    base_url: str,
+    base_url: str | None,
     victim_number: int | None,
     qr: str | None,
     sms_token: str | None,
@@ -484,7 +510,11 @@ def add_scenario_parser(sim: Any) -> None:
         "compresses the client's waiting only: the centre's clock is real.",
     )
     sp.add_argument("name", choices=SCENARIOS)
-    sp.add_argument("--url", default="http://127.0.0.1:8000", help="centre URL (demo victims)")
+    sp.add_argument(
+        "--url",
+        default=None,
+        help="centre URL for the demo victims (default: the demo running from MSA_DATA_DIR)",
+    )
     sp.add_argument("--victim", type=int, default=1, help="demo victim number (1-5)")
     sp.add_argument("--qr", default=None, help="enrolment QR text instead of a demo victim")
     sp.add_argument(

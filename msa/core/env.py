@@ -29,7 +29,10 @@ class Setting:
 # The documented list. Order is the order of docs/settings.md.
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "MSA_DEMO", "0", "1 runs the demo: a generated secret key and demo logins are allowed."
+        "MSA_DEMO",
+        "0",
+        "1 runs the demo: demo logins, and keys generated once and kept in MSA_DATA_DIR "
+        "(demo-secrets.json: commands run beside the demo, with no secret set, use them too).",
     ),
     Setting("MSA_SECRET_KEY", None, "Django's secret key; required unless MSA_DEMO=1."),
     Setting(
@@ -149,6 +152,12 @@ def env_str(name: str) -> str:
     if value is None:
         raise ConfigurationError(f"{name} must be set: {_BY_NAME[name].help}")
     return value
+
+
+def env_given(name: str) -> bool:
+    """Whether ``name`` is in the environment at all, even empty or equal to its default."""
+    _raw(name)  # a declared setting
+    return name in os.environ
 
 
 def env_optional(name: str) -> str | None:
