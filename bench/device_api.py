@@ -191,6 +191,7 @@ def main() -> int:
             "MSA_DATA_DIR": str(work / "msa"),
             "MSA_LOG_LEVEL": "WARNING",
             "MSA_DEVICE_RATE_LIMIT": "1000000",
+            "MSA_HEARTBEAT_RATE_LIMIT": "1000000",
         }
     )
     if args.postgres:

@@ -75,6 +75,12 @@ class Incident(models.Model):
     victim_cancelled_at = models.DateTimeField(_("cancelled by victim at"), null=True, blank=True)
     duress_at = models.DateTimeField(_("duress signalled at"), null=True, blank=True)
     device_revoked_at = models.DateTimeField(_("device revoked at"), null=True, blank=True)
+    # Raised by a device of a case that had ended (a press is never dropped: the centre decides).
+    case_ended_at = models.DateTimeField(_("case had ended at"), null=True, blank=True)
+    # A retry of the press carried another trigger than the one stored (e.g. test -> duress).
+    retry_differs_at = models.DateTimeField(_("retry differed at"), null=True, blank=True)
+    # More than MSA_REPEAT_PRESS_ALERT_PER_MIN presses in a minute: the supervisor was alerted.
+    repeat_alerted_at = models.DateTimeField(_("repeat presses alerted at"), null=True, blank=True)
     # Why an SMS alarm could not be verified (bad_mac, missing_mac, unknown_device, ...): the
     # operator sees it next to the channel. Empty for a verified alarm.
     unverified_reason = models.CharField(_("unverified because"), max_length=32, blank=True)
@@ -132,8 +138,47 @@ class Incident(models.Model):
         return self.trigger == Trigger.DURESS or self.duress_at is not None
 
     @property
+    def flags(self) -> list[str]:
+        """What the operator must weigh: ``device_revoked``, ``case_ended``, ``retry_differs``."""
+        marks = {
+            "device_revoked": self.device_revoked_at,
+            "case_ended": self.case_ended_at,
+            "retry_differs": self.retry_differs_at,
+        }
+        return [name for name, at in marks.items() if at is not None]
+
+    @property
     def can_acknowledge(self) -> bool:
         return IncidentTransitionName.ACKNOWLEDGE in INCIDENT_MACHINE.allowed(self.status)
+
+
+class RepeatPress(models.Model):
+    """Another press of the same device (or SMS from the victim's number) while its incident
+    was open: it joined that incident instead of raising one more. Its ``alarm_id`` names the
+    incident too, so the phone's follow-ups of that press (positions, call, cancel) find it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="repeat_presses")
+    device = models.ForeignKey(
+        Device, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    alarm_id = models.UUIDField(_("alarm id"), null=True, blank=True)
+    alarm_ref = models.CharField(_("alarm ref"), max_length=8, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=8, choices=_choices(Trigger))
+    channel = models.CharField(_("channel"), max_length=16)
+    pressed_at = models.DateTimeField(_("pressed at (device clock)"))
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("repeat press")
+        verbose_name_plural = _("repeat presses")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=("device", "alarm_id"), name="repeat_press_unique_alarm_per_device"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} repeat {self.received_at:%H:%M:%S}"
 
 
 class IncidentTransition(TransitionHistory):

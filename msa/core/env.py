@@ -82,6 +82,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Device API: requests one device may make per window before 429 (new alarms exempt).",
     ),
     Setting("MSA_DEVICE_RATE_WINDOW_S", "60", "Device API: the rate limit's window, seconds."),
+    Setting(
+        "MSA_HEARTBEAT_RATE_LIMIT",
+        "10",
+        "Device API: heartbeats one device may send per window (their own bucket) before 429.",
+    ),
+    Setting(
+        "MSA_REPEAT_PRESS_ALERT_PER_MIN",
+        "5",
+        "Presses of one device within a minute above which the supervisor is alerted.",
+    ),
+    Setting(
+        "MSA_MACHINE_DB_TIMEOUT_MS",
+        "1500",
+        "Device API and SMS webhook: longest wait for a locked database before 503 (ms).",
+    ),
     Setting("MSA_SMS_NUMBER", "+32470099112", "The centre's SMS number for fallback SMS (E.164)."),
     Setting(
         "MSA_PUBLIC_URL",

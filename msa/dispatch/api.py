@@ -158,6 +158,7 @@ class IncidentOut(Schema):
     on_scene_breach_at: datetime | None
     duress: bool
     victim_cancelled: bool
+    flags: list[str]
     outcome: str
     units: list[DispatchOut]
     last_position: PositionOut | None
@@ -199,6 +200,7 @@ def _incident_out(incident: Incident, *, positions: bool = False) -> dict[str, A
         "on_scene_breach_at": incident.on_scene_breach_at,
         "duress": bool(incident.duress_at) or incident.trigger == "duress",
         "victim_cancelled": incident.victim_cancelled_at is not None,
+        "flags": incident.flags,
         "outcome": incident.outcome,
         "units": [
             {

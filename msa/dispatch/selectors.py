@@ -245,6 +245,8 @@ EVENT_LABELS: dict[str, Promise] = {
     events.AlarmVictimCancelled.type: _("cancelled by the victim"),
     events.AlarmDuress.type: _("duress"),
     events.DeviceRevoked.type: _("device revoked"),
+    events.AlarmRepeatPress.type: _("repeat press"),
+    events.AlarmRetryDiffers.type: _("retry with another trigger"),
 }
 # The events the timeline reads from the event log; the others are in it already from the
 # history rows (transitions, dispatches, notes), or too many (positions).
@@ -259,6 +261,8 @@ TIMELINE_EVENTS = frozenset(
         events.AlarmVictimCancelled.type,
         events.AlarmDuress.type,
         events.DeviceRevoked.type,
+        events.AlarmRepeatPress.type,
+        events.AlarmRetryDiffers.type,
     }
 )
 

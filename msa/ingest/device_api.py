@@ -17,10 +17,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema, Status
 from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 
 from msa.alarms.selectors import last_test_alarm_at
 from msa.alarms.services.call import alarm_call_report
-from msa.alarms.services.intake import BatteryInput, alarm_raise
+from msa.alarms.services.intake import BatteryInput, RaiseResult, alarm_raise
 from msa.alarms.services.tracking import FixInput, alarm_locations_add
 from msa.alarms.services.victim import alarm_cancel
 from msa.alarms.states import CallState, Channel
@@ -37,12 +38,13 @@ from msa.core.api import (
     read_json_object,
 )
 from msa.core.api import ErrorOut as EnvelopeOut
-from msa.core.errors import NotFoundError
+from msa.core.errors import ConfigurationError, NotFoundError
 from msa.devices.models import Device
 from msa.devices.selectors import device_by_protocol_id
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
 from msa.devices.states import DeviceStatus
-from msa.ingest.ratelimit import rate_limit_hit
+from msa.ingest.ratelimit import heartbeat_rate_hit, rate_limit_hit
+from msa.ingest.selectors import device_alarm_is_open
 from msa_protocol import (
     FUTURE_FIX_TOLERANCE_S,
     HEADER_DEVICE,
@@ -63,6 +65,7 @@ from msa_protocol import (
 log = logging.getLogger("msa.ingest.device")
 
 FUTURE_FIX_TOLERANCE = timedelta(seconds=FUTURE_FIX_TOLERANCE_S)
+_PREFIX = "/api/device/v1/"
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -230,6 +233,8 @@ class DeviceSignatureAuth:
         ):
             raise ApiError(401, "invalid_signature", "the request signature does not match")
         if device.status == DeviceStatus.REVOKED:
+            if request.method == "POST" and request.path.endswith("/alarms"):
+                _revoked_press_record(request, device)
             raise ApiError(401, "device_revoked", "this device was revoked")
         now = clock.now()
         skew = abs(int(timestamp) - int(now.timestamp()))  # digits: the signature checked it
@@ -241,19 +246,52 @@ class DeviceSignatureAuth:
                 extra={"server_time": format_time(now)},
             )
 
-        if not (request.method == "POST" and request.path.endswith("/alarms")):
-            # design.md section 7: no filter applies to alarms, so a new press is never refused;
-            # everything else a device sends is rate limited.
-            wait = rate_limit_hit(device.pk)
-            if wait is not None:
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    "too many requests from this device: retry later",
-                    headers={"Retry-After": str(wait)},
-                )
+        wait = _rate_limit(request, device)
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests from this device: retry later",
+                headers={"Retry-After": str(wait)},
+            )
         read_json_object(request, max_bytes=MAX_BODY_BYTES)
         return device
+
+
+def _rate_limit(request: HttpRequest, device: Device) -> int | None:
+    """design.md section 7: no filter applies to alarms. A new press and every follow-up of an
+    open alarm (positions, call, cancel) are never counted; heartbeats have their own bucket;
+    the follow-ups of other alarm ids share the general one (msa.ingest.ratelimit)."""
+    path = request.path.removeprefix(_PREFIX)
+    if path == "heartbeat":
+        return heartbeat_rate_hit(device.pk, _header(request, HEADER_SIGNATURE))
+    if path == "alarms":
+        return None
+    parts = path.split("/")
+    if len(parts) == 3 and parts[0] == "alarms":
+        try:
+            alarm_id = uuid.UUID(parts[1])
+        except ValueError:
+            pass
+        else:
+            if device_alarm_is_open(device, alarm_id):
+                return None
+    return rate_limit_hit(device.pk)
+
+
+def _revoked_press_record(request: HttpRequest, device: Device) -> None:
+    """A press signed with a revoked device's key is answered ``device_revoked`` as
+    protocol.md says, and still shown to the centre, flagged ``device_revoked``: a press is
+    never dropped (the suspect may hold the phone, or the victim an old one). A body that is
+    not a valid alarm records nothing; the answer is the same."""
+    try:
+        payload = AlarmIn.model_validate(read_json_object(request, max_bytes=MAX_BODY_BYTES))
+    except (ApiError, PydanticValidationError):
+        return
+    try:
+        _alarm_raise(device, payload)
+    except ConfigurationError as exc:  # a device no longer linked to a case: nobody to show
+        log.error("revoked_press_not_raised error=%s", exc.message)  # noqa: TRY400
 
 
 class DeviceApi(MachineApi):
@@ -330,7 +368,21 @@ ALARM_ERRORS: dict[int, Any] = {**ERRORS, 404: ErrorOut}  # endpoints under /ala
 def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]:
     device: Device = request.auth  # type: ignore[attr-defined]
     _check_not_future(payload.location, "location.fix_at")
-    result = alarm_raise(
+    result = _alarm_raise(device, payload)
+    incident = result.incident
+    return Status(
+        201 if result.created else 200,
+        {
+            "alarm_id": payload.alarm_id,
+            "incident": incident.reference,
+            "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
+            "track_until": _track_until(incident.track_until),
+        },
+    )
+
+
+def _alarm_raise(device: Device, payload: AlarmIn) -> RaiseResult:
+    return alarm_raise(
         device=device,
         alarm_id=payload.alarm_id,
         trigger=payload.trigger,
@@ -344,16 +396,6 @@ def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]
         call_state=CallState(payload.call.state) if payload.call else None,
         channel=Channel.DATA,
         actor=Actor.device(device.device_id),
-    )
-    incident = result.incident
-    return Status(
-        201 if result.created else 200,
-        {
-            "alarm_id": payload.alarm_id,
-            "incident": incident.reference,
-            "report_interval_s": settings.MSA_REPORT_INTERVAL_S,
-            "track_until": _track_until(incident.track_until),
-        },
     )
 
 

@@ -1,5 +1,5 @@
 """What the ingest adapters keep: every inbound SMS (the rejected-SMS log is its rejected part)
-and the per-device request counters of the device API's rate limit."""
+and the per-device request counters of the device API's rate limits."""
 
 from __future__ import annotations
 
@@ -70,3 +70,18 @@ class DeviceRateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {self.count} in window {self.window}"
+
+
+class HeartbeatRateWindow(models.Model):
+    """The heartbeats' own fixed-window counter per device, and the signature of the last
+    heartbeat counted (an exact replay of it is not counted again; see msa.ingest.ratelimit)."""
+
+    device = models.OneToOneField(
+        Device, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    window = models.BigIntegerField()  # unix time // MSA_DEVICE_RATE_WINDOW_S
+    count = models.PositiveIntegerField(default=0)
+    last_signature = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.count} heartbeats in window {self.window}"

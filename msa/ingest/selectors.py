@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
 
 from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
-from msa.alarms.models import Incident
+from msa.alarms.models import Incident, RepeatPress
+from msa.alarms.states import OPEN_STATES
+from msa.devices.models import Device
 from msa.ingest.models import InboundSms, SmsResult
 
 
@@ -25,3 +29,15 @@ def rejected_sms_log(user: User, *, limit: int = 100) -> QuerySet[InboundSms]:
 def incident_sms(incident: Incident) -> QuerySet[InboundSms]:
     """The SMS that raised or joined ``incident`` (for the timeline: reason, arrival)."""
     return InboundSms.objects.filter(incident=incident).order_by("received_at")
+
+
+def device_alarm_is_open(device: Device, alarm_id: uuid.UUID) -> bool:
+    """Whether ``alarm_id`` names an open incident of ``device`` (its own press, or a repeat
+    press that joined it): its follow-ups are never rate limited."""
+    open_states = [str(s) for s in OPEN_STATES]
+    return (
+        Incident.objects.filter(device=device, alarm_id=alarm_id, status__in=open_states).exists()
+        or RepeatPress.objects.filter(
+            device=device, alarm_id=alarm_id, incident__status__in=open_states
+        ).exists()
+    )

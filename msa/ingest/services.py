@@ -3,8 +3,9 @@
 Rules, in order:
 
 1. the gateway's message id was seen before → ``duplicate``, nothing changes;
-2. a well-formed MSA1 SMS with a valid MAC of an active device → alarm raised (or merged with
-   the data alarm of the same press), channel ``sms``;
+2. a well-formed MSA1 SMS with a valid MAC of an enrolled device → alarm raised (or merged with
+   the data alarm of the same press, or joined to the device's open incident as a repeat
+   press), channel ``sms``; a revoked device or an ended case flags the incident;
 3. otherwise, when the sender is the enrolled phone number of the victim of a case in a
    protected state → alarm raised, channel ``unverified_sms``, with the reason the operator
    sees (a life may be at stake);
@@ -73,6 +74,7 @@ _OUTCOME_RESULT = {
     RaiseOutcome.RAISED: SmsResult.RAISED,
     RaiseOutcome.MERGED: SmsResult.MERGED,
     RaiseOutcome.DUPLICATE: SmsResult.DUPLICATE,
+    RaiseOutcome.REPEAT: SmsResult.MERGED,  # joined the device's open incident as a repeat press
 }
 
 
@@ -104,12 +106,11 @@ def _verify(sms: FallbackSms, text: str) -> tuple[Device | None, str]:
     device = device_by_protocol_id(sms.device_id)
     if device is None:
         return None, "unknown_device"
-    if device.status == DeviceStatus.REVOKED:
-        return None, "device_revoked"
     if not sms.mac:
-        return None, "missing_mac"
+        return None, "device_revoked" if device.status == DeviceStatus.REVOKED else "missing_mac"
     if not verify_sms_mac(device.secret(), text):
-        return None, "bad_mac"
+        return None, "device_revoked" if device.status == DeviceStatus.REVOKED else "bad_mac"
+    # Signed with a revoked device's key: a press is never dropped, alarm_raise flags it.
     return device, ""
 
 

@@ -45,6 +45,8 @@ class AlarmRaised(Event):
     # Why an SMS alarm could not be verified (bad_mac, missing_mac, ...): None when verified.
     unverified_reason: str | None = None
     call_state: str = "none"
+    # What the operator must weigh before acting: device_revoked, case_ended (None: nothing).
+    flags: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,6 +159,27 @@ class DeviceRevoked(Event):
     at: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmRepeatPress(Event):
+    """Another press of the same device while this incident is open: joined, not a new one."""
+
+    type: ClassVar[str] = "alarm.repeat_press"
+    channel: str
+    trigger: str
+    at: str
+    count: int  # presses joined to this incident so far
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmRetryDiffers(Event):
+    """A retry of the press carried another trigger than the one stored (kept, never lowered)."""
+
+    type: ClassVar[str] = "alarm.retry_differs"
+    stored: str
+    received: str
+    at: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -175,6 +198,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlarmVictimCancelled,
         AlarmDuress,
         DeviceRevoked,
+        AlarmRepeatPress,
+        AlarmRetryDiffers,
     )
 }
 

@@ -31,6 +31,7 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCentre]:
         tmp_path_factory.mktemp("centre"),
         MSA_TRACKING_AFTER_CALL_S=str(WINDOW_S),
         MSA_DEVICE_RATE_LIMIT="100000",
+        MSA_HEARTBEAT_RATE_LIMIT="100000",
     ) as running:
         yield running
 

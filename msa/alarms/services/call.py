@@ -16,7 +16,11 @@ from typing import Any
 from django.db import transaction
 
 from msa.alarms.models import Incident
-from msa.alarms.services.tracking import device_incident_lock, tracking_after_call
+from msa.alarms.services.tracking import (
+    device_incident_lock,
+    tracking_after_call,
+    tracking_closed,
+)
 from msa.alarms.states import CALL_MACHINE, CallState, CallTransitionName, call_transition_for
 from msa.core import clock
 from msa.core.actors import Actor
@@ -36,15 +40,23 @@ def call_changes(
     incident: Incident, transition: CallTransitionName, at: datetime
 ) -> dict[str, Any]:
     """The fields a call transition writes with the new state: the call's times and the end
-    of tracking (none while the call is on; MSA_TRACKING_AFTER_CALL_S after it ended)."""
+    of tracking (none while the call is on; MSA_TRACKING_AFTER_CALL_S after it ended).
+
+    A tracking window that has closed stays closed: a late ``dialing`` or ``ended`` moves the
+    call but not ``track_until``."""
+    changes: dict[str, Any]
     if transition == CallTransitionName.ANSWER:
-        return {"call_answered_at": at, "track_until": None}
-    if transition in {CallTransitionName.END, CallTransitionName.END_UNANSWERED}:
-        return {
+        changes = {"call_answered_at": at, "track_until": None}
+    elif transition in {CallTransitionName.END, CallTransitionName.END_UNANSWERED}:
+        changes = {
             "call_ended_at": incident.call_ended_at or at,
             "track_until": at + tracking_after_call(),
         }
-    return {"track_until": None}
+    else:
+        changes = {"track_until": None}
+    if tracking_closed(incident, clock.now()):
+        del changes["track_until"]
+    return changes
 
 
 def call_transition_apply(

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import transaction
 
 from msa.accounts.models import Organisation
-from msa.alarms.models import Incident
+from msa.alarms.models import Incident, RepeatPress
 from msa.alarms.services.call import call_event_append, call_transition_apply
 from msa.alarms.services.tracking import (
     FixInput,
@@ -24,6 +25,7 @@ from msa.alarms.states import (
     CALL_MACHINE,
     CALL_ONGOING,
     INCIDENT_MACHINE,
+    OPEN_STATES,
     CallState,
     CallTransitionName,
     Channel,
@@ -35,12 +37,16 @@ from msa.alarms.states import (
 )
 from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase
+from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
 from msa.core.transitions import history_start
 from msa.devices.models import Device
+from msa.devices.states import DeviceStatus
+from msa.messaging.models import MessageChannel
+from msa.messaging.services import message_enqueue
 from msa.realtime import events
 from msa.realtime.services import event_append, incident_event_append
 
@@ -58,6 +64,7 @@ class RaiseOutcome(StrEnum):
 
     RAISED = "raised"  # a new incident
     MERGED = "merged"  # the incident existed; this channel (or the full alarm id) was added
+    REPEAT = "repeat"  # another press while the device's incident was open: joined it
     DUPLICATE = "duplicate"  # nothing new (a repeat, or a replay for a closed incident)
 
 
@@ -75,6 +82,10 @@ class RaiseResult:
 MERGE_WINDOW = timedelta(hours=1)
 # protocol.md: "an SMS whose press is older than 10 minutes is raised with its delay shown".
 DELAY_NOTICE = timedelta(minutes=10)
+# Repeat presses are counted over this window for the supervisor's alert.
+REPEAT_ALERT_WINDOW = timedelta(minutes=1)
+# How serious a trigger is: a retry never lowers what the centre holds.
+TRIGGER_RANK = {Trigger.TEST: 0, Trigger.BUTTON: 1, Trigger.APP: 1, Trigger.DURESS: 2}
 
 
 def alarm_delay_s(incident: Incident) -> int | None:
@@ -92,6 +103,13 @@ def _centre_of(case: ProtectionCase | None, label: str) -> Organisation:
     return centre
 
 
+@dataclass(frozen=True, slots=True)
+class _Match:
+    incident: Incident
+    repeat: RepeatPress | None = None  # matched a repeat press joined to the incident
+    exact: bool = False  # matched by the full alarm_id: a retry of the same request
+
+
 def _same_press(
     *,
     device: Device | None,
@@ -99,12 +117,20 @@ def _same_press(
     alarm_id: uuid.UUID | None,
     alarm_ref: str,
     pressed_at: datetime,
-) -> Incident | None:
-    """The incident this delivery belongs to, if another channel brought it first."""
+) -> _Match | None:
+    """The incident this delivery belongs to, if another channel brought it first (or it
+    joined an incident as a repeat press)."""
     if device is not None and alarm_id is not None:
         exact = Incident.objects.filter(device=device, alarm_id=alarm_id).first()
         if exact is not None:
-            return exact
+            return _Match(exact, exact=True)
+        repeat = (
+            RepeatPress.objects.select_related("incident")
+            .filter(device=device, alarm_id=alarm_id)
+            .first()
+        )
+        if repeat is not None:
+            return _Match(repeat.incident, repeat, exact=True)
     if not alarm_ref:
         return None
     try:
@@ -117,11 +143,44 @@ def _same_press(
         pressed_at__gte=earliest,
         pressed_at__lte=latest,
     )
+    repeats = RepeatPress.objects.select_related("incident").filter(
+        incident__case=case, alarm_ref=alarm_ref, pressed_at__gte=earliest, pressed_at__lte=latest
+    )
     if device is not None:
         candidates = candidates.filter(device=device)
+        repeats = repeats.filter(device=device)
     if alarm_id is not None:
         candidates = candidates.filter(alarm_id__isnull=True)  # another full id: another press
-    return candidates.order_by("-received_at").first()
+        repeats = repeats.filter(alarm_id__isnull=True)
+    incident = candidates.order_by("-received_at").first()
+    if incident is not None:
+        return _Match(incident)
+    repeat = repeats.order_by("-received_at").first()
+    return _Match(repeat.incident, repeat) if repeat is not None else None
+
+
+def _open_incident(
+    *, device: Device | None, case: ProtectionCase, channel: Channel, trigger: Trigger
+) -> Incident | None:
+    """The open live incident a new press joins as a repeat press: the device's own, or, for
+    an unverified SMS from the victim's number, the case's. Test presses always raise their
+    own incident (the test lane), and never join a live one."""
+    if trigger == Trigger.TEST:
+        return None
+    open_live = Incident.objects.filter(status__in=[str(s) for s in OPEN_STATES], lane=Lane.LIVE)
+    if channel == Channel.UNVERIFIED_SMS or device is None:
+        open_live = open_live.filter(case=case)
+    else:
+        open_live = open_live.filter(device=device)
+    return open_live.order_by("-received_at").first()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Flags:
+    """What the centre must be shown about the press's origin (never a reason to drop it)."""
+
+    device_revoked: bool
+    case_ended: bool
 
 
 @transaction.atomic(durable=True)
@@ -174,16 +233,36 @@ def alarm_raise(
     assert case is not None  # checked by _centre_of
     ref = alarm_id.hex[:8] if alarm_id is not None else (alarm_ref or "")
     now = clock.now()
-    existing = _same_press(
+    flags = _Flags(
+        device_revoked=device is not None and device.status == DeviceStatus.REVOKED,
+        case_ended=case.status == CaseState.ENDED,
+    )
+    match = _same_press(
         device=device, case=case, alarm_id=alarm_id, alarm_ref=ref, pressed_at=pressed_at
     )
-    if existing is not None:
+    if match is not None:
         return _join(
-            existing,
+            match,
             alarm_id=alarm_id,
+            trigger=trigger,
             location=location,
             call_state=call_state,
             channel=channel,
+            actor=actor,
+            now=now,
+        )
+    joined = _open_incident(device=device, case=case, channel=channel, trigger=trigger)
+    if joined is not None:
+        return _repeat_press(
+            joined,
+            device=device,
+            alarm_id=alarm_id,
+            alarm_ref=ref,
+            trigger=trigger,
+            pressed_at=pressed_at,
+            location=location,
+            channel=channel,
+            flags=flags,
             actor=actor,
             now=now,
         )
@@ -210,6 +289,8 @@ def alarm_raise(
         phone_battery_pct=battery.phone_pct if battery else None,
         button_battery_pct=battery.button_pct if battery else None,
         unverified_reason=unverified_reason,
+        device_revoked_at=now if flags.device_revoked else None,
+        case_ended_at=now if flags.case_ended else None,
     )
     first_fix = None
     if location is not None and location.is_fix:
@@ -236,6 +317,7 @@ def alarm_raise(
             "with_position": first_fix is not None,
             "delay_s": delay_s,
             "unverified_reason": unverified_reason or None,
+            "flags": incident.flags or None,
         },
         at=now,
     )
@@ -254,58 +336,25 @@ def alarm_raise(
             delay_s=delay_s,
             unverified_reason=unverified_reason or None,
             call_state=str(call),
+            flags=incident.flags or None,
         ),
     )
     log.info(
-        "alarm_raised incident=%s channel=%s trigger=%s lane=%s delay_ms=%d",
+        "alarm_raised incident=%s channel=%s trigger=%s lane=%s flags=%s delay_ms=%d",
         incident.reference,
         channel,
         trigger,
         lane,
+        ",".join(incident.flags) or "-",
         max(0, int((now - pressed_at).total_seconds() * 1000)),
     )
     return RaiseResult(incident, created=True, outcome=RaiseOutcome.RAISED)
 
 
-def _join(
-    existing: Incident,
-    *,
-    alarm_id: uuid.UUID | None,
-    location: FixInput | None,
-    call_state: CallState | None,
-    channel: Channel,
-    actor: Actor,
-    now: datetime,
-) -> RaiseResult:
-    """A second delivery of a press: add what it brings, never reopen a closed incident."""
-    incident = Incident.objects.select_for_update().get(pk=existing.pk)
-    if incident.status == IncidentState.CLOSED:
-        log.warning(
-            "alarm_replay_for_closed_incident incident=%s channel=%s", incident.reference, channel
-        )
-        return RaiseResult(incident, created=False, outcome=RaiseOutcome.DUPLICATE)
-    changed: list[str] = []
-    added_channel = str(channel) not in incident.channels
-    if added_channel:
-        incident.channels = [*incident.channels, str(channel)]
-        changed.append("channels")
-    if alarm_id is not None and incident.alarm_id is None:
-        incident.alarm_id = alarm_id
-        changed.append("alarm_id")
-    # A fallback SMS says the call dropped (a ghost call); a data alarm after an SMS says a
-    # call is under way. Either moves the call only through its machine.
-    call = None
-    if call_state == CallState.GHOST or (
-        call_state in {CallState.DIALING, CallState.RINGING}
-        and incident.call_state == CallState.NONE
-    ):
-        call = call_transition_for(call_state, incident.call_state)
-    ghost = call == CallTransitionName.END_UNANSWERED
-    if changed:
-        incident.save(update_fields=changed)
-    if call is not None:
-        incident = call_transition_apply(incident, call, actor=actor, at=now)
-        changed.append("call_state")
+def _fix_add(
+    incident: Incident, location: FixInput | None, channel: Channel, now: datetime
+) -> None:
+    """Store the position a delivery brings, while the tracking window is open."""
     if (
         location is not None
         and location.is_fix
@@ -318,8 +367,121 @@ def _join(
             incident=incident,
             event=events.AlarmLocated(incident=incident.reference, positions=[fix_position(fix)]),
         )
+
+
+def _trigger_raise(incident: Incident, trigger: Trigger, *, actor: Actor, now: datetime) -> None:
+    """A later delivery says the press is more serious than stored: the centre takes the more
+    serious (a test becomes live, anything becomes duress); nothing is ever lowered."""
+    changed: list[str] = []
+    if trigger != Trigger.TEST and incident.lane == Lane.TEST:
+        incident.lane = Lane.LIVE
+        changed.append("lane")
+    duress = trigger == Trigger.DURESS and incident.duress_at is None
+    if duress:
+        incident.duress_at = now
+        changed.append("duress_at")
     if not changed:
+        return
+    incident.save(update_fields=changed)
+    audit_record(
+        actor=actor,
+        action="incident.trigger_raised",
+        subject=incident,
+        new={"trigger": str(trigger), "lane": str(incident.lane), "duress": duress},
+        at=now,
+    )
+    if duress:
+        incident_event_append(
+            incident=incident,
+            event=events.AlarmDuress(incident=incident.reference, at=now.isoformat()),
+        )
+        log.warning("alarm_duress incident=%s", incident.reference)
+
+
+def _retry_differs(
+    incident: Incident, stored: str, trigger: Trigger, *, actor: Actor, now: datetime
+) -> None:
+    """A retry of the same alarm id with another trigger: flagged for the operator; a more
+    serious trigger raises the incident, a less serious one changes nothing else."""
+    if incident.retry_differs_at is None:
+        incident.retry_differs_at = now
+        incident.save(update_fields=["retry_differs_at"])
+    audit_record(
+        actor=actor,
+        action="incident.retry_differs",
+        subject=incident,
+        old={"trigger": stored},
+        new={"trigger": str(trigger)},
+        at=now,
+    )
+    incident_event_append(
+        incident=incident,
+        event=events.AlarmRetryDiffers(
+            incident=incident.reference, stored=stored, received=str(trigger), at=now.isoformat()
+        ),
+    )
+    log.warning(
+        "alarm_retry_differs incident=%s stored=%s received=%s", incident.reference, stored, trigger
+    )
+    if TRIGGER_RANK[trigger] > TRIGGER_RANK[Trigger(stored)]:
+        _trigger_raise(incident, trigger, actor=actor, now=now)
+
+
+def _join(
+    match: _Match,
+    *,
+    alarm_id: uuid.UUID | None,
+    trigger: Trigger,
+    location: FixInput | None,
+    call_state: CallState | None,
+    channel: Channel,
+    actor: Actor,
+    now: datetime,
+) -> RaiseResult:
+    """A second delivery of a press: add what it brings, never reopen a closed incident,
+    never lower what is stored."""
+    incident = Incident.objects.select_for_update().get(pk=match.incident.pk)
+    if incident.status == IncidentState.CLOSED:
+        log.warning(
+            "alarm_replay_for_closed_incident incident=%s channel=%s", incident.reference, channel
+        )
         return RaiseResult(incident, created=False, outcome=RaiseOutcome.DUPLICATE)
+    stored = match.repeat.trigger if match.repeat is not None else incident.trigger
+    # An SMS carries the trigger too: any delivery of the press that says otherwise is flagged.
+    retry_differs = stored != str(trigger)
+    if retry_differs:
+        _retry_differs(incident, stored, trigger, actor=actor, now=now)
+    changed: list[str] = []
+    added_channel = str(channel) not in incident.channels
+    if added_channel:
+        incident.channels = [*incident.channels, str(channel)]
+        changed.append("channels")
+    if match.repeat is not None:
+        if alarm_id is not None and match.repeat.alarm_id is None:
+            match.repeat.alarm_id = alarm_id
+            match.repeat.save(update_fields=["alarm_id"])
+    elif alarm_id is not None and incident.alarm_id is None:
+        incident.alarm_id = alarm_id
+        changed.append("alarm_id")
+    # A fallback SMS says the call dropped (a ghost call); a data alarm after an SMS says a
+    # call is under way. Either moves the call only through its machine, and never reopens a
+    # tracking window that has closed (call_changes).
+    call = None
+    if call_state == CallState.GHOST or (
+        call_state in {CallState.DIALING, CallState.RINGING}
+        and incident.call_state == CallState.NONE
+    ):
+        call = call_transition_for(call_state, incident.call_state)
+    ghost = call == CallTransitionName.END_UNANSWERED
+    if changed:
+        incident.save(update_fields=changed)
+    if call is not None:
+        incident = call_transition_apply(incident, call, actor=actor, at=now)
+        changed.append("call_state")
+    _fix_add(incident, location, channel, now)
+    if not changed:
+        outcome = RaiseOutcome.MERGED if retry_differs else RaiseOutcome.DUPLICATE
+        return RaiseResult(incident, created=False, outcome=outcome)
     audit_record(
         actor=actor,
         action="incident.channel_added",
@@ -336,3 +498,112 @@ def _join(
         call_event_append(incident)
     log.info("alarm_merged incident=%s channel=%s", incident.reference, channel)
     return RaiseResult(incident, created=False, outcome=RaiseOutcome.MERGED)
+
+
+def _repeat_press(
+    open_incident: Incident,
+    *,
+    device: Device | None,
+    alarm_id: uuid.UUID | None,
+    alarm_ref: str,
+    trigger: Trigger,
+    pressed_at: datetime,
+    location: FixInput | None,
+    channel: Channel,
+    flags: _Flags,
+    actor: Actor,
+    now: datetime,
+) -> RaiseResult:
+    """Another press while the incident is open: joined to it, counted, on its timeline.
+
+    Its alarm id names the incident from now on (the phone's follow-ups of that press find
+    it); a duress press raises the incident to duress; more than
+    ``MSA_REPEAT_PRESS_ALERT_PER_MIN`` presses in a minute alert the supervisor once."""
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("centre")
+        .get(pk=open_incident.pk)
+    )
+    RepeatPress.objects.create(
+        incident=incident,
+        device=device,
+        alarm_id=alarm_id,
+        alarm_ref=alarm_ref,
+        trigger=trigger,
+        channel=str(channel),
+        pressed_at=pressed_at,
+        received_at=now,
+    )
+    count = incident.repeat_presses.count()
+    late: list[str] = []
+    if flags.device_revoked and incident.device_revoked_at is None:
+        incident.device_revoked_at = now
+        late.append("device_revoked_at")
+    if flags.case_ended and incident.case_ended_at is None:
+        incident.case_ended_at = now
+        late.append("case_ended_at")
+    if late:
+        incident.save(update_fields=late)
+    audit_record(
+        actor=actor,
+        action="incident.repeat_press",
+        subject=incident,
+        new={"channel": str(channel), "trigger": str(trigger), "count": count},
+        at=now,
+    )
+    incident_event_append(
+        incident=incident,
+        event=events.AlarmRepeatPress(
+            incident=incident.reference,
+            channel=str(channel),
+            trigger=str(trigger),
+            at=now.isoformat(),
+            count=count,
+        ),
+    )
+    _trigger_raise(incident, trigger, actor=actor, now=now)
+    _fix_add(incident, location, channel, now)
+    _repeat_alert(incident, device=device, actor=actor, now=now)
+    log.info(
+        "alarm_repeat_press incident=%s channel=%s count=%d", incident.reference, channel, count
+    )
+    return RaiseResult(incident, created=True, outcome=RaiseOutcome.REPEAT)
+
+
+def _repeat_alert(
+    incident: Incident, *, device: Device | None, actor: Actor, now: datetime
+) -> None:
+    """More than N presses within a minute: the supervisor is alerted, once per incident."""
+    if incident.repeat_alerted_at is not None:
+        return
+    since = now - REPEAT_ALERT_WINDOW
+    presses = incident.repeat_presses.filter(received_at__gte=since).count()
+    presses += 1 if incident.received_at >= since else 0
+    if presses <= settings.MSA_REPEAT_PRESS_ALERT_PER_MIN:
+        return
+    incident.repeat_alerted_at = now
+    incident.save(update_fields=["repeat_alerted_at"])
+    recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{incident.centre.code}"
+    message_enqueue(
+        channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
+        recipient=recipient,
+        subject=f"MSA {incident.reference}",
+        # the reference and the fact only: no names
+        body=f"{incident.reference}: {presses} presses within a minute",
+        actor=actor,
+        about=incident,
+    )
+    audit_record(
+        actor=actor,
+        action="incident.escalate_repeat_presses",
+        subject=incident,
+        new={"presses": presses, "device": device.device_id if device else None},
+        at=now,
+    )
+    incident_event_append(
+        incident=incident,
+        event=events.IncidentEscalated(
+            incident=incident.reference, kind="repeat_presses", at=now.isoformat()
+        ),
+    )
+    log.warning("incident_escalated incident=%s kind=repeat_presses", incident.reference)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from msa.alarms.models import Incident, LocationFix
+from msa.alarms.models import Incident, LocationFix, RepeatPress
 from msa.alarms.states import Channel, IncidentState
 from msa.audit.services import audit_record
 from msa.core import clock
@@ -40,6 +40,11 @@ class FixInput:
 
 def tracking_after_call() -> timedelta:
     return timedelta(seconds=settings.MSA_TRACKING_AFTER_CALL_S)
+
+
+def tracking_closed(incident: Incident, now: datetime) -> bool:
+    """The window ran out: from then on nothing (a late call report, a retry) reopens it."""
+    return incident.track_until is not None and now > incident.track_until
 
 
 def tracking_open(incident: Incident, now: datetime) -> bool:
@@ -76,13 +81,18 @@ def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) 
 
 
 def device_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
-    """This device's incident for ``alarm_id``, locked; NotFoundError for any other id."""
-    incident = (
-        Incident.objects.select_for_update(of=("self",))
-        .select_related("centre")
-        .filter(device=device, alarm_id=alarm_id)
-        .first()
-    )
+    """This device's incident for ``alarm_id``, locked; NotFoundError for any other id.
+
+    The alarm id of a repeat press names the incident it joined."""
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("centre")
+    incident = locked.filter(device=device, alarm_id=alarm_id).first()
+    if incident is None:
+        repeat = (
+            RepeatPress.objects.filter(device=device, alarm_id=alarm_id)
+            .values_list("incident_id", flat=True)
+            .first()
+        )
+        incident = locked.filter(pk=repeat).first() if repeat is not None else None
     if incident is None:
         raise NotFoundError("no such alarm for this device")
     return incident

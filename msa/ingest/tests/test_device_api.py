@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from msa.alarms.models import Incident, LocationFix
+from msa.alarms.models import Incident, LocationFix, RepeatPress
 from msa.audit.models import AuditEntry
 from msa.cases.models import ProtectionCase
 from msa.core.actors import Actor
@@ -127,7 +127,9 @@ def test_an_alarm_without_a_position_is_still_an_alarm(
         response = signed_post(client, PATH, body_bytes(payload), now=NOW)
         assert response.status_code == 201, response.content
         assert response.json()["track_until"] == "2026-03-14T10:15:03Z"
-    assert Incident.objects.count() == 2
+    # the second press joined the first's open incident as a repeat press (issue 11)
+    assert Incident.objects.count() == 1
+    assert RepeatPress.objects.count() == 1
     assert not LocationFix.objects.exists()
 
 
@@ -183,12 +185,33 @@ def test_invalid_signature(demo: None, frozen: Clock, client: Client, tamper: st
 
 
 @pytest.mark.django_db
-def test_revoked_device(demo: None, frozen: Clock, client: Client) -> None:
+def test_revoked_device_is_answered_device_revoked_and_its_press_still_shown(
+    demo: None, frozen: Clock, client: Client
+) -> None:
     Device.objects.filter(device_id="dev-demo-1").update(status=DeviceStatus.REVOKED)
     body = body_bytes(alarm_payload(str(uuid.uuid4()), AT))
     response = signed_post(client, PATH, body, now=NOW)
     assert response.status_code == 401
     assert error_of(response)["code"] == "device_revoked"
+    incident = Incident.objects.get()
+    assert incident.flags == ["device_revoked"]
+    assert incident.lane == "live"
+    raised = IncidentEvent.objects.get(incident=incident, type="alarm.raised")
+    assert raised.payload["flags"] == ["device_revoked"]
+    # the same request again (the phone retries): still one incident, the same answer
+    again = signed_post(client, PATH, body, now=NOW)
+    assert (again.status_code, error_of(again)["code"]) == (401, "device_revoked")
+    assert Incident.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_revoked_device_with_a_bad_signature_records_nothing(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    Device.objects.filter(device_id="dev-demo-1").update(status=DeviceStatus.REVOKED)
+    body = body_bytes(alarm_payload(str(uuid.uuid4()), AT))
+    response = signed_post(client, PATH, body, now=NOW, key=b"\x01" * 32)
+    assert error_of(response)["code"] == "invalid_signature"
     assert nothing_stored()
 
 

@@ -278,14 +278,19 @@ def test_heartbeat_validation(demo: None, frozen: Clock, client: Client) -> None
 # --- rate limit ----------------------------------------------------------------------------
 
 
+def beat(n: int) -> dict[str, Any]:
+    """The n-th distinct heartbeat (another battery level: another body, another signature)."""
+    return heartbeat(battery={"phone_pct": n % 101, "button_pct": 41})
+
+
 @pytest.mark.django_db
-@override_settings(MSA_DEVICE_RATE_LIMIT=3, MSA_DEVICE_RATE_WINDOW_S=60)
+@override_settings(MSA_HEARTBEAT_RATE_LIMIT=3, MSA_DEVICE_RATE_WINDOW_S=60)
 def test_rate_limit_answers_429_with_retry_after_but_never_refuses_an_alarm(
     demo: None, frozen: Clock, client: Client
 ) -> None:
-    statuses = [post(client, "/heartbeat", heartbeat(), frozen).status_code for _ in range(4)]
+    statuses = [post(client, "/heartbeat", beat(n), frozen).status_code for n in range(4)]
     assert statuses == [200, 200, 200, 429]
-    limited = post(client, "/heartbeat", heartbeat(), frozen)
+    limited = post(client, "/heartbeat", beat(5), frozen)
     assert code_of(limited) == "rate_limited"
     retry_after = int(limited["Retry-After"])
     assert 1 <= retry_after <= 61
@@ -301,7 +306,55 @@ def test_rate_limit_answers_429_with_retry_after_but_never_refuses_an_alarm(
     )
     assert other.status_code == 200
     frozen.advance(timedelta(seconds=retry_after))
-    assert post(client, "/heartbeat", heartbeat(), frozen).status_code == 200
+    assert post(client, "/heartbeat", beat(6), frozen).status_code == 200
+
+
+@pytest.mark.django_db
+@override_settings(MSA_HEARTBEAT_RATE_LIMIT=2, MSA_DEVICE_RATE_LIMIT=2)
+def test_a_heartbeat_flood_never_touches_the_follow_ups_of_an_open_alarm(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    alarm_id = raise_alarm(client, frozen)
+    flood = [post(client, "/heartbeat", beat(n), frozen).status_code for n in range(5)]
+    assert flood.count(429) == 3
+    for n in range(5):
+        located = post(client, f"/alarms/{alarm_id}/locations", {"fixes": [fix(n)]}, frozen)
+        assert located.status_code == 200, located.content
+    call = post(client, f"/alarms/{alarm_id}/call", {"event": "answered", "at": AT}, frozen)
+    assert call.status_code == 200
+    for _ in range(3):
+        cancel = post(client, f"/alarms/{alarm_id}/cancel", {"at": AT, "pin": "duress"}, frozen)
+        assert cancel.status_code == 200, cancel.content
+    assert Incident.objects.get().duress_at is not None
+
+
+@pytest.mark.django_db
+@override_settings(MSA_DEVICE_RATE_LIMIT=2)
+def test_the_follow_ups_of_a_closed_alarm_share_the_general_bucket(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    alarm_id = raise_alarm(client, frozen)
+    Incident.objects.update(status="closed", closed_at=NOW)
+    statuses = [
+        post(client, f"/alarms/{alarm_id}/locations", {"fixes": [fix(n)]}, frozen).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    # and unknown alarm ids too (a 404 costs as much as any request)
+    assert post(client, f"/alarms/{uuid.uuid4()}/call", {"event": "ended", "at": AT}, frozen)[
+        "Retry-After"
+    ]
+
+
+@pytest.mark.django_db
+@override_settings(MSA_HEARTBEAT_RATE_LIMIT=2)
+def test_an_exact_replay_of_a_signed_heartbeat_is_answered_without_counting(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    replays = [post(client, "/heartbeat", beat(1), frozen).status_code for _ in range(10)]
+    assert replays == [200] * 10  # the same signed request: counted once
+    assert post(client, "/heartbeat", beat(2), frozen).status_code == 200  # the second
+    assert post(client, "/heartbeat", beat(3), frozen).status_code == 429  # over 2
 
 
 @pytest.mark.django_db

@@ -210,6 +210,8 @@ def test_a_late_sms_shows_its_delay(token: str, frozen: Clock, client: Client) -
     deliver(client, token, demo_sms(uuid.uuid4()))
     event = IncidentEvent.objects.get(type="alarm.raised")
     assert event.payload["delay_s"] == 25 * 60 + 8
+    # closed, so that the next press raises its own incident instead of joining as a repeat
+    Incident.objects.update(status=IncidentState.CLOSED, closed_at=frozen.now())
     fresh = uuid.uuid4()
     deliver(client, token, demo_sms(fresh, pressed_at_unix=int(frozen.now().timestamp()) - 30))
     latest = IncidentEvent.objects.filter(type="alarm.raised").order_by("-seq").first()
@@ -295,10 +297,24 @@ def test_the_enrolled_number_of_an_ended_case_is_rejected(
 
 
 @pytest.mark.django_db
-def test_a_revoked_device_s_mac_is_not_trusted(token: str, frozen: Clock, client: Client) -> None:
-
+def test_a_revoked_device_s_signed_sms_raises_a_flagged_alarm(
+    token: str, frozen: Clock, client: Client
+) -> None:
     device_revoke(device=Device.objects.get(device_id=demo_device_id(1)), actor=Actor.system("t"))
     response = deliver(client, token, demo_sms(uuid.uuid4()), sender=STRANGER)
+    assert response.json()["result"] == "raised"
+    incident = Incident.objects.get(reference=response.json()["incident"])
+    assert incident.flags == ["device_revoked"]
+    assert incident.channels == ["sms"]
+
+
+@pytest.mark.django_db
+def test_a_revoked_device_s_bad_mac_is_not_trusted(
+    token: str, frozen: Clock, client: Client
+) -> None:
+    device_revoke(device=Device.objects.get(device_id=demo_device_id(1)), actor=Actor.system("t"))
+    text = demo_sms(uuid.uuid4(), key=b"\x07" * 32)
+    response = deliver(client, token, text, sender=STRANGER)
     assert response.json()["result"] == "rejected"
     assert InboundSms.objects.get().reason == "device_revoked"
 

@@ -50,8 +50,8 @@ async def receive_events(communicator: Any, count: int) -> list[dict[str, Any]]:
 
 
 async def test_replays_after_since_then_streams_live(demo: None) -> None:
-    for number in (1, 2, 3):
-        await database_sync_to_async(press)(at=NOW, number=number)
+    for victim in (1, 2, 3):  # three devices: presses of one device join its open incident
+        await database_sync_to_async(press)(victim, at=NOW)
     communicator = await connect("operator", since=1)
     connected, _ = await communicator.connect()
     assert connected
@@ -61,7 +61,7 @@ async def test_replays_after_since_then_streams_live(demo: None) -> None:
     assert [e["seq"] for e in replayed] == [2, 3]
     assert replayed[0]["type"] == "alarm.raised"
 
-    result = await database_sync_to_async(press)(victim=2, at=NOW, number=4)
+    result = await database_sync_to_async(press)(victim=4, at=NOW)
     live = await receive_events(communicator, 1)
     assert live[0]["seq"] == 4
     assert live[0]["data"]["incident"] == result.incident.reference
