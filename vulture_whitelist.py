@@ -10,6 +10,7 @@ from msa.accounts.pseudonyms import case_row_for_analyst, incident_row_for_analy
 from msa.asgi import application
 from msa.core import context_processors
 from msa.core.clock import Clock
+from msa.core.logging_json import EventJsonFormatter
 from msa.core.middleware import (
     ContentSecurityPolicyMiddleware,
     IdleTimeoutMiddleware,
@@ -21,6 +22,7 @@ from msa.dispatch.routing import StraightLineRouter
 from msa.dispatch.selectors import rank_units
 from msa.ingest.selectors import incident_sms, rejected_sms_log
 from msa.messaging.providers import FakeProvider
+from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
 from msa.simulate import Scenario
 
@@ -71,3 +73,9 @@ Scenario.data_first
 Scenario.ghost_call
 Scenario.duress
 Scenario.test_alarm
+
+# settings.LOGGING names the JSON formatter by dotted path; logging calls its formatTime
+EventJsonFormatter
+EventJsonFormatter.formatTime
+# prometheus_client's registry calls a collector's collect() at each scrape (/metrics)
+DomainCollector.collect

@@ -43,8 +43,19 @@ class MachineHandler(ASGIHandler):
 machine_asgi = MachineHandler()
 
 
+from msa.ops.health import healthz, readyz  # noqa: E402
+from msa.ops.metrics import metrics  # noqa: E402
+
+# Health, readiness and metrics: plain ASGI, before Django's request machinery (cheap enough
+# for a load balancer's probe every second; no session, no host check, no personal data).
+OPS_ENDPOINTS = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
+
+
 async def http_router(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["path"].startswith(MACHINE_PREFIXES):
+    ops = OPS_ENDPOINTS.get(scope["path"])
+    if ops is not None:
+        await ops(scope, receive, send)
+    elif scope["path"].startswith(MACHINE_PREFIXES):
         await machine_asgi(scope, receive, send)
     else:
         await django_asgi(scope, receive, send)

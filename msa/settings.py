@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -292,14 +293,39 @@ MSA_ROUTE_DETOUR_FACTOR = float(env_str("MSA_ROUTE_DETOUR_FACTOR"))
 # Outbound message providers per channel (dotted paths); "default" serves the others.
 MSA_MESSAGE_PROVIDERS = {"default": "msa.messaging.providers.FakeProvider"}
 
+# Operations (issue 12; docs/operations.md)
+MSA_METRICS_TOKEN = env_str("MSA_METRICS_TOKEN")
+try:
+    MSA_METRICS_ALLOW = [
+        ipaddress.ip_network(n, strict=False) for n in env_list("MSA_METRICS_ALLOW")
+    ]
+except ValueError as _exc:
+    raise ConfigurationError(f"MSA_METRICS_ALLOW: {_exc}") from None
+MSA_READY_WORKER_MAX_AGE_S = env_int("MSA_READY_WORKER_MAX_AGE_S")
+MSA_RETAIN_DAYS = {
+    "unit_positions": env_int("MSA_RETAIN_UNIT_POSITIONS_DAYS"),
+    "event_log": env_int("MSA_RETAIN_EVENT_LOG_DAYS"),
+    "messages": env_int("MSA_RETAIN_MESSAGES_DAYS"),
+    "rejected_sms": env_int("MSA_RETAIN_REJECTED_SMS_DAYS"),
+}
+
+# One line per event on stderr: JSON (msa.core.logging_json) unless MSA_LOG_FORMAT=plain. The
+# server's own loggers (uvicorn) go through the same handler (msa.cli passes no log config).
+_log_format = env_str("MSA_LOG_FORMAT")
+if _log_format not in {"json", "plain"}:
+    raise ConfigurationError(f"MSA_LOG_FORMAT must be json or plain, not {_log_format!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "msa.core.logging_json.EventJsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": _log_format}},
     "loggers": {
         "msa": {"handlers": ["console"], "level": env_str("MSA_LOG_LEVEL"), "propagate": False},
-        "django": {"handlers": ["console"], "level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 

@@ -72,6 +72,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_MAP_ATTRIBUTION", "", "Attribution shown for the map tiles."),
     Setting("MSA_TIME_ZONE", "Europe/Brussels", "Time zone for centres that set none."),
     Setting("MSA_LOG_LEVEL", "INFO", "Log level of the msa loggers."),
+    # Operations (issue 12; docs/operations.md)
+    Setting(
+        "MSA_LOG_FORMAT", "json", "json: one JSON object a log line; plain: text for a terminal."
+    ),
+    Setting(
+        "MSA_METRICS_TOKEN", "", "/metrics: bearer token that may scrape (secret); empty: none."
+    ),
+    Setting(
+        "MSA_METRICS_ALLOW",
+        "127.0.0.1,::1",
+        "/metrics: comma-separated client addresses or networks that may scrape without token.",
+    ),
+    Setting(
+        "MSA_READY_WORKER_MAX_AGE_S",
+        "15",
+        "/readyz fails when the worker's timer loop has not beaten for this many seconds.",
+    ),
+    Setting("MSA_RETAIN_UNIT_POSITIONS_DAYS", "90", "Days a unit's positions are kept."),
+    Setting(
+        "MSA_RETAIN_EVENT_LOG_DAYS",
+        "400",
+        "Days the live event log keeps the events of a closed incident (after it closed).",
+    ),
+    Setting("MSA_RETAIN_MESSAGES_DAYS", "180", "Days a sent or dead outbound message is kept."),
+    Setting("MSA_RETAIN_REJECTED_SMS_DAYS", "30", "Days a rejected inbound SMS is kept."),
     Setting("MSA_DEVICE_CLOCK_SKEW_S", "300", "Accepted device timestamp skew, seconds."),
     Setting("MSA_REPORT_INTERVAL_S", "10", "Seconds between position reports a phone is told."),
     Setting("MSA_TRACKING_AFTER_CALL_S", "7200", "Tracking continues this long after the call."),

@@ -28,6 +28,7 @@ from msa.core.actors import Actor
 from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
 from msa.worker import timers
+from msa.worker.retention import ops_retention_run
 
 log = logging.getLogger("msa.worker")
 
@@ -74,6 +75,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("case_tasks", 30.0, sweep_case_tasks, SLOW),
     Sweep("case_reviews", 300.0, sweep_case_reviews, SLOW),
     Sweep("retention", 3600.0, retention_run, SLOW),
+    Sweep("ops_retention", 3600.0, ops_retention_run, SLOW),
     Sweep("device_health", 60.0, sweep_device_health, SLOW),
     Sweep("device_reports", 300.0, sweep_device_reports, SLOW),
 )

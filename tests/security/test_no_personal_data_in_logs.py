@@ -4,6 +4,7 @@ log of the console views."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
@@ -19,6 +20,7 @@ from django.test import Client
 
 from msa.accounts.models import User
 from msa.alarms.models import Incident
+from msa.core.logging_json import EventJsonFormatter
 from msa.demo_data import VICTIMS, demo_password
 from tests.support.browser import demo_totp_code
 from tests.support.factories import press
@@ -69,6 +71,8 @@ def test_console_scenario_logs_no_personal_data(
     client.get("/audit/")
     text = "\n".join(r.getMessage() for r in msa_logs.records)
     text += "\n".join(str(r.args) for r in msa_logs.records)
+    # and as the JSON lines production writes (MSA_LOG_FORMAT=json)
+    text += "\n".join(EventJsonFormatter().format(r) for r in msa_logs.records)
     assert msa_logs.records, "the scenario logged nothing: the test would prove nothing"
     assert leaks(text) == []
 
@@ -142,5 +146,9 @@ def test_end_to_end_scenarios_log_no_personal_data(
     assert logs, "the live server's log file was not found"
     text = "\n".join(p.read_text(errors="replace") for p in logs)
     assert "alarm_raised" in text, "the server logged nothing: the test would prove nothing"
+    # the server logs JSON lines (MSA_LOG_FORMAT=json): scan their values as decoded, too
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert any(line.get("event") == "alarm_raised" for line in lines), "no JSON event lines"
+    text += "\n".join(str(value) for line in lines for value in line.values())
     assert leaks(text) == []
     assert leaks("\n".join(outputs)) == []

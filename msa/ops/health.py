@@ -1,0 +1,109 @@
+"""``GET /healthz`` and ``GET /readyz``: unauthenticated, cheap, no personal data.
+
+``/healthz`` says that the process answers (nothing else is touched): a supervisor restarts a
+process that stops answering it. ``/readyz`` says whether this node can do its work: the
+database answers, the channel layer carries a message, and the worker's timer loop has beaten
+within ``MSA_READY_WORKER_MAX_AGE_S`` (escalations fire); 503 when one fails, so that the load
+balancer sends phones and consoles elsewhere. The answer names checks and figures only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connections
+from django.db.models import Max
+
+from msa.core import clock
+from msa.ops.asgi_util import Receive, Scope, Send, in_own_connection, respond
+from msa.worker.models import WorkerHeartbeat
+
+log = logging.getLogger("msa.ops")
+
+CHANNEL_LAYER_TIMEOUT_S = 1.0
+JSON = "application/json"
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+def database_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
+    """One connection: ``SELECT 1``, then the newest heartbeat of each worker loop."""
+    started = time.perf_counter()
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = {"ok": True, "ms": _ms(started)}
+        beats = {
+            row["loop"]: row["at"]
+            for row in WorkerHeartbeat.objects.values("loop").annotate(at=Max("beat_at"))
+        }
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer: not ready
+        log.warning("ready_check_failed check=database error=%s", type(exc).__name__)
+        return (
+            {"ok": False, "ms": _ms(started), "error": type(exc).__name__},
+            {"ok": False, "error": "database"},
+        )
+    now = clock.now()
+    ages = {loop: round(max(0.0, (now - at).total_seconds()), 1) for loop, at in beats.items()}
+    limit = settings.MSA_READY_WORKER_MAX_AGE_S
+    worker: dict[str, Any] = {
+        "ok": "fast" in ages and ages["fast"] <= limit,
+        "heartbeat_age_s": ages,
+        "max_age_s": limit,
+    }
+    if not worker["ok"]:
+        log.warning("ready_check_failed check=worker age_s=%s", ages.get("fast"))
+    return database, worker
+
+
+async def channel_layer_check() -> dict[str, Any]:
+    """A message through the channel layer to a channel of our own, and back."""
+    started = time.perf_counter()
+    try:
+        layer = get_channel_layer()
+        if layer is None:
+            return {"ok": False, "error": "not_configured"}
+        name = await layer.new_channel()
+        async with asyncio.timeout(CHANNEL_LAYER_TIMEOUT_S):
+            await layer.send(name, {"type": "ops.ping"})
+            message = await layer.receive(name)
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer: not ready
+        log.warning("ready_check_failed check=channel_layer error=%s", type(exc).__name__)
+        return {"ok": False, "ms": _ms(started), "error": type(exc).__name__}
+    return {"ok": message.get("type") == "ops.ping", "ms": _ms(started)}
+
+
+async def readiness() -> dict[str, Any]:
+    (database, worker), layer = await asyncio.gather(
+        in_own_connection(database_and_worker)(), channel_layer_check()
+    )
+    checks = {"database": database, "channel_layer": layer, "worker": worker}
+    return {"ready": all(c["ok"] for c in checks.values()), **checks}
+
+
+def _method_ok(scope: Scope) -> bool:
+    return scope.get("method") in {"GET", "HEAD"}
+
+
+async def healthz(scope: Scope, receive: Receive, send: Send) -> None:
+    if not _method_ok(scope):
+        await respond(send, 405, b'{"error": "method_not_allowed"}', JSON)
+        return
+    await respond(send, 200, b'{"alive": true}', JSON, head=scope["method"] == "HEAD")
+
+
+async def readyz(scope: Scope, receive: Receive, send: Send) -> None:
+    if not _method_ok(scope):
+        await respond(send, 405, b'{"error": "method_not_allowed"}', JSON)
+        return
+    answer = await readiness()
+    body = json.dumps(answer, sort_keys=True).encode()
+    await respond(send, 200 if answer["ready"] else 503, body, JSON, head=scope["method"] == "HEAD")

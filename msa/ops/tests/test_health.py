@@ -1,0 +1,64 @@
+"""``/healthz`` and ``/readyz``: alive, and ready only while database, channel layer and the
+worker's timer loop are."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from django.test import override_settings
+
+from msa.asgi import application
+from msa.core.clock import Clock
+from msa.ops.health import channel_layer_check, database_and_worker
+from msa.worker.models import WorkerHeartbeat
+
+NOW = datetime(2026, 5, 4, 21, 14, 3, tzinfo=UTC)
+
+
+def _client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://any-host.example"
+    )
+
+
+async def test_healthz_answers_without_the_database_or_a_known_host() -> None:
+    async with _client() as c:
+        alive = await c.get("/healthz")
+        refused = await c.post("/healthz")
+    assert alive.status_code == 200
+    assert alive.json() == {"alive": True}
+    assert alive.headers["cache-control"] == "no-store"
+    assert refused.status_code == 405
+
+
+async def test_the_channel_layer_carries_a_message() -> None:
+    check = await channel_layer_check()
+    assert check["ok"] is True
+
+
+@pytest.mark.django_db
+@override_settings(MSA_READY_WORKER_MAX_AGE_S=15)
+def test_the_worker_is_ready_only_while_its_timer_loop_beats(clock: Clock) -> None:
+    clock.freeze(NOW)
+    database, worker = database_and_worker()
+    assert database["ok"] is True
+    assert worker == {"ok": False, "heartbeat_age_s": {}, "max_age_s": 15}
+
+    WorkerHeartbeat.objects.create(worker="h:1:fast", loop="fast", started_at=NOW, beat_at=NOW)
+    WorkerHeartbeat.objects.create(worker="h:1:slow", loop="slow", started_at=NOW, beat_at=NOW)
+    clock.advance(timedelta(seconds=15))
+    _, worker = database_and_worker()
+    assert worker == {"ok": True, "heartbeat_age_s": {"fast": 15.0, "slow": 15.0}, "max_age_s": 15}
+
+    clock.advance(timedelta(seconds=1))
+    _, worker = database_and_worker()
+    assert worker["ok"] is False
+    # a second worker that still beats keeps the centre ready
+    WorkerHeartbeat.objects.create(
+        worker="h:2:fast", loop="fast", started_at=NOW, beat_at=clock.now()
+    )
+    _, worker = database_and_worker()
+    assert worker["ok"] is True
+    assert worker["heartbeat_age_s"]["fast"] == 0.0
