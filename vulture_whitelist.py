@@ -14,6 +14,7 @@ from msa.core.logging_json import EventJsonFormatter
 from msa.core.middleware import (
     ContentSecurityPolicyMiddleware,
     IdleTimeoutMiddleware,
+    NoStoreMiddleware,
     OtpRequiredMiddleware,
 )
 from msa.core.transitions import all_pairs
@@ -34,6 +35,7 @@ context_processors.msa
 CentreTimeZoneMiddleware
 ContentSecurityPolicyMiddleware
 IdleTimeoutMiddleware
+NoStoreMiddleware
 OtpRequiredMiddleware
 application
 StraightLineRouter

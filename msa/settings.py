@@ -225,6 +225,7 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 OTP_TOTP_ISSUER = "MSA"
 OTP_TOTP_SYNC = False  # no drift learning: a code is valid for its step and one either side
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP key or a recovery code
 
 # Content-Security-Policy (django-csp 4): no inline script or style anywhere.
 _tile_host = ""

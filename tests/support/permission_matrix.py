@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib import admin
+
 from msa.accounts.models import Organisation, OrgKind
 from msa.alarms.models import Incident
 from msa.alarms.services.intake import alarm_raise
@@ -186,8 +188,23 @@ EXEMPT = {
 }
 # API descriptions (openapi.json, the index page): public by design.
 EXEMPT_SUFFIXES = (":openapi-json", ":api-root")
-# The Django admin: its own staff check, behind the second factor (tested as a group).
+# The Django admin: its own staff check, behind the second factor, page by page below.
 ADMIN_NAMESPACE = "admin:"
+
+
+def admin_pages() -> list[str]:
+    """Every page of the admin site (issue 11): the index, and for every registered model its
+    list, its add page and the change page of one object. The administrator gets each (200, or
+    403 for adding to a read-only admin); every other role is sent to the admin's sign-in."""
+    pages = ["/admin/"]
+    for model in admin.site._registry:
+        opts = model._meta
+        base = f"/admin/{opts.app_label}/{opts.model_name}/"
+        pages += [base, f"{base}add/"]
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            pages.append(f"{base}{obj.pk}/change/")
+    return pages
 
 
 def build_world() -> World:
