@@ -249,3 +249,18 @@ def test_the_console_incident_shows_the_health_at_the_press(
     assert 'id="device-health-press"' in text
     assert 'data-problem="phone_battery_low"' in text
     assert "phone 9 %" in text
+
+
+def test_the_case_list_links_the_report_and_the_case_shows_its_flags(
+    demo: None, clock: Clock, client: Client
+) -> None:
+    clock.freeze(T0)
+    _well(T0, permissions={"location": "denied"})
+    sweep_device_health()
+    client.force_login(User.objects.get(username="reference"))
+    assert 'id="device-report-link"' in client.get("/cases/").content.decode()
+    case = _device(1).case
+    assert case is not None
+    detail = client.get(f"/cases/{case.reference}/").content.decode()
+    assert 'id="device-health-now"' in detail
+    assert 'data-problem="location_permission"' in detail
