@@ -61,8 +61,20 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def _serve(host: str, port: int, *, with_worker: bool) -> int:
+def _serve(
+    host: str,
+    port: int,
+    *,
+    with_worker: bool,
+    workers: int = 1,
+    forwarded_allow_ips: str | None = None,
+) -> int:
     import uvicorn  # noqa: PLC0415 - the server's imports only for serve
+    from django.conf import settings  # noqa: PLC0415 - after setup_django()
+
+    if workers > 1 and settings.CHANNEL_LAYERS["default"]["BACKEND"].startswith("channels.layers"):
+        print("msa serve --workers N needs REDIS_URL: live events cross processes", file=sys.stderr)
+        return 2
 
     stop = threading.Event()
     worker: threading.Thread | None = None
@@ -79,7 +91,11 @@ def _serve(host: str, port: int, *, with_worker: bool) -> int:
             port=port,
             lifespan="off",
             log_level="warning",
+            log_config=None,  # Django's LOGGING (settings.py) formats uvicorn's lines too
             access_log=False,
+            workers=workers,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
         )
     finally:
         stop.set()
@@ -123,7 +139,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _setup()
     if args.migrate:
         _migrate()
-    return _serve(args.host, args.port, with_worker=args.with_worker)
+    return _serve(
+        args.host,
+        args.port,
+        with_worker=args.with_worker,
+        workers=args.workers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -174,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bind(p)
     p.add_argument("--with-worker", action="store_true", help="run the worker in this process")
     p.add_argument("--migrate", action="store_true", help="apply migrations first")
+    p.add_argument(
+        "--workers", type=_positive, default=1, help="server processes (more than 1: REDIS_URL)"
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies trusted for X-Forwarded-For/-Proto (comma-separated; default 127.0.0.1)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run the timers and sweeps")
