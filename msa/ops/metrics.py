@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Lane
 from msa.core import clock
-from msa.devices.models import Device
+from msa.devices.models import Device, DeviceHealthIssue, HealthProblem
 from msa.devices.states import DeviceStatus
 from msa.messaging.models import MessageStatus, OutboundMessage
 from msa.ops.asgi_util import Receive, Scope, Send, header, in_own_connection, respond
@@ -143,24 +143,31 @@ def _alarms() -> Iterator[Metric]:
 
 
 def _devices() -> Iterator[Metric]:
-    now = clock.now()
-    # the device-health watch's own threshold: no heartbeat for that many intervals
-    beats = getattr(settings, "MSA_HEALTH_SILENT_BEATS", 3)
-    silent_before = now - timedelta(seconds=beats * settings.MSA_HEARTBEAT_INTERVAL_S)
-    active = Device.objects.filter(status=DeviceStatus.ACTIVE)
-    counts = active.aggregate(
-        total=Count("pk"),
-        silent=Count(
-            "pk",
-            filter=Q(last_heartbeat_at__isnull=True) | Q(last_heartbeat_at__lt=silent_before),
-        ),
+    yield GaugeMetricFamily(
+        "msa_devices_active",
+        "Enrolled devices not revoked.",
+        Device.objects.filter(status=DeviceStatus.ACTIVE).count(),
     )
-    yield GaugeMetricFamily("msa_devices_active", "Enrolled devices not revoked.", counts["total"])
+    # the device-health watch's open episodes (msa.devices.health): what the officers are told
+    open_ = {
+        row["problem"]: row["n"]
+        for row in DeviceHealthIssue.objects.filter(cleared_at__isnull=True)
+        .values("problem")
+        .annotate(n=Count("pk"))
+    }
     yield GaugeMetricFamily(
         "msa_devices_silent",
-        "Active devices without a heartbeat for MSA_HEALTH_SILENT_BEATS intervals.",
-        counts["silent"],
+        "Devices of protected cases without a heartbeat for MSA_HEALTH_SILENT_BEATS intervals.",
+        open_.get(HealthProblem.SILENT, 0),
     )
+    problems = GaugeMetricFamily(
+        "msa_device_health_problems_open",
+        "Open device-health problems, by problem.",
+        labels=["problem"],
+    )
+    for problem in HealthProblem:
+        problems.add_metric([problem.value], open_.get(problem.value, 0))
+    yield problems
 
 
 def _outbox() -> Iterator[Metric]:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from msa.alarms.models import Incident
 from msa.asgi import application
 from msa.core.clock import Clock
-from msa.devices.models import Device
+from msa.devices.models import Device, DeviceHealthIssue
 from msa.messaging.models import MessageStatus, OutboundMessage
 from msa.ops.metrics import metrics_text, scrape_allowed
 from msa.worker.models import WorkerHeartbeat
@@ -45,9 +45,20 @@ def test_the_figures_come_from_the_database(demo: None, clock: Clock) -> None:
         worker="h:1:fast", loop="fast", started_at=NOW, beat_at=NOW, lag_ms=250
     )
     OutboundMessage.objects.filter(status=MessageStatus.PENDING).delete()
-    silent = Device.objects.filter(status="active").count()
-    Device.objects.filter(status="active").update(last_heartbeat_at=NOW)
-    Device.objects.filter(incidents=first).update(last_heartbeat_at=NOW - timedelta(days=1))
+    active = Device.objects.filter(status="active").count()
+    device = Device.objects.get(incidents=first)
+    assert device.case is not None
+    other = Device.objects.exclude(pk=device.pk).first()
+    assert other is not None
+    DeviceHealthIssue.objects.all().delete()
+    for problem, cleared in (("silent", None), ("phone_battery_low", None), ("silent", NOW)):
+        DeviceHealthIssue.objects.create(
+            device=device if cleared is None else other,
+            case=device.case,
+            problem=problem,
+            opened_at=NOW,
+            cleared_at=cleared,
+        )
     clock.advance(timedelta(seconds=5))
 
     got = Scrape()
@@ -66,9 +77,10 @@ def test_the_figures_come_from_the_database(demo: None, clock: Clock) -> None:
     assert got("msa_time_to_acknowledge_seconds_bucket", le="10.0", lane="live") == 0
     assert got("msa_time_to_acknowledge_seconds_bucket", le="15.0", lane="live") == 1
     assert got("msa_time_to_on_scene_seconds_count", lane="live") == 0
-    assert silent >= 2
+    assert got("msa_devices_active") == active
     assert got("msa_devices_silent") == 1
-    assert got("msa_devices_active") == silent
+    assert got("msa_device_health_problems_open", problem="phone_battery_low") == 1
+    assert got("msa_device_health_problems_open", problem="button_unlinked") == 0
     assert got("msa_worker_heartbeat_age_seconds", loop="fast") == 5
     assert got("msa_worker_loop_lag_seconds", loop="fast") == 0.25
     assert got("msa_outbox_oldest_pending_age_seconds") == 0
