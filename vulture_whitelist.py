@@ -22,7 +22,10 @@ from msa.devices.inventory import item_status_change
 from msa.dispatch.routing import StraightLineRouter
 from msa.dispatch.selectors import rank_units
 from msa.ingest.selectors import incident_sms, rejected_sms_log
+from msa.messaging.mail import SmtpProvider
+from msa.messaging.national_db import SignedNoticeProvider
 from msa.messaging.providers import FakeProvider
+from msa.messaging.sms import HttpSmsGateway
 from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
 from msa.simulate import Scenario
@@ -40,6 +43,10 @@ OtpRequiredMiddleware
 application
 StraightLineRouter
 FakeProvider
+# msa.messaging.providers.BUILT_IN names these by dotted path (the provider settings)
+SmtpProvider
+SignedNoticeProvider
+HttpSmsGateway
 
 # the analyst's pseudonymised rows: tested in tests/security/test_privacy.py; the evaluation
 # pages (issue 14) are their first caller

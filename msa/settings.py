@@ -291,8 +291,27 @@ MSA_SUPERVISOR_ALERT_TO = env_str("MSA_SUPERVISOR_ALERT_TO")
 MSA_ROUTER = env_str("MSA_ROUTER")
 MSA_ROUTE_DETOUR_FACTOR = float(env_str("MSA_ROUTE_DETOUR_FACTOR"))
 
-# Outbound message providers per channel (dotted paths); "default" serves the others.
-MSA_MESSAGE_PROVIDERS = {"default": "msa.messaging.providers.FakeProvider"}
+# Outbound providers (msa/messaging/providers.py, docs/messaging.md), checked at start-up.
+MSA_SMS_PROVIDER = env_str("MSA_SMS_PROVIDER")
+MSA_SMS_GATEWAY_URL = env_str("MSA_SMS_GATEWAY_URL")
+MSA_SMS_GATEWAY_TOKEN = env_str("MSA_SMS_GATEWAY_TOKEN")
+MSA_SMS_SENDER = env_str("MSA_SMS_SENDER")
+MSA_EMAIL_PROVIDER = env_str("MSA_EMAIL_PROVIDER")
+MSA_NATIONAL_DB_PROVIDER = env_str("MSA_NATIONAL_DB_PROVIDER")
+MSA_NATIONAL_DB_URL = env_str("MSA_NATIONAL_DB_URL")
+MSA_NATIONAL_DB_HMAC_KEY = env_str("MSA_NATIONAL_DB_HMAC_KEY")
+MSA_PROVIDER_TIMEOUT_S = env_int("MSA_PROVIDER_TIMEOUT_S")
+MSA_OUTBOX_MAX_ATTEMPTS = env_int("MSA_OUTBOX_MAX_ATTEMPTS")
+MSA_SMTP_TLS = env_str("MSA_SMTP_TLS")
+# Django's SMTP backend, which the smtp provider uses
+EMAIL_HOST = env_str("MSA_SMTP_HOST")
+EMAIL_PORT = env_int("MSA_SMTP_PORT")
+EMAIL_HOST_USER = env_str("MSA_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("MSA_SMTP_PASSWORD")
+EMAIL_USE_TLS = MSA_SMTP_TLS == "starttls"
+EMAIL_USE_SSL = MSA_SMTP_TLS == "ssl"
+EMAIL_TIMEOUT = MSA_PROVIDER_TIMEOUT_S
+DEFAULT_FROM_EMAIL = env_str("MSA_EMAIL_FROM")
 
 # Operations (issue 12; docs/operations.md)
 MSA_METRICS_TOKEN = env_str("MSA_METRICS_TOKEN")

@@ -15,6 +15,11 @@ os.environ.setdefault("MSA_SECRET_KEY", "insecure-key-for-tests-only-" + "x" * 3
 # Fixed test keys (32 bytes each, base64url); never used outside the test suite.
 os.environ.setdefault("MSA_ENCRYPTION_KEYS", "test1:" + "A" * 43)
 os.environ.setdefault("MSA_LOOKUP_KEY", "B" * 43)
+# The fake providers, chosen explicitly (outside the demo an unset provider stops start-up);
+# processes the tests start inherit them.
+os.environ.setdefault("MSA_SMS_PROVIDER", "fake")
+os.environ.setdefault("MSA_EMAIL_PROVIDER", "fake")
+os.environ.setdefault("MSA_NATIONAL_DB_PROVIDER", "fake")
 os.environ.setdefault("MSA_AUDIT_KEY", "C" * 43)
 os.environ.setdefault("MSA_DATA_DIR", str(Path(tempfile.gettempdir()) / "msa-tests"))
 os.environ.pop("DATABASE_URL", None)

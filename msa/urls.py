@@ -21,5 +21,6 @@ urlpatterns = [
     path("api/sms/v1/", sms_api.urls),
     path("cases/", include("msa.cases.urls")),
     path("devices/", include("msa.devices.urls")),
+    path("messages/", include("msa.messaging.urls")),
     path("admin/", admin.site.urls),
 ]

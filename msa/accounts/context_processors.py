@@ -19,6 +19,7 @@ NAV: tuple[tuple[frozenset[str], str, Any], ...] = (
         "cases:list",
         _("Cases"),
     ),
+    (frozenset({"supervisor", "admin"}), "messaging:undelivered", _("Undelivered messages")),
 )
 
 

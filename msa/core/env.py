@@ -148,6 +148,45 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_CASE_MAX_DAYS", "183", "Longest a decision keeps an alarm; renewable."),
     Setting("MSA_NATIONAL_DB_RECIPIENT", "national-police-db", "Address of suspect notices."),
     Setting("MSA_CASE_ALERT_TO", "", "Where overdue case tasks go; empty: the supervisor's."),
+    # Outbound delivery (msa/messaging, docs/messaging.md). A provider is "fake", a built-in
+    # name, or the dotted path of a provider class; empty: the fake in the demo, else no start.
+    Setting(
+        "MSA_SMS_PROVIDER",
+        "",
+        "SMS out: http (the generic HTTP gateway), fake, or a provider class's dotted path; "
+        "empty: fake when MSA_DEMO=1, otherwise MSA refuses to start.",
+    ),
+    Setting("MSA_SMS_GATEWAY_URL", "", "SMS gateway: send URL (https://; http only to loopback)."),
+    Setting("MSA_SMS_GATEWAY_TOKEN", "", "SMS gateway: bearer token (secret; required with http)."),
+    Setting("MSA_SMS_SENDER", "MSA", "SMS gateway: the sender name or number shown."),
+    Setting(
+        "MSA_EMAIL_PROVIDER",
+        "",
+        "E-mail out: smtp (Django's SMTP backend), fake, or a provider class's dotted path; "
+        "empty: fake when MSA_DEMO=1, otherwise MSA refuses to start.",
+    ),
+    Setting("MSA_SMTP_HOST", "", "SMTP: server host name (required with smtp)."),
+    Setting("MSA_SMTP_PORT", "587", "SMTP: server port."),
+    Setting("MSA_SMTP_TLS", "starttls", "SMTP: starttls, ssl (implicit TLS), or none (loopback)."),
+    Setting("MSA_SMTP_USER", "", "SMTP: user name; empty: no authentication."),
+    Setting("MSA_SMTP_PASSWORD", "", "SMTP: password (secret)."),
+    Setting("MSA_EMAIL_FROM", "msa@localhost", "SMTP: the From address of MSA's e-mail."),
+    Setting(
+        "MSA_NATIONAL_DB_PROVIDER",
+        "",
+        "National-database notices: https (signed POST), fake, or a provider class's dotted "
+        "path; empty: fake when MSA_DEMO=1, otherwise MSA refuses to start.",
+    ),
+    Setting("MSA_NATIONAL_DB_URL", "", "National database: notice endpoint (https://)."),
+    Setting(
+        "MSA_NATIONAL_DB_HMAC_KEY", "", "National database: HMAC-SHA256 key (secret, 32+ chars)."
+    ),
+    Setting("MSA_PROVIDER_TIMEOUT_S", "10", "Seconds one send may take before it has failed."),
+    Setting(
+        "MSA_OUTBOX_MAX_ATTEMPTS",
+        "8",
+        "Attempts before a message becomes a dead letter (shown to supervisors).",
+    ),
     # Device health (issue 12; msa/devices/health.py)
     Setting(
         "MSA_HEALTH_SILENT_BEATS",

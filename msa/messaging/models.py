@@ -18,9 +18,13 @@ class MessageChannel(models.TextChoices):
 
 
 class MessageStatus(models.TextChoices):
+    """pending → sending (claimed by a worker, committed) → sent, or back to pending with a
+    backoff, or failed: a dead letter after ``MSA_OUTBOX_MAX_ATTEMPTS``, shown to supervisors."""
+
     PENDING = "pending", _("pending")
+    SENDING = "sending", _("sending")
     SENT = "sent", _("sent")
-    FAILED = "failed", _("failed")
+    FAILED = "failed", _("undeliverable")
 
 
 class OutboundMessage(models.Model):
@@ -42,8 +46,10 @@ class OutboundMessage(models.Model):
     about_type = models.CharField(max_length=60, blank=True)
     about_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField()
+    # pending: when the next attempt is due; sending: when the worker's claim lapses
     next_attempt_at = models.DateTimeField(db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("id",)

@@ -100,6 +100,9 @@ MATRIX: dict[str, Entry] = {
     "otp-enrol": Entry(EVERYONE),
     "otp-recovery-codes": Entry(EVERYONE, method="POST"),
     "audit:list": Entry(AUDIT),
+    # the outbox's dead letters (issue 12), and sending one again (a POST without one: 302)
+    "messaging:undelivered": Entry(AUDIT),
+    "messaging:retry": Entry(AUDIT, method="POST"),
     # the console (dispatch)
     "console:home": Entry(CONSOLE),
     "console:queue": Entry(CONSOLE, lambda w, s: {"centre_id": w.centre[s]}),
