@@ -328,6 +328,7 @@ api = DeviceApi(
     log_event="device_request",
     unavailable_message="the centre cannot store this now: send the SMS",
     not_found_message="the alarm id is not one of this device's alarms",
+    database_deadline=True,
     parser=PreparsedJson(),
     auth=DeviceSignatureAuth(),
 )

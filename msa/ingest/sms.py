@@ -83,6 +83,7 @@ api = SmsApi(
     log=log,
     log_event="sms_webhook",
     unavailable_message="cannot store this now: retry",
+    database_deadline=True,
     parser=PreparsedJson(),
     auth=GatewayTokenAuth(),
 )
