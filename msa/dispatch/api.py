@@ -28,6 +28,7 @@ from msa.core.actors import Actor
 from msa.core.api import ErrorOut, MachineApi
 from msa.dispatch import selectors
 from msa.dispatch.models import Unit
+from msa.dispatch.services.feed import incident_track_read, incident_track_visible
 from msa.dispatch.services.units import unit_position_record
 
 log = logging.getLogger("msa.dispatch.api")
@@ -168,9 +169,16 @@ class IncidentDetailOut(IncidentOut):
     positions: list[PositionOut]
 
 
-def _incident_out(incident: Incident, *, positions: bool = False) -> dict[str, Any]:
-    fixes = list(incident.fixes.order_by("fix_at")) if positions else []
-    last = fixes[-1] if fixes else incident.fixes.order_by("-fix_at").first()
+def _incident_out(incident: Incident, *, positions: list[Any] | None = None) -> dict[str, Any]:
+    """``positions``: the track read for the detail (audited, msa/dispatch/services/feed.py);
+    the list's last position too is given only inside the track's window."""
+    fixes = positions or []
+    if positions is not None:
+        last = fixes[-1] if fixes else None
+    elif incident_track_visible(incident):
+        last = incident.fixes.order_by("-fix_at").first()
+    else:
+        last = None
 
     def pos(f: Any) -> dict[str, Any]:
         return {
@@ -214,7 +222,7 @@ def _incident_out(incident: Incident, *, positions: bool = False) -> dict[str, A
         ],
         "last_position": pos(last) if last else None,
     }
-    if positions:
+    if positions is not None:
         out["positions"] = [pos(f) for f in fixes]
     return out
 
@@ -238,8 +246,11 @@ def incident_list(request: HttpRequest) -> list[dict[str, Any]]:
 @cic_api.get(
     "/incidents/{reference}",
     response={200: IncidentDetailOut, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
-    summary="One incident with its track",
+    summary="One incident with its track (while open, or for an hour after it closed; audited)",
 )
 def incident_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     org = _org_of(request)
-    return _incident_out(selectors.integration_incident_get(org, reference), positions=True)
+    incident = selectors.integration_incident_get(org, reference)
+    token = request.auth  # type: ignore[attr-defined]
+    reader = Actor.gateway(f"integration {token.name}")
+    return _incident_out(incident, positions=incident_track_read(incident=incident, actor=reader))

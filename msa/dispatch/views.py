@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -218,9 +219,21 @@ def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_GET
 @requires(CONSOLE)
 def incident_live(request: HttpRequest, reference: str) -> HttpResponse:
-    """The parts of the incident page that change: actions, units, timeline (for htmx)."""
+    """The parts of the incident page that change: actions, units, timeline (for htmx).
+    A read like the full page: the same reason rule, the same audit row (issue 11)."""
     user = _user(request)
     incident = _incident(request, reference)
+    reason = dossier_reason(
+        request,
+        incident.case,
+        default=f"open incident {reference}",
+        open_incident=alarm_selectors.case_has_open_incident(incident.case),
+    )
+    if reason is None:  # the stated reason ran out: the full page asks again
+        prompt = dossier_reason_prompt(request, incident.case)
+        prompt["HX-Redirect"] = reverse("console:incident", kwargs={"reference": reference})
+        return prompt
+    incident_dossier_open(incident=incident, actor=Actor.for_user(user), reason=reason)
     return render(request, "console/_incident_live.html", _incident_context(user, incident))
 
 

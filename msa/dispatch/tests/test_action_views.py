@@ -59,6 +59,9 @@ def test_operator_runs_the_incident_from_the_page(demo: None, clock: Clock, clie
     client.post(base + "/reopen/", {"reason": ""})
     incident.refresh_from_db()
     assert incident.status == IncidentState.CLOSED
+    # a closed incident's live part is a read like its page: the operator states a reason
+    reason_url = f"/cases/{incident.case.reference}/reason/"
+    client.post(reason_url, {"reason": "checking the closed incident", "next": base + "/"})
     live = client.get(base + "/live/").content.decode()
     assert "line open, shouting" in live
     assert "G-12 on_scene" in live
