@@ -129,6 +129,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # msa simulate finds this address in the data folder, like the commands find its keys.
     folder = data_dir()
     demo_server_record(folder, url)
+    print(
+        f"Keys kept in {folder}: msa case list, msa token create … run here find them.\n"
+        "Press a victim's button as her phone would: msa simulate press --victim 1",
+        flush=True,
+    )
     try:
         return _serve(args.host, args.port, with_worker=True)
     finally:
