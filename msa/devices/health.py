@@ -84,7 +84,9 @@ def device_problems(
             f"last heartbeat {_hhmm(last_beat)}" if last_beat else "no heartbeat since enrolment"
         )
     if device.button_connected is False:
-        seen = device.button_last_seen_at or last_beat
+        # Never seen (no last-seen time reported) counts as unlinked since pairing: falling back
+        # to the heartbeat's time would never flag a phone that keeps beating without a button.
+        seen = device.button_last_seen_at
         if seen is None or now - seen > limits.unlinked_after:
             found[HealthProblem.BUTTON_UNLINKED] = (
                 f"button last seen {_hhmm(seen)}" if seen else "button never seen"

@@ -131,6 +131,7 @@ def test_a_silent_device_is_told_once_per_episode_and_cleared_when_it_beats(
             {"button_connected": False, "button_last_seen_at": T0 - timedelta(minutes=11)},
             HealthProblem.BUTTON_UNLINKED,
         ),
+        ({"button_connected": False, "button_last_seen_at": None}, HealthProblem.BUTTON_UNLINKED),
     ],
 )
 def test_each_problem_of_a_report_is_flagged(
