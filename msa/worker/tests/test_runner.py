@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from msa.alarms.models import Incident
 from msa.core.clock import Clock
+from msa.dispatch.services import escalation
 from msa.worker.models import WorkerHeartbeat
 from msa.worker.runner import Turn, heartbeat_write, run_forever, turn_run
 from msa.worker.sweeps import FAST, SLOW, SWEEPS, Sweep
+from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 BOUND_S = 20  # an upper bound for a wait on another thread, never a timing assertion
@@ -122,3 +126,39 @@ def test_a_loop_logs_sweep_done_every_turn() -> None:
     done = [line for line in lines.lines if line.startswith("sweep_done")]
     assert len(done) == 3
     assert done[0].startswith("sweep_done loop=fast sweeps=t handled=0 failed=0")
+
+
+@pytest.mark.django_db(transaction=True)  # the loops' threads read what this test committed
+def test_an_escalation_fires_while_an_outbox_send_hangs(demo: None, clock: Clock) -> None:
+    clock.freeze(NOW)
+    incident = press(at=NOW).incident
+    clock.advance(escalation.ack_target() + timedelta(seconds=1))
+    stop = threading.Event()
+    release = threading.Event()
+    entered = threading.Event()
+
+    def send_that_hangs() -> int:  # an SMTP server that accepted the connection and went quiet
+        entered.set()
+        release.wait(BOUND_S)
+        return 0
+
+    fast = tuple(s for s in SWEEPS if s.loop == FAST)
+    worker = threading.Thread(
+        target=run_forever, args=(stop, (Sweep("outbox", 0.01, send_that_hangs, SLOW), *fast))
+    )
+    worker.start()
+    try:
+        assert entered.wait(BOUND_S), "the send never started"
+        deadline = time.monotonic() + BOUND_S
+        escalated = None
+        while escalated is None and time.monotonic() < deadline:
+            escalated = Incident.objects.get(pk=incident.pk).ack_escalated_at
+            stop.wait(0.05)
+        assert escalated is not None, "the escalation waited for the hanging send"
+        assert not release.is_set()
+        assert WorkerHeartbeat.objects.filter(loop=FAST).exists()
+    finally:
+        release.set()
+        stop.set()
+        worker.join(BOUND_S)
+    assert not worker.is_alive()
