@@ -133,6 +133,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_LOGIN_FAILURE_LIMIT", "5", "Failed sign-ins before an account is locked."),
     Setting("MSA_LOGIN_LOCKOUT_S", "900", "Seconds a locked account stays locked."),
     Setting("MSA_RETENTION_DAYS", "365", "Days after a case ends before it is anonymised."),
+    Setting(
+        "MSA_CONSOLE_HEARTBEAT_S",
+        "3",
+        "Seconds between a console socket's heartbeats (each re-checks the sign-in); a page "
+        "without one for 10 s, or 3 beats if longer, shows the connection alarm.",
+    ),
     Setting("MSA_ACK_TARGET_S", "30", "Unacknowledged this long: the supervisor is alerted."),
     Setting("MSA_BACKUP_OFFER_S", "60", "Unacknowledged this long: offered to the backup centre."),
     Setting("MSA_DISPATCH_TARGET_S", "120", "Acknowledged, no unit sent this long: alert."),

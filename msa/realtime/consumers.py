@@ -1,22 +1,39 @@
-"""The console's live feed: first every event after ``since``, then the live stream.
+"""The console's live feed: first every event after ``since``, then the live stream, with
+a heartbeat.
 
 Sequence numbers are per centre and follow commit order, so the consumer only has to
 remember the last one it sent: a live event at or below it is a duplicate of the replay,
 one further ahead means a gap, which it fills from the log before sending.
+
+Every ``MSA_CONSOLE_HEARTBEAT_S`` the consumer re-authorises the socket (the session still
+exists, is not idle or expired, names the same active user who passed the second factor
+and is still console staff of the centre) and sends ``{"type": "heartbeat", "last_seq":
+<head>}``; the page turns to its alarm state when no heartbeat came for 10 s. A socket whose
+sign-in no longer holds is closed with ``CLOSE_SIGNED_OUT``, so a signed-out or deactivated
+operator's console stops receiving within one beat. A head ahead of the last event sent
+(a push lost between nodes) is filled from the log before the beat goes out.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.http import HttpRequest
 
 from msa.accounts.mfa import session_is_verified
 from msa.accounts.selectors import user_is_console_staff
+from msa.core import clock
+from msa.core.middleware import IDLE_SESSION_KEY
 from msa.realtime.selectors import REPLAY_PAGE, events_after, last_seq
 from msa.realtime.services import centre_group
 
@@ -24,6 +41,8 @@ log = logging.getLogger("msa.realtime")
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
+# The sign-in ended while the socket was open (signed out, idle, deactivated, revoked).
+CLOSE_SIGNED_OUT = 4401
 
 
 def _since(query_string: bytes) -> int | None:
@@ -35,10 +54,28 @@ def _since(query_string: bytes) -> int | None:
     return since if since >= 0 else None
 
 
+def console_sign_in_holds(*, session_key: str, user_pk: int, centre_id: int) -> bool:
+    """Whether the console socket's sign-in still holds, read afresh from the session store
+    and the database (nothing cached from the handshake)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    request = HttpRequest()
+    request.session = store
+    user = get_user(request)  # None when the session is gone, expired or the user inactive
+    if not user.is_authenticated or user.pk != user_pk:
+        return False
+    last = store.get(IDLE_SESSION_KEY)
+    if isinstance(last, (int, float)) and clock.now().timestamp() - last > (
+        settings.MSA_SESSION_IDLE_S
+    ):
+        return False
+    return session_is_verified(user, store) and user_is_console_staff(user, centre_id)
+
+
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     centre_id: int
     last_sent: int
     group: str = ""
+    beat: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -51,27 +88,63 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if since is None:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
+        session = self.scope.get("session")
         allowed = (
             user is not None
             and user.is_authenticated
+            and session is not None
+            and bool(session.session_key)
             # the session must have passed the second factor (TOTP), as on every staff page
-            and await database_sync_to_async(session_is_verified)(user, self.scope.get("session"))
+            and await database_sync_to_async(session_is_verified)(user, session)
             and await database_sync_to_async(user_is_console_staff)(user, self.centre_id)
         )
         if not allowed:
             # Same close for "no such centre" and "not yours".
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.session_key = str(session.session_key)
+        self.user_pk = int(user.pk)
+        await self.start(since)
+        log.info("console_connected centre=%s since=%s", self.centre_id, since)
+
+    async def start(self, since: int) -> None:
+        """Join the centre's group, accept, say hello, replay, and start the heartbeat."""
         self.last_sent = since
+        self.sending = asyncio.Lock()
         self.group = centre_group(self.centre_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         head = await database_sync_to_async(last_seq)(centre_id=self.centre_id)
         await self.send_json({"type": "hello", "last_seq": head, "since": since})
-        await self._replay()
-        log.info("console_connected centre=%s since=%s head=%s", self.centre_id, since, head)
+        async with self.sending:
+            await self._replay()
+        self.beat = asyncio.create_task(self._heartbeat())
+
+    async def still_allowed(self) -> bool:
+        return bool(
+            await database_sync_to_async(console_sign_in_holds)(
+                session_key=self.session_key, user_pk=self.user_pk, centre_id=self.centre_id
+            )
+        )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.MSA_CONSOLE_HEARTBEAT_S)
+            if not await self.still_allowed():
+                log.info("console_signed_out centre=%s", self.centre_id)
+                await self.close(code=CLOSE_SIGNED_OUT)
+                return
+            head = await database_sync_to_async(last_seq)(centre_id=self.centre_id)
+            async with self.sending:
+                if head > self.last_sent:
+                    await self._replay()
+                await self.send_json({"type": "heartbeat", "last_seq": head})
 
     async def disconnect(self, code: int) -> None:
+        if self.beat is not None and self.beat is not asyncio.current_task():
+            self.beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.beat
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -87,19 +160,23 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 return
 
     async def _deliver(self, event: dict[str, Any]) -> None:
+        seq = int(event["seq"])
+        if seq <= self.last_sent:
+            return
         await self.send_json(event)
-        self.last_sent = int(event["seq"])
+        self.last_sent = seq
 
     async def event_push(self, message: dict[str, Any]) -> None:
         event = json.loads(message["payload"])
         seq = int(event["seq"])
-        if seq <= self.last_sent:
-            return
-        if seq > self.last_sent + 1:
-            await self._replay()
+        async with self.sending:
             if seq <= self.last_sent:
                 return
-        await self._deliver(event)
+            if seq > self.last_sent + 1:
+                await self._replay()
+                if seq <= self.last_sent:
+                    return
+            await self._deliver(event)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Consoles act through audited HTTP requests; the socket only listens.

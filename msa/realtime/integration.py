@@ -2,7 +2,8 @@
 
 The same events as the console, from the same per-centre log, for the centre's own
 dispatch system. It authenticates with a bearer token of kind ``integration`` in the
-``Authorization`` header of the handshake; the token is scoped to one CIC.
+``Authorization`` header of the handshake; the token is scoped to one CIC, and checked
+again on every heartbeat: a revoked token's socket is closed (``CLOSE_SIGNED_OUT``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from channels.db import database_sync_to_async
 from msa.accounts.models import TokenKind
 from msa.accounts.tokens import token_authenticate
 from msa.realtime.consumers import CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, ConsoleConsumer, _since
-from msa.realtime.selectors import last_seq
-from msa.realtime.services import centre_group
 
 log = logging.getLogger("msa.realtime")
 
@@ -34,23 +33,22 @@ def _centre_of_token(presented: str) -> int | None:
 
 
 class IntegrationConsumer(ConsoleConsumer):
+    presented: str = ""
+
     async def connect(self) -> None:
         since = _since(self.scope.get("query_string", b""))
         if since is None:
             await self.close(code=CLOSE_BAD_REQUEST)
             return
-        centre_id = await database_sync_to_async(_centre_of_token)(
-            _bearer(self.scope.get("headers", []))
-        )
+        self.presented = _bearer(self.scope.get("headers", []))
+        centre_id = await database_sync_to_async(_centre_of_token)(self.presented)
         if centre_id is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.centre_id = centre_id
-        self.last_sent = since
-        self.group = centre_group(centre_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        head = await database_sync_to_async(last_seq)(centre_id=centre_id)
-        await self.send_json({"type": "hello", "last_seq": head, "since": since})
-        await self._replay()
-        log.info("integration_connected centre=%s since=%s head=%s", centre_id, since, head)
+        await self.start(since)
+        log.info("integration_connected centre=%s since=%s", centre_id, since)
+
+    async def still_allowed(self) -> bool:
+        centre_id: int | None = await database_sync_to_async(_centre_of_token)(self.presented)
+        return centre_id == self.centre_id

@@ -23,6 +23,7 @@ from msa.realtime.services import centre_group, event_append
 from tests.support.auth import otp_verified_user
 from tests.support.events import synthetic
 from tests.support.factories import press
+from tests.support.sessions import signed_in_session
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +38,7 @@ async def connect(username: str, since: int = 0, centre: int | None = None) -> A
         f"/ws/console/{centre}/?since={since}",
     )
     communicator.scope["user"] = await database_sync_to_async(otp_verified_user)(user)
+    communicator.scope["session"] = await database_sync_to_async(signed_in_session)(user)
     return communicator
 
 
@@ -44,7 +46,7 @@ async def receive_events(communicator: Any, count: int) -> list[dict[str, Any]]:
     received: list[dict[str, Any]] = []
     while len(received) < count:
         message = await communicator.receive_json_from(timeout=5)
-        if message["type"] not in {"hello", "pong"}:
+        if message["type"] not in {"hello", "pong", "heartbeat"}:
             received.append(message)
     return received
 
