@@ -4,16 +4,24 @@ sent (and can be told to fail), and an SMTP server (aiosmtpd) that keeps what it
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support.live import free_port
 
@@ -93,11 +101,50 @@ class _Keep:
         return "250 OK"
 
 
+def loopback_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "loopback.crt", folder / "loopback.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 @contextlib.contextmanager
-def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[SmtpInbox]:
-    """With ``credentials`` the server requires AUTH (over plain SMTP: loopback only)."""
+def smtp_server(
+    credentials: tuple[str, str] | None = None, *, tls: tuple[Path, Path] | None = None
+) -> Iterator[SmtpInbox]:
+    """With ``credentials`` the server requires AUTH; with ``tls`` (certificate, key) it
+    requires STARTTLS before anything else."""
     inbox = SmtpInbox(host="127.0.0.1", port=free_port())
     auth: dict[str, Any] = {}
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        auth = {"tls_context": context, "require_starttls": True}
     if credentials is not None:
 
         def authenticate(
@@ -110,10 +157,10 @@ def smtp_server(credentials: tuple[str, str] | None = None) -> Iterator[SmtpInbo
             )
             return AuthResult(success=given == credentials, handled=False)
 
-        auth = {
+        auth |= {
             "authenticator": authenticate,
             "auth_required": True,
-            "auth_require_tls": False,
+            "auth_require_tls": tls is not None,
         }
     controller = Controller(_Keep(inbox), hostname="127.0.0.1", port=inbox.port, **auth)
     controller.start()

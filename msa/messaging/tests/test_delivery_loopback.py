@@ -9,6 +9,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,13 @@ from msa.messaging.models import MessageChannel, MessageStatus, OutboundMessage
 from msa.messaging.services import message_deliver_due
 from msa.worker import timers
 from tests.support.factories import press
-from tests.support.loopback import HttpEndpoint, SmtpInbox, http_endpoint, smtp_server
+from tests.support.loopback import (
+    HttpEndpoint,
+    SmtpInbox,
+    http_endpoint,
+    loopback_certificate,
+    smtp_server,
+)
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 HMAC_KEY = "national-db-test-key-" + "k" * 20
@@ -101,6 +108,29 @@ def test_smtp_signs_in_with_the_configured_user(demo: None, clock: Clock, settin
         assert not server.messages
         assert message.last_error == "SMTP: SMTPAuthenticationError"
         settings.EMAIL_HOST_PASSWORD = "relay-password"
+        clock.advance(timedelta(seconds=15))
+        assert message_deliver_due() == 1
+        assert len(server.messages) == 1
+
+
+@pytest.mark.django_db
+def test_starttls_verifies_the_server_certificate(
+    demo: None, clock: Clock, settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MSA_SMTP_TLS=starttls (the default): TLS before the login, the certificate checked."""
+    settings.MSA_SUPERVISOR_ALERT_TO = "duty-supervisor@cic-ovl.example"
+    settings.MSA_EMAIL_PROVIDER = "smtp"
+    settings.EMAIL_USE_TLS, settings.EMAIL_USE_SSL = True, False
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "msa-relay", "relay-password"
+    unacknowledged_alarm(clock)
+    certificate = loopback_certificate(tmp_path)
+    with smtp_server(credentials=("msa-relay", "relay-password"), tls=certificate) as server:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        assert message_deliver_due() == 0  # a certificate nobody vouches for: refused
+        message = OutboundMessage.objects.get(channel=MessageChannel.EMAIL)
+        assert message.last_error == "SMTP: SSLCertVerificationError"
+        assert not server.messages
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # now the test's CA is trusted
         clock.advance(timedelta(seconds=15))
         assert message_deliver_due() == 1
         assert len(server.messages) == 1
