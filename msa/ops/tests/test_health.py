@@ -3,6 +3,7 @@ worker's timer loop are."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -62,3 +63,19 @@ def test_the_worker_is_ready_only_while_its_timer_loop_beats(clock: Clock) -> No
     _, worker = database_and_worker()
     assert worker["ok"] is True
     assert worker["heartbeat_age_s"]["fast"] == 0.0
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_while_no_worker_beats() -> None:
+    # nothing committed a heartbeat: the endpoint's own connection finds none
+    async def get() -> httpx.Response:
+        async with _client() as c:
+            return await c.get("/readyz")
+
+    answer = asyncio.run(get())
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["ready"] is False
+    assert body["database"]["ok"] is True
+    assert body["channel_layer"]["ok"] is True
+    assert body["worker"]["ok"] is False
