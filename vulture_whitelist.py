@@ -5,8 +5,10 @@ Every entry says what calls it; an entry whose caller is gone is dead code to de
 # ruff: noqa: B018
 from msa.accounts.backends import LockoutBackend
 from msa.accounts.context_processors import nav
+from msa.accounts.lockout import cool_off
 from msa.accounts.middleware import CentreTimeZoneMiddleware
 from msa.accounts.pseudonyms import case_row_for_analyst, incident_row_for_analyst
+from msa.accounts.views import locked_out
 from msa.asgi import application
 from msa.core import context_processors
 from msa.core.clock import Clock
@@ -30,6 +32,9 @@ from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
 from msa.simulate import Scenario
 
+# settings.py names these for django-axes (AXES_COOLOFF_TIME, AXES_LOCKOUT_CALLABLE)
+cool_off
+locked_out
 # settings.py names these by dotted path (AUTHENTICATION_BACKENDS, MIDDLEWARE, TEMPLATES,
 # ASGI_APPLICATION, MSA_ROUTER, the messaging provider setting)
 LockoutBackend

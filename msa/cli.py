@@ -95,7 +95,7 @@ def _serve(
             access_log=False,
             workers=workers,
             proxy_headers=True,
-            forwarded_allow_ips=forwarded_allow_ips,
+            forwarded_allow_ips=forwarded_allow_ips or settings.MSA_FORWARDED_ALLOW_IPS,
         )
     finally:
         stop.set()
@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--forwarded-allow-ips",
         default=None,
-        help="proxies trusted for X-Forwarded-For/-Proto (comma-separated; default 127.0.0.1)",
+        help="proxies trusted for X-Forwarded-For/-Proto (comma-separated; default: the "
+        "setting MSA_FORWARDED_ALLOW_IPS, 127.0.0.1)",
     )
     p.set_defaults(func=cmd_serve)
 

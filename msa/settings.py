@@ -204,6 +204,11 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # HSTS is sent on HTTPS responses once the deployment is behind HTTPS (MSA_SECURE_COOKIES=1).
 SECURE_HSTS_SECONDS = env_int("MSA_HSTS_SECONDS") if SESSION_COOKIE_SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SESSION_COOKIE_SECURE
+# Behind a TLS-terminating proxy (docs/deployment.md): msa serve believes X-Forwarded-For and
+# -Proto from MSA_FORWARDED_ALLOW_IPS only (uvicorn), and with HTTPS declared Django reads the
+# scheme from X-Forwarded-Proto, which that proxy must set (overwrite) on every request.
+MSA_FORWARDED_ALLOW_IPS = env_str("MSA_FORWARDED_ALLOW_IPS")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SESSION_COOKIE_SECURE else None
 # Signed out after this many seconds without a request (msa.core.middleware.IdleTimeoutMiddleware).
 MSA_SESSION_IDLE_S = env_int("MSA_SESSION_IDLE_S")
 SESSION_COOKIE_AGE = 12 * 3600  # a control-room shift; the idle timeout is the tighter bound
@@ -215,14 +220,19 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("MSA_LOGIN_FAILURE_LIMIT")
-AXES_COOLOFF_TIME = env_int("MSA_LOGIN_LOCKOUT_S") / 3600  # hours, as axes expects
+MSA_LOGIN_LOCKOUT_S = env_int("MSA_LOGIN_LOCKOUT_S")
+# MSA_LOGIN_LOCKOUT_S for most accounts; a growing delay (15 s doubling, at most 5 min) for
+# console accounts, counted in axes' failure log (msa/accounts/lockout.py).
+AXES_COOLOFF_TIME = "msa.accounts.lockout.cool_off"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# An attempt refused by the lock does not restart it: hammering keeps nobody out for longer.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "msa.accounts.views.locked_out"  # the page, and the supervisor's notice
 # Locked per (account, client address): a guesser is stopped, but cannot lock an operator out
 # of the console from elsewhere; the second factor stands behind the password anyway.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_ENABLE_ACCESS_FAILURE_LOG = False
 OTP_TOTP_ISSUER = "MSA"
 OTP_TOTP_SYNC = False  # no drift learning: a code is valid for its step and one either side
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP key or a recovery code

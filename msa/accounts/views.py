@@ -10,7 +10,9 @@ import base64
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,8 +23,12 @@ from django_otp import login as otp_login
 from django_otp.models import Device
 
 from msa.accounts import mfa
+from msa.accounts.lockout import console_lock_record, cool_off
 from msa.accounts.models import User
+from msa.core.actors import Actor
 from msa.core.permissions import Permission, requires, signed_in_step
+from msa.messaging.models import MessageChannel
+from msa.messaging.services import message_enqueue
 
 
 class TokenForm(forms.Form):
@@ -118,3 +124,29 @@ def _second_factor_passed(request: HttpRequest, device: Device) -> None:
 
 def _url(name: str) -> str:
     return reverse(name)
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: object
+) -> HttpResponse:
+    """``AXES_LOCKOUT_CALLABLE``: the lock-out page (429); for a console account, which is only
+    delayed (msa/accounts/lockout.py), a notice to the supervisor once per lock."""
+    with transaction.atomic():
+        lock = console_lock_record(request)
+        if lock is not None:
+            recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{lock.centre_code}"
+            message_enqueue(
+                channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
+                recipient=recipient,
+                subject="MSA: a console account is being locked",
+                body=(
+                    f"{lock.failures} failed sign-ins within the hour for console account "
+                    f"{lock.user.get_username()}; it is delayed "
+                    f"{int(lock.delay.total_seconds())} s each round, never locked longer. "
+                    "If it was not them, someone is guessing its password."
+                ),
+                actor=Actor.system("sign-in"),
+                about=lock.user,
+            )
+    seconds = int(cool_off(request).total_seconds())
+    return render(request, "registration/locked_out.html", {"cooloff_s": seconds}, status=429)

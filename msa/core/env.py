@@ -67,6 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_DATA_DIR", "var", "Folder for the SQLite file and other local state."),
     Setting("MSA_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names served."),
     Setting("MSA_CSRF_TRUSTED_ORIGINS", "", "Comma-separated origins for CSRF behind a proxy."),
+    Setting(
+        "MSA_FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Proxies (comma-separated addresses, or *) whose X-Forwarded-For/-Proto msa serve "
+        "believes: the client's real address (sign-in lock-out) and HTTPS. "
+        "--forwarded-allow-ips overrides it.",
+    ),
     Setting("MSA_SECURE_COOKIES", "0", "1 marks session and CSRF cookies Secure (behind HTTPS)."),
     Setting("MSA_MAP_TILE_URL", "", "Leaflet tile URL template; empty: the map draws no tiles."),
     Setting("MSA_MAP_ATTRIBUTION", "", "Attribution shown for the map tiles."),

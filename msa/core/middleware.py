@@ -1,5 +1,6 @@
 """Request middleware: the security layer (idle sign-out, the second factor on every staff
-path, no caching of staff pages, the Content-Security-Policy). The centre's time zone is ``msa.accounts.middleware``."""
+path, no caching of staff pages, the Content-Security-Policy). The centre's time zone is
+``msa.accounts.middleware``."""
 
 from __future__ import annotations
 
