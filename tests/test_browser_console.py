@@ -105,12 +105,17 @@ def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, bro
         console.click("main button[type=submit]")
     console.wait_for_selector('#incident-status[data-status="closed"]', timeout=5_000)
     timeline = console.inner_text("#timeline")
-    for step in ("acknowledge", "G-12 assigned", "G-12 on_scene", "close"):
+    for step in ("acknowledged", "G-12 assigned", "G-12 on scene", "first unit on scene", "closed"):
         assert step in timeline
+    assert "on_scene" not in timeline  # in words, never the machine's values
     screenshot(console, "console-closed")
 
     console.goto(live_server_url + "/console/")
-    console.locator(f'.lane-closed .incident-row[data-reference="{reference}"]').wait_for()
+    # The closed lane is folded away (the live lane gets the screen); the row is in it.
+    closed = console.locator(f'.lane-closed .incident-row[data-reference="{reference}"]')
+    closed.wait_for(state="attached")
+    console.click(".lane-closed summary")
+    closed.wait_for()
     unit.context.close()
     console.context.close()
 

@@ -33,6 +33,7 @@ from msa.dispatch.models import (
 )
 from msa.dispatch.routing import Origin, fastest_speed_mps, haversine_m, router
 from msa.dispatch.states import OPEN_DISPATCH_STATES, UnitStatus
+from msa.dispatch.words import event_detail, say
 from msa.realtime import events
 from msa.realtime.models import IncidentEvent
 
@@ -54,18 +55,30 @@ def _open_dispatches() -> Prefetch[Any]:
     )
 
 
-def _urgency(incident: Incident) -> tuple[int, int, float]:
-    """Unacknowledged first; among them duress and breaches; then the rest, newest first."""
+# The queue's order, shown above it (console/_queue.html) so that nobody has to guess.
+QUEUE_RULE = _(
+    "Unacknowledged first, the longest waiting on top; then the others, oldest first. "
+    "Duress and missed targets are marked red."
+)
+# A test alarm nobody acknowledged leaves the test lane after this (it is still in the log).
+TEST_LANE_WINDOW = timedelta(hours=24)
+
+
+def _urgency(incident: Incident) -> tuple[int, float]:
+    """Unacknowledged first, oldest first among them (the longest wait on top); then the
+    acknowledged, oldest first too. Duress and breaches are marked, not reordered: an
+    operator takes the alarms in the order they came."""
     unacknowledged = incident.status == IncidentState.RECEIVED
-    alarming = incident.is_duress or incident.on_scene_breach_at is not None
-    return (0 if unacknowledged else 1, 0 if alarming else 1, -incident.received_at.timestamp())
+    return (0 if unacknowledged else 1, incident.received_at.timestamp())
 
 
 def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
-    """The three lanes of the console: live, test, and closed in the last 24 hours."""
+    """The three lanes of the console: live, test (the last 24 hours), and closed in the
+    last 24 hours."""
+    now = clock.now()
     base = (
         _at_centre(incidents_visible_to(user), centre_id)
-        .select_related("case__police_zone", "backup_centre", "centre")
+        .select_related("case__police_zone", "case__victim", "backup_centre", "centre")
         .prefetch_related(
             Prefetch("fixes", queryset=LocationFix.objects.order_by("-fix_at"), to_attr="recent"),
             _open_dispatches(),
@@ -74,12 +87,18 @@ def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
     open_states = [str(s) for s in OPEN_STATES]
     live: list[Incident] = list(base.filter(lane=Lane.LIVE, status__in=open_states))
     live.sort(key=_urgency)
-    test: list[Incident] = list(base.filter(lane=Lane.TEST).order_by("-received_at")[:20])
+    # A test alarm is confirmed by acknowledging it; one of a case that has ended needs no
+    # confirmation (the row says so), and none stays in the lane past a day.
+    test: list[Incident] = list(
+        base.filter(lane=Lane.TEST, received_at__gte=now - TEST_LANE_WINDOW).order_by(
+            "-received_at"
+        )[:20]
+    )
     closed: list[Incident] = list(
         base.filter(
             lane=Lane.LIVE,
             status=IncidentState.CLOSED,
-            closed_at__gte=clock.now() - RECENTLY_CLOSED,
+            closed_at__gte=now - RECENTLY_CLOSED,
         ).order_by("-closed_at")[:50],
     )
     lanes: dict[str, list[Incident]] = {"live": live, "test": test, "closed": closed}
@@ -267,31 +286,29 @@ TIMELINE_EVENTS = frozenset(
 )
 
 
-def _detail(payload: dict[str, Any]) -> str:
-    shown = sorted((k, v) for k, v in payload.items() if k != "incident" and v not in ("", None))
-    return ", ".join(f"{k}={v}" for k, v in shown)
-
-
 def incident_timeline(incident: Incident) -> list[TimelineEntry]:
-    """Transitions, dispatch progress, notes and channel/escalation events, in time order."""
+    """Transitions, dispatch progress, notes and channel/escalation events, in time order,
+    in words (``msa.dispatch.words``): "first unit on scene", "G-12 en route"."""
     entries = [
-        TimelineEntry(t.at, "transition", t.transition, t.actor_label, t.reason)
+        TimelineEntry(t.at, "transition", say(t.transition), t.actor_label, t.reason)
         for t in IncidentTransition.objects.filter(subject=incident)
     ]
     progress = DispatchTransition.objects.filter(subject__incident=incident)
     entries.extend(
-        TimelineEntry(d.at, "dispatch", f"{d.subject.unit.call_sign} {d.to_state}", d.actor_label)
+        TimelineEntry(
+            d.at, "dispatch", f"{d.subject.unit.call_sign} {say(d.to_state)}", d.actor_label
+        )
         for d in progress.select_related("subject__unit")
     )
     entries.extend(
-        TimelineEntry(n.at, "note", "note", n.author_label, n.text)
+        TimelineEntry(n.at, "note", str(_("note")), n.author_label, n.text)
         for n in IncidentNote.objects.filter(incident=incident)
     )
     # An event offered to a backup centre is in both centres' streams (and the owner can
     # change when the backup takes it): read every stream, keep each event once.
     seen: set[tuple[str, datetime, str]] = set()
     for e in IncidentEvent.objects.filter(incident=incident, type__in=list(TIMELINE_EVENTS)):
-        detail = _detail(e.payload)
+        detail = event_detail(e.type, e.payload)
         if (e.type, e.at, detail) in seen:
             continue
         seen.add((e.type, e.at, detail))

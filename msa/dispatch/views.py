@@ -27,6 +27,7 @@ from msa.alarms import selectors as alarm_selectors
 from msa.alarms.models import Incident
 from msa.alarms.services.dossier import incident_dossier_open
 from msa.alarms.states import OPEN_STATES, IncidentState, Outcome
+from msa.cases.states import CaseState
 from msa.cases.views.reason import dossier_reason, dossier_reason_prompt
 from msa.core import clock
 from msa.core.actors import Actor
@@ -97,10 +98,18 @@ def _queue_context(user: User, centre: Organisation) -> dict[str, Any]:
     lanes = selectors.queue_for(user, centre.pk)
     unacknowledged = sum(1 for i in lanes["live"] if i.status == IncidentState.RECEIVED)
     alerts = _alerts(lanes, centre)
+    test_waiting = sum(
+        1
+        for i in lanes["test"]
+        if i.status == IncidentState.RECEIVED and i.case.status != CaseState.ENDED
+    )
     return {
         "centre": centre,
         "lanes": lanes,
         "unacknowledged": unacknowledged,
+        "test_waiting": test_waiting,
+        "queue_rule": selectors.QUEUE_RULE,
+        "now": clock.now(),
         "alerts": alerts,
         "ack_target_s": settings.MSA_ACK_TARGET_S,
         "on_scene_target_s": settings.MSA_ON_SCENE_TARGET_S,

@@ -7,6 +7,7 @@ from datetime import datetime
 from django import template
 
 from msa.alarms.models import Incident
+from msa.dispatch.words import say
 
 register = template.Library()
 
@@ -35,3 +36,9 @@ def initials(person: object) -> str:
 @register.filter
 def iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
+
+
+@register.filter(name="say")
+def say_filter(value: object) -> str:
+    """The console's word for a machine value (``en_route`` -> "en route")."""
+    return say(value)

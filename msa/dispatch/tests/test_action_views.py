@@ -64,7 +64,7 @@ def test_operator_runs_the_incident_from_the_page(demo: None, clock: Clock, clie
     client.post(reason_url, {"reason": "checking the closed incident", "next": base + "/"})
     live = client.get(base + "/live/").content.decode()
     assert "line open, shouting" in live
-    assert "G-12 on_scene" in live
+    assert "G-12 on scene" in live  # in words (msa.dispatch.words), not the raw state
 
 
 @pytest.mark.django_db

@@ -129,10 +129,11 @@ def test_the_whole_chain_from_alarm_to_close(demo: None, clock: Clock) -> None:
         "incident.state_changed",
     ]
     timeline = [e.label for e in selectors.incident_timeline(incident)]
-    assert timeline[:3] == ["raise", "acknowledge", "note"]
-    assert set(timeline[3:5]) == {"dispatch", "G-12 assigned"}
-    assert "G-12 on_scene" in timeline
-    assert "reopen" in timeline
+    # In words (msa.dispatch.words), never the machine's names.
+    assert timeline[:3] == ["alarm received", "acknowledged", "note"]
+    assert set(timeline[3:5]) == {"unit sent", "G-12 assigned"}
+    assert "G-12 on scene" in timeline
+    assert "reopened" in timeline
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"incident.note", "dispatch.assign", "dispatch.arrive", "incident.outcome"} <= actions
 

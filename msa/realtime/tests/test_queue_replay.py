@@ -130,13 +130,11 @@ def apply(rows: Rows, event: dict[str, Any]) -> None:
         row.duress = True
 
 
-def _urgency(item: tuple[str, Row]) -> tuple[int, int, float]:
+def _urgency(item: tuple[str, Row]) -> tuple[int, float]:
+    """The console's order: unacknowledged first, oldest first; then the others, oldest
+    first (duress and breaches are marked, not moved)."""
     row = item[1]
-    return (
-        0 if row.status == IncidentState.RECEIVED else 1,
-        0 if row.duress or row.breach else 1,
-        -row.received_at.timestamp(),
-    )
+    return (0 if row.status == IncidentState.RECEIVED else 1, row.received_at.timestamp())
 
 
 def queue_from(rows: Rows) -> Queue:

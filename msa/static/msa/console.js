@@ -1,11 +1,13 @@
 // The alarm queue: the live feed (msaLive.feed) refreshes the queue on every event; a sound
-// repeats while any live alarm is unacknowledged (or a supervisor alert stands); the rows'
-// timers run against the targets; keyboard shortcuts. Needs live.js. No inline script.
+// repeats while any live alarm is unacknowledged (or a supervisor alert stands); the pop-up
+// stays until its alarm is acknowledged; the rows' timers run against the targets, their
+// positions show their age and the fixes missed; keyboard shortcuts. Needs live.js.
 (function () {
   "use strict";
   const live = window.msaLive;
   const body = document.body;
   const targets = live.targets;
+  const SILENT_AFTER_MISSED = 3; // three reports missed while tracking: the device is silent
   let selected = -1;
 
   function wrapData(name) {
@@ -33,6 +35,14 @@
       el.classList.toggle("late", late);
       el.classList.toggle("warn", !late && running && s >= targets.onScene * 0.7);
     });
+    document.querySelectorAll("#queue .fix-age[data-fix-at]").forEach(function (el) {
+      const row = el.closest(".incident-row");
+      const missed = live.positionAge(el, el.dataset.fixAt, now);
+      const silent = row && row.dataset.tracking === "1" && missed >= SILENT_AFTER_MISSED;
+      const badge = row && row.querySelector(".badge.silent");
+      if (badge) badge.hidden = !silent;
+      if (row) row.classList.toggle("silent", !!silent);
+    });
   }
   live.everySecond(tickTimers);
 
@@ -46,34 +56,52 @@
     all[selected].focus();
   }
 
-  const refreshQueue = live.refresher(body.dataset.queueUrl, "#queue", function () {
-    tickTimers();
-    if (selected >= 0) select(selected);
-  });
-
-  function popup(reference) {
+  // The pop-up names an unacknowledged live alarm and stays until it is acknowledged; then
+  // it names the next one still waiting (the longest waiting), or goes.
+  function showPopup(reference) {
     const el = document.getElementById("alarm-popup");
     document.getElementById("alarm-popup-ref").textContent = reference;
     el.dataset.reference = reference;
     el.hidden = false;
-    setTimeout(function () { el.hidden = true; }, 8000);
   }
+  function updatePopup() {
+    const el = document.getElementById("alarm-popup");
+    const waiting = document.querySelectorAll('#queue .lane-live .incident-row[data-status="received"]');
+    const current = el.dataset.reference;
+    const still = current && document.querySelector('#queue .lane-live .incident-row[data-status="received"][data-reference="' + current + '"]');
+    if (still) return;
+    if (waiting.length) showPopup(waiting[0].dataset.reference);
+    else { el.hidden = true; delete el.dataset.reference; }
+  }
+
+  const refreshQueue = live.refresher(body.dataset.queueUrl, "#queue", function () {
+    tickTimers();
+    updatePopup();
+    if (selected >= 0) select(selected);
+  });
 
   function onEvent(event) {
     const log = (window.msaEvents = window.msaEvents || []);
     log.push(event);
     if (event.type === "alarm.raised" && event.data.lane === "live") {
-      popup(event.data.incident);
+      showPopup(event.data.incident);
       live.beep(880);
+      live.notify(document.getElementById("alarm-popup").querySelector("strong").textContent, event.data.incident);
     }
     if (event.type === "incident.escalated") live.beep(440);
     if (event.type !== "alarm.located") refreshQueue();
   }
 
-  document.getElementById("sound-enable").addEventListener("click", function () {
-    live.beep(880);
-    this.hidden = true;
-  });
+  const notifyButton = document.getElementById("notifications-enable");
+  if (notifyButton) {
+    if (!("Notification" in window)) notifyButton.hidden = true;
+    else {
+      notifyButton.dataset.permission = Notification.permission;
+      notifyButton.addEventListener("click", function () {
+        Notification.requestPermission().then(function (p) { notifyButton.dataset.permission = p; });
+      });
+    }
+  }
   const help = document.getElementById("shortcuts");
   document.getElementById("help-toggle").addEventListener("click", function () { help.hidden = !help.hidden; });
 
@@ -83,8 +111,9 @@
     if (e.key === "j") { select(selected + 1); return true; }
     if (e.key === "k") { select(selected - 1); return true; }
     if (e.key === "u") {
-      const unack = document.querySelectorAll('#queue .lane-live .incident-row[data-status="received"]');
-      if (unack.length) location.href = unack[unack.length - 1].href;
+      // The longest waiting: the queue puts it first.
+      const unack = document.querySelector('#queue .lane-live .incident-row[data-status="received"]');
+      if (unack) location.href = unack.href;
     } else if (e.key === "Enter" && selected < 0 && all.length) {
       // With a row selected, Enter follows its focused link (the browser's own default).
       const pop = document.getElementById("alarm-popup");
@@ -95,6 +124,7 @@
     return false;
   });
 
+  updatePopup();
   const feed = live.feed({
     path: body.dataset.wsPath,
     lastSeq: body.dataset.lastSeq,

@@ -7,18 +7,24 @@
   const live = window.msaLive;
   const body = document.body;
   const reference = body.dataset.reference;
-  const POSITION_STALE_S = 60;  // six missed reports at the phone's 10-second interval
+  const SILENT_AFTER_MISSED = 3; // three reports missed while tracking: the device is silent
 
   function tick() {
     const now = Date.now();
     const pos = document.getElementById("last-position");
     const age = document.getElementById("position-age");
     if (pos && age && pos.dataset.fixAt) {
-      const s = Math.max(0, Math.floor((now - Date.parse(pos.dataset.fixAt)) / 1000));
-      age.textContent = live.fmt(s);
-      age.classList.toggle("late", s >= POSITION_STALE_S);
+      const missed = live.positionAge(age, pos.dataset.fixAt, now);
+      const silent = pos.dataset.tracking === "1" && missed >= SILENT_AFTER_MISSED;
+      const badge = document.getElementById("device-silent");
+      if (badge) badge.hidden = !silent;
+      pos.classList.toggle("silent", silent);
+      body.dataset.deviceSilent = silent ? "1" : "0";
     }
+    // The elapsed time stops at the first unit on scene: the live panel says when.
+    const panel = document.getElementById("live-panel");
     document.querySelectorAll(".timer.big[data-since]").forEach(function (el) {
+      if (panel && panel.dataset.onScene && !el.dataset.onScene) el.dataset.onScene = panel.dataset.onScene;
       const s = live.elapsed(el, now);
       el.textContent = live.fmt(s);
       el.classList.toggle("late", s >= live.targets.onScene);
@@ -26,7 +32,7 @@
   }
   live.everySecond(tick);
 
-  const refresh = live.refresher(body.dataset.liveUrl, "#incident-live");
+  const refresh = live.refresher(body.dataset.liveUrl, "#incident-live", function () { tick(); });
 
   function located(positions) {
     if (!positions || !positions.length) return;
@@ -35,16 +41,25 @@
     if (!pos) return;
     pos.classList.remove("warning");
     pos.dataset.fixAt = last.fix_at;
-    let text = document.getElementById("last-position-text");
-    if (!text) {
+    let coords = document.getElementById("last-position-coords");
+    let accuracy = document.getElementById("last-position-accuracy");
+    if (!coords) {
       pos.textContent = "";
-      text = document.createElement("span");
-      text.id = "last-position-text";
+      coords = document.createElement("span");
+      coords.id = "last-position-coords";
+      accuracy = document.createElement("span");
+      accuracy.id = "last-position-accuracy";
+      const copy = document.createElement("button");
+      copy.type = "button";
+      copy.className = "link copy";
+      copy.dataset.copy = "last-position-coords";
+      copy.textContent = "⧉";
       const age = document.createElement("strong");
       age.id = "position-age";
-      pos.append(text, " · ", age);
+      pos.append(coords, " ", accuracy, " ", copy, " · ", age);
     }
-    text.textContent = last.lat.toFixed(5) + ", " + last.lon.toFixed(5) + " (± " + Math.round(last.accuracy_m) + " m)";
+    coords.textContent = last.lat.toFixed(5) + ", " + last.lon.toFixed(5);
+    accuracy.textContent = "(± " + Math.round(last.accuracy_m) + " m)";
     tick();
   }
 
@@ -56,6 +71,7 @@
     const pop = document.getElementById("alarm-popup");
     const link = document.getElementById("alarm-popup-ref");
     if (!pop || !link) return;
+    live.notify(pop.querySelector("strong").textContent, ref);
     link.textContent = ref;
     link.href = link.href.split("?")[0].replace(/\/$/, "") + "/incidents/" + encodeURIComponent(ref) + "/";
     pop.hidden = false;

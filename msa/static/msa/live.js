@@ -1,18 +1,20 @@
-// What every live console page shares (the queue: console.js; an incident: incident.js):
-// the WebSocket that resumes from the last event seen, reconnecting with back-off and
-// resyncing on reconnect; the connection indicator; the targets from settings (data-*
-// attributes of <body>, rendered by {% console_targets %}); the running timers; the alarm
-// sound; and the keyboard guard. Plain script, no inline code: CSP-friendly.
+// What every live page shares (the queue: console.js; an incident: incident.js; the unit's
+// page: unit.js): the WebSocket that resumes from the last event seen, reconnecting with
+// back-off and resyncing on reconnect; the page's own health (never silently deaf); the
+// connection indicator; the targets from settings (data-* attributes of <body>, rendered by
+// {% console_targets %}); the running timers; the alarm sound and its unlock; the keyboard
+// guard. Plain script, no inline code: CSP-friendly.
 (function () {
   "use strict";
   const body = document.body;
   const RETRY_FIRST_MS = 500;
-  const RETRY_MAX_MS = 10000;
+  const RETRY_MAX_MS = 5000;
   const SOUND_EVERY_MS = 2000;
+  const DEAF_AFTER_MIN_S = 10;
 
   // The targets in seconds, from MSA_ACK_TARGET_S, MSA_DISPATCH_TARGET_S and
   // MSA_ON_SCENE_TARGET_S. No default here: a page without them is a bug, said loudly.
-  function target(name) {
+  function setting(name) {
     const value = Number(body.dataset[name]);
     if (!body.dataset[name] || !Number.isFinite(value)) {
       throw new Error("msaLive: <body data-" + name.replace(/[A-Z]/g, function (c) { return "-" + c.toLowerCase(); }) + "> is missing");
@@ -20,10 +22,13 @@
     return value;
   }
   const targets = Object.freeze({
-    ack: target("ackTarget"),
-    dispatch: target("dispatchTarget"),
-    onScene: target("onSceneTarget"),
+    ack: setting("ackTarget"),
+    dispatch: setting("dispatchTarget"),
+    onScene: setting("onSceneTarget"),
   });
+  // No heartbeat for this long: the page is deaf (10 s, or three beats if they are slower).
+  const deafAfterMs = Math.max(DEAF_AFTER_MIN_S, 3 * setting("heartbeat")) * 1000;
+  const reportIntervalS = setting("reportInterval");
 
   function fmt(s) {
     return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
@@ -42,30 +47,130 @@
     tick();
   }
 
+  // --- Sound ---------------------------------------------------------------------------
+  // Browsers keep audio suspended until a gesture on the page: the first click or key
+  // (the "start shift" bar says so) resumes it; while it is suspended a red indicator
+  // (#sound-blocked) stays. <body data-audio="running|blocked|none">.
   let audio = null;
+  function audioContext() {
+    if (!audio) {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return null;
+      try { audio = new Ctx(); } catch (e) { return null; }
+      audio.onstatechange = showAudio;
+    }
+    return audio;
+  }
+  function showAudio() {
+    const ctx = audio;
+    const state = !ctx ? "none" : (ctx.state === "running" ? "running" : "blocked");
+    body.dataset.audio = state;
+    const blocked = document.getElementById("sound-blocked");
+    if (blocked) blocked.hidden = state === "running";
+  }
+  function unlock() {
+    const ctx = audioContext();
+    if (ctx && ctx.state !== "running") ctx.resume().then(showAudio, showAudio);
+    window.sessionStorage.setItem("msa.shift", "started");
+    const bar = document.getElementById("start-shift");
+    if (bar) bar.hidden = true;
+    showAudio();
+  }
+  // On click, not pointerdown: the bars it hides must not move the page under the pointer
+  // between the press and the release (the click would miss the row it was aimed at).
+  document.addEventListener("click", unlock, { capture: true });
+  document.addEventListener("keydown", unlock, { capture: true });
+
   function beep(freq) {
+    const ctx = audioContext();
+    showAudio();
+    if (!ctx || ctx.state !== "running") return;
     try {
-      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-      const osc = audio.createOscillator();
-      const gain = audio.createGain();
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
       osc.type = "square";
       osc.frequency.value = freq || 880;
       gain.gain.value = 0.15;
-      osc.connect(gain).connect(audio.destination);
+      osc.connect(gain).connect(ctx.destination);
       osc.start();
-      osc.stop(audio.currentTime + 0.25);
+      osc.stop(ctx.currentTime + 0.25);
     } catch (e) { /* no audio device: the visual alarm still shows */ }
   }
 
   // The alarm sound: every 2 s, state() says "playing" (an alarm waits: high tone),
-  // "alert" (a supervisor alert stands: low tone) or "off"; <body data-sound> shows it.
-  const TONES = { playing: 880, alert: 440 };
-  function sound(state) {
-    setInterval(function () {
-      const now = state();
-      body.dataset.sound = now;
-      if (TONES[now]) beep(TONES[now]);
-    }, SOUND_EVERY_MS);
+  // "alert" (a supervisor alert stands: low tone) or "off"; a deaf or signed-out page
+  // overrides it with its own tone ("deaf"). <body data-sound> shows what sounds.
+  const TONES = { playing: 880, alert: 440, deaf: 330 };
+  let pageSound = function () { return "off"; };
+  function sound(state) { pageSound = state; }
+  setInterval(function () {
+    const now = health.state === "live" ? pageSound() : "deaf";
+    body.dataset.sound = now;
+    if (TONES[now]) beep(TONES[now]);
+  }, SOUND_EVERY_MS);
+
+  // Browser notifications, when the operator turned them on and the tab is in the background.
+  function notify(title, text) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || !document.hidden) return;
+    try { new Notification(title, { body: text, tag: text, requireInteraction: true }); } catch (e) { /* none */ }
+  }
+
+  // --- Health: never silently deaf ----------------------------------------------------
+  // state: "live" (a heartbeat, an event or a good answer within deafAfterMs), "deaf" (none
+  // for that long, or the socket refused) or "signed-out" (the sign-in ended). Anything but
+  // live turns the whole page to an alarm: the red bar (#live-alarm) over the full width,
+  // the deaf tone, the tab title, the time since the last good contact.
+  const health = { state: "live", lastContact: Date.now(), reason: "" };
+  const title = document.title;
+  function t(name, fallback) {
+    const el = document.getElementById("live-alarm");
+    return (el && el.dataset[name]) || fallback;
+  }
+  function contact() {
+    health.lastContact = Date.now();
+    if (health.state !== "signed-out") setHealth("live", "");
+  }
+  function setHealth(state, reason) {
+    health.state = state;
+    health.reason = reason;
+    body.dataset.health = state;
+    renderHealth();
+  }
+  function renderHealth() {
+    const el = document.getElementById("live-alarm");
+    if (!el) return;
+    const live = health.state === "live";
+    el.hidden = live;
+    document.title = live ? title : "⚠ " + (health.state === "signed-out" ? t("titleSignedOut", "SIGNED OUT") : t("titleDeaf", "NO ALARMS RECEIVED")) + " · " + title;
+    if (live) return;
+    const since = Math.max(0, Math.floor((Date.now() - health.lastContact) / 1000));
+    const head = el.querySelector(".live-alarm-head");
+    const age = el.querySelector(".live-alarm-age");
+    const signIn = el.querySelector(".live-alarm-signin");
+    if (head) head.textContent = health.state === "signed-out" ? t("textSignedOut", "Signed out") : t("textDeaf", "No connection");
+    if (age) {
+      const last = new Date(health.lastContact);
+      age.textContent = fmt(since) + " (" + last.toLocaleTimeString([], { hour12: false }) + ")";
+    }
+    if (signIn) {
+      signIn.hidden = health.state !== "signed-out";
+      signIn.href = body.dataset.loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+  }
+  setInterval(function () {
+    if (health.state === "live" && Date.now() - health.lastContact >= deafAfterMs) setHealth("deaf", "silent");
+    else renderHealth();
+  }, 1000);
+
+  // A refused or closed socket: the session is gone if the page's own URL now sends us to
+  // sign in (a redirect, 401 or 403); otherwise the server is down or unreachable.
+  function probeSession() {
+    const url = body.dataset.probeUrl || location.pathname;
+    return fetch(url, { credentials: "same-origin", redirect: "manual", cache: "no-store" }).then(function (r) {
+      if (r.type === "opaqueredirect" || r.status === 401 || r.status === 403) setHealth("signed-out", "session");
+      else if (r.ok && health.state === "signed-out") setHealth("deaf", "reconnecting");
+      return r.ok;
+    }, function () { return false; });
   }
 
   // The connection state: <body data-live="1|0"> and the #connection indicator, whose
@@ -84,8 +189,8 @@
   //   options.lastSeq   the sequence number the page was rendered at
   //   options.storeKey  optional: keep the last seq in sessionStorage, so a reload resumes
   //   options.onEvent   called with each new event
-  //   options.resync    called on every open with true after a reconnect (false the first
-  //                     time): what the page shows may be older than the replayed events
+  //   options.resync    called with true after a reconnect (false the first time), and
+  //                     when a heartbeat's head shows a gap: re-read what the page shows
   function feed(options) {
     const store = options.storeKey ? window.sessionStorage : null;
     let lastSeq = Number((store && store.getItem(options.storeKey)) || options.lastSeq || 0);
@@ -104,22 +209,43 @@
 
     function connect() {
       const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-      socket = new WebSocket(scheme + location.host + options.path + "?since=" + lastSeq);
+      const ws = new WebSocket(scheme + location.host + options.path + "?since=" + lastSeq);
+      let wasOpen = false;
+      socket = ws;
       showConnection("connecting");
-      socket.onopen = function () {
+      ws.onopen = function () {
+        wasOpen = true;
         retryMs = RETRY_FIRST_MS;
         showConnection("live");
+        if (health.state === "signed-out") setHealth("deaf", "reconnecting");
+        contact();
         if (options.resync) options.resync(opened);
         opened = true;
       };
-      socket.onmessage = function (msg) {
+      ws.onmessage = function (msg) {
         const data = JSON.parse(msg.data);
+        contact();
+        if (data.type === "heartbeat") {
+          body.dataset.heartbeatSeq = String(data.last_seq);
+          // The server replays before it beats: a head still ahead means a lost event.
+          if (data.last_seq > lastSeq && options.resync) options.resync(true);
+          return;
+        }
         if (data.type === "hello" || data.type === "pong") return;
         deliver(data);
       };
-      socket.onclose = function () {
+      ws.onclose = function (e) {
+        if (socket !== ws) return;
         showConnection("down");
         if (held) return;
+        if (e.code === 4401 || e.code === 4403) setHealth("signed-out", "closed");
+        else if (!wasOpen) {
+          // Refused (server down, or the handshake turned away): an alarm at once.
+          if (health.state === "live") setHealth("deaf", "refused");
+          probeSession();
+        } else {
+          probeSession();
+        }
         setTimeout(connect, retryMs);
         retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
       };
@@ -134,6 +260,7 @@
   }
 
   // One fragment refresh at a time: a request asked for while one runs is run once after it.
+  // A fragment that answers with the sign-in page means the session ended.
   function refresher(url, target, after) {
     let pending = false;
     let again = false;
@@ -142,6 +269,10 @@
       pending = true;
       htmx.ajax("GET", url, { target: target, swap: "innerHTML" }).then(function () {
         pending = false;
+        if (document.querySelector(target + " #id_username, " + target + " #id_token")) {
+          setHealth("signed-out", "session");
+          return;
+        }
         if (after) after();
         if (again) { again = false; refresh(); }
       }, function () { pending = false; });
@@ -165,6 +296,43 @@
     });
   }
 
+  // The age of a position, and the fixes missed at the report interval: "00:42 · 3 fixes
+  // missed"; the element turns stale (class "late") after one missed fix.
+  function positionAge(ageEl, fixAt, now) {
+    const s = Math.max(0, Math.floor((now - Date.parse(fixAt)) / 1000));
+    const missed = Math.max(0, Math.floor(s / reportIntervalS) - 1);
+    ageEl.textContent = fmt(s) + (missed ? " · " + (ageEl.dataset[missed === 1 ? "textMissedOne" : "textMissed"] || "{n} fixes missed").replace("{n}", missed) : "");
+    ageEl.classList.toggle("late", missed > 0);
+    ageEl.dataset.missed = String(missed);
+    return missed;
+  }
+
+  // Copy the text of the element named by a [data-copy] button (coordinates for a radio call).
+  document.addEventListener("click", function (e) {
+    const button = e.target.closest && e.target.closest("[data-copy]");
+    if (!button) return;
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    const text = source.textContent.trim();
+    const done = function () { button.dataset.copied = text; };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, done);
+    else {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+      try { document.execCommand("copy"); } catch (err) { /* selected: Ctrl+C copies */ }
+      done();
+    }
+  });
+
+  // The start-shift bar: shown until the first gesture of this browser session.
+  const startBar = document.getElementById("start-shift");
+  if (startBar) startBar.hidden = window.sessionStorage.getItem("msa.shift") === "started" && audioContext() && audio.state === "running";
+  showAudio();
+  body.dataset.health = "live";
+
   window.msaLive = Object.freeze({
     targets: targets,
     fmt: fmt,
@@ -172,8 +340,14 @@
     everySecond: everySecond,
     beep: beep,
     sound: sound,
+    notify: notify,
     feed: feed,
     refresher: refresher,
     shortcuts: shortcuts,
+    positionAge: positionAge,
+    contact: contact,
+    probeSession: probeSession,
+    deaf: function (reason) { if (health.state === "live") setHealth("deaf", reason); },
+    health: function () { return health.state; },
   });
 })();

@@ -1,7 +1,10 @@
 // The unit's page: share the unit's position from the browser, follow the victim's live
-// position, and reload when a dispatch arrives or ends.
+// position, reload when a dispatch arrives or ends, and sound while a new dispatch waits
+// for the crew (until they press "en route"). Its health is live.js's: every good answer of
+// the track poll is a contact; none for 10 s, or a poll sent to sign in, is the alarm.
 (function () {
   "use strict";
+  const live = window.msaLive;
   const body = document.body;
   const csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value;
   const gps = document.getElementById("gps-state");
@@ -24,30 +27,35 @@
       { enableHighAccuracy: true, maximumAge: 5000 });
   }
 
-  function fmt(s) {
-    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
-  }
+  // A dispatch the crew has not taken up yet rings, over and over.
+  live.sound(function () { return body.dataset.dispatchStatus === "assigned" ? "playing" : "off"; });
+
   function tick() {
     const pos = document.getElementById("last-position");
     const age = document.getElementById("position-age");
-    if (pos && age && pos.dataset.fixAt) age.textContent = fmt(Math.max(0, Math.floor((Date.now() - Date.parse(pos.dataset.fixAt)) / 1000)));
+    if (pos && age && pos.dataset.fixAt) live.positionAge(age, pos.dataset.fixAt, Date.now());
   }
-  setInterval(tick, 1000);
-  tick();
+  live.everySecond(tick);
 
   function poll() {
     const pos = document.getElementById("last-position");
     const after = pos && pos.dataset.fixAt ? "?after=" + encodeURIComponent(pos.dataset.fixAt) : "";
-    fetch(body.dataset.trackUrl + after, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+    fetch(body.dataset.trackUrl + after, { credentials: "same-origin", redirect: "manual", cache: "no-store" }).then(function (r) {
+      if (r.type === "opaqueredirect" || r.status === 401 || r.status === 403) { live.probeSession(); return null; }
+      return r.ok ? r.json() : null;
+    }).then(function (d) {
+      if (!d) return;
+      live.contact();
       const current = body.dataset.dispatch || "";
       if (String(d.dispatch || "") !== current) { location.reload(); return; }
       if (d.positions && d.positions.length && window.msaMap) {
         const last = window.msaMap.addFixes(d.positions);
         pos.dataset.fixAt = last.fix_at;
-        const text = document.getElementById("last-position-text");
-        if (text) text.textContent = last.lat.toFixed(5) + ", " + last.lon.toFixed(5) + " (± " + Math.round(last.accuracy_m) + " m)";
+        const coords = document.getElementById("last-position-coords");
+        if (coords) coords.textContent = last.lat.toFixed(5) + ", " + last.lon.toFixed(5);
       }
-    }).catch(function () { /* next poll */ });
+    }).catch(function () { /* no answer: no contact; live.js raises the alarm after 10 s */ });
   }
-  setInterval(poll, 5000);
+  setInterval(poll, 3000);
+  poll();
 })();
