@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 
 from msa.core import clock
 from msa.worker.models import WorkerHeartbeat
@@ -110,8 +110,9 @@ def run_loop(
         turn = turn_run(loop, sweeps, next_due)
         try:
             beat(worker, turn, started_at)
-        except DatabaseError:
-            log.warning("worker_heartbeat_failed loop=%s", loop)
+        except Exception:
+            # the loop goes on; /readyz shows the missing beat
+            log.exception("worker_heartbeat_failed loop=%s", loop)
         log.info(
             "sweep_done loop=%s sweeps=%s handled=%d failed=%d lag_ms=%d duration_ms=%d",
             loop,

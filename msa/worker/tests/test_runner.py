@@ -3,12 +3,14 @@ not hold up the timers; every turn beats and logs ``sweep_done``."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import OperationalError
 
 from msa.alarms.models import Incident
 from msa.core.clock import Clock
@@ -152,13 +154,15 @@ def test_an_escalation_fires_while_an_outbox_send_hangs(demo: None, clock: Clock
         deadline = time.monotonic() + BOUND_S
         escalated = None
         while escalated is None and time.monotonic() < deadline:
-            escalated = Incident.objects.get(pk=incident.pk).ack_escalated_at
+            # SQLite's shared cache locks a table while the loop writes it: read again
+            with contextlib.suppress(OperationalError):
+                escalated = Incident.objects.get(pk=incident.pk).ack_escalated_at
             stop.wait(0.05)
         assert escalated is not None, "the escalation waited for the hanging send"
         assert not release.is_set()
-        assert WorkerHeartbeat.objects.filter(loop=FAST).exists()
     finally:
         release.set()
         stop.set()
         worker.join(BOUND_S)
     assert not worker.is_alive()
+    assert WorkerHeartbeat.objects.filter(loop=FAST).exists()
