@@ -71,12 +71,14 @@ def turn_run(loop: Loop, sweeps: tuple[Sweep, ...], next_due: dict[str, float]) 
     lag = 0.0
     started = time.monotonic()
     for sweep in sweeps:
-        now = time.monotonic()
-        due = next_due.get(sweep.name, now)
-        if now < due:
+        # on a fixed grid from the loop's start, so that sweeps whose periods divide each other
+        # run in the same turn; a loop that fell behind skips the missed turns, never piles up
+        due = next_due.get(sweep.name, started)
+        if started < due:
             continue
-        lag = max(lag, now - due)
-        next_due[sweep.name] = now + sweep.every_s
+        lag = max(lag, started - due)
+        following = due + sweep.every_s
+        next_due[sweep.name] = following if following > started else started + sweep.every_s
         close_old_connections()
         ran.append(sweep.name)
         try:

@@ -78,6 +78,22 @@ def test_a_failing_sweep_does_not_stop_the_others() -> None:
     assert turn_run(FAST, sweeps, next_due).ran == ()
 
 
+@pytest.mark.django_db
+def test_sweeps_keep_a_fixed_grid_so_that_periods_share_turns() -> None:
+    sweeps = (Sweep("every_1", 1.0, lambda: 0, FAST), Sweep("every_2", 2.0, lambda: 0, FAST))
+    due = time.monotonic() - 0.25  # woke a quarter second late
+    next_due = {"every_1": due, "every_2": due}
+    turn = turn_run(FAST, sweeps, next_due)
+    assert turn.ran == ("every_1", "every_2")
+    assert turn.lag_ms >= 250
+    # on the grid, not a quarter second later: the 2-s sweep's next turn is one of the 1-s one's
+    assert next_due == {"every_1": due + 1.0, "every_2": due + 2.0}
+    # a loop that fell far behind does not run the missed turns one after the other
+    next_due = {"every_1": due - 10, "every_2": due - 10}
+    turn_run(FAST, sweeps, next_due)
+    assert next_due["every_1"] > time.monotonic()
+
+
 def test_the_timers_run_in_the_fast_loop_and_the_sends_in_the_slow_one() -> None:
     loops = {s.name: s.loop for s in SWEEPS}
     for timer in ("ack_escalations", "backup_offers", "dispatch_overdue", "on_scene_breaches"):
