@@ -72,6 +72,7 @@ ESCALATIONS: dict[str, Promise] = {
     "dispatch": _("supervisor alerted: no unit dispatched in time"),
     "on_scene": _("10-minute on-scene target missed"),
     "repeat_presses": _("supervisor alerted: repeated presses"),
+    "device_silent": _("device silent: no position for three report intervals"),
 }
 
 

@@ -69,6 +69,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("backup_offers", 1.0, timers.sweep_backup_offers, FAST),
     Sweep("dispatch_overdue", 2.0, timers.sweep_dispatch_overdue, FAST),
     Sweep("on_scene_breaches", 2.0, timers.sweep_on_scene_breaches, FAST),
+    Sweep("silent_devices", 5.0, timers.sweep_silent_devices, FAST),
     Sweep("tracking_windows", 5.0, sweep_tracking_windows, FAST),
     # slow: sends, reminders, retention
     Sweep("outbox", 2.0, message_deliver_due, SLOW),

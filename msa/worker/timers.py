@@ -1,4 +1,5 @@
-"""The incident timers: acknowledgement, backup offer, dispatch, on-scene target.
+"""The incident timers: acknowledgement, backup offer, dispatch, on-scene target, and the
+silent device of an active alarm.
 
 Each sweep reads candidates without a lock, claims each with SKIP LOCKED (so that two
 workers do not wait on each other) and calls one idempotent service that locks and checks
@@ -10,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
+from django.db.models.functions import Coalesce
 
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Lane
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.dispatch.services import escalation
+from msa.dispatch.services import escalation, silence
 
 WORKER = Actor.system("worker")
 BATCH = 200
@@ -89,4 +91,17 @@ def sweep_on_scene_breaches() -> int:
             received_at__lte=due,
         ).order_by("received_at"),
         escalation.incident_on_scene_breach,
+    )
+
+
+def sweep_silent_devices() -> int:
+    """Worked live alarms, tracking, with no position for three report intervals."""
+    now = clock.now()
+    return _run(
+        Incident.objects.filter(lane=Lane.LIVE, status__in=[str(s) for s in silence.WORKED_STATES])
+        .exclude(track_until__lt=now)
+        .annotate(last_contact=Coalesce(Max("fixes__fix_at"), "received_at"))
+        .filter(last_contact__lte=now - silence.silent_after())
+        .order_by("last_contact"),
+        silence.incident_device_silent_escalate,
     )
