@@ -17,6 +17,7 @@ another shape is one new module with a class like this one, named in ``MSA_SMS_P
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Self
 
@@ -39,10 +40,17 @@ def gateway_reference(response: httpx.Response, fallback: str) -> str:
     return fallback
 
 
+@functools.cache
+def http_client() -> httpx.Client:
+    """One client per process, shared by the HTTP providers (thread-safe): its connections and
+    TLS set-up are reused, where a client per message spent ~50 ms on each."""
+    return httpx.Client()
+
+
 def post_json(url: str, *, body: bytes, headers: dict[str, str], what: str) -> httpx.Response:
     """One POST; a refusal, a time-out or a non-2xx answer is a ``ProviderError``."""
     try:
-        response = httpx.post(
+        response = http_client().post(
             url,
             content=body,
             headers={"Content-Type": "application/json", **headers},
