@@ -81,15 +81,20 @@ def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, bro
     unit.goto(live_server_url + "/unit/")
     unit.wait_for_selector("#dispatch")
     assert reference in unit.inner_text("#dispatch")
+    # The new dispatch rings on the unit's page until the crew takes it up.
+    unit.wait_for_selector('body[data-sound="playing"]', state="attached", timeout=5_000)
     assert unit.inner_text("#unit-suspect-vehicle")
     unit.click("#btn-en-route")
     unit.wait_for_selector('#dispatch[data-status="en_route"]')
+    unit.wait_for_selector('body[data-sound="off"]', state="attached", timeout=5_000)
     unit.click("#btn-on-scene")
     unit.wait_for_selector('#dispatch[data-status="on_scene"]')
     screenshot(unit, "unit-on-scene")
 
     # The console follows live (no reload): the incident is on scene.
     console.wait_for_selector('#incident-status[data-status="on_scene"]', timeout=5_000)
+    # The elapsed time stopped at the first unit on scene, without a reload.
+    expect(console.locator(".timer.big")).to_have_attribute("data-on-scene", re.compile(r"^\d{4}-"))
     console.select_option("#outcome-select", "arrested_on_scene")
     console.click("#btn-outcome")
     console.wait_for_selector("#incident-outcome", timeout=5_000)

@@ -115,10 +115,9 @@
       const unack = document.querySelector('#queue .lane-live .incident-row[data-status="received"]');
       if (unack) location.href = unack.href;
     } else if (e.key === "Enter" && selected < 0 && all.length) {
-      // With a row selected, Enter follows its focused link (the browser's own default).
-      const pop = document.getElementById("alarm-popup");
-      const ref = !pop.hidden && pop.dataset.reference;
-      const target = ref ? document.querySelector('.incident-row[data-reference="' + ref + '"]') : all[0];
+      // With a row selected, Enter follows its focused link (the browser's own default);
+      // without, it opens the longest-waiting unacknowledged alarm (the queue's first row).
+      const target = document.querySelector('#queue .lane-live .incident-row[data-status="received"]') || all[0];
       if (target) location.href = target.href;
     } else if (e.key === "Escape") { help.hidden = true; }
     return false;
