@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from msa.core.errors import ConfigurationError
-from msa.messaging.providers import Outgoing, ProviderError
+from msa.messaging.providers import Outgoing, ProviderError, is_loopback
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 TLS_MODES = ("starttls", "ssl", "none")
@@ -28,6 +28,11 @@ class SmtpProvider:
             raise ConfigurationError("MSA_SMTP_HOST must be set when MSA_EMAIL_PROVIDER=smtp")
         if settings.MSA_SMTP_TLS not in TLS_MODES:
             raise ConfigurationError(f"MSA_SMTP_TLS must be one of {', '.join(TLS_MODES)}")
+        if settings.MSA_SMTP_TLS == "none" and not is_loopback(settings.EMAIL_HOST):
+            raise ConfigurationError(
+                "MSA_SMTP_TLS=none only to a relay on this host (a loopback MSA_SMTP_HOST): "
+                "mail and the SMTP password would cross the network in clear"
+            )
         return cls()
 
     def send(self, message: Outgoing) -> str:

@@ -140,17 +140,18 @@ def require_setting(name: str, why: str) -> str:
     return value
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def require_safe_url(name: str, url: str) -> str:
     """HTTPS, or plain HTTP to a loopback address (a local relay, or the tests)."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url
-    if parts.scheme == "http" and parts.hostname:
-        host = parts.hostname
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback:
-            return url
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        return url
     raise ConfigurationError(f"{name} must be an https:// URL (http:// only to a loopback address)")

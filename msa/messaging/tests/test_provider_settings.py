@@ -110,6 +110,7 @@ def test_each_channel_gets_its_provider(settings: Any) -> None:
         ({"MSA_NATIONAL_DB_URL": "ftp://register.example/"}, "must be an https:// URL"),
         ({"EMAIL_HOST": ""}, "MSA_SMTP_HOST must be set"),
         ({"MSA_SMTP_TLS": "maybe"}, "MSA_SMTP_TLS must be one of"),
+        ({"MSA_SMTP_TLS": "none"}, "MSA_SMTP_TLS=none only to a relay on this host"),
     ],
 )
 def test_an_incomplete_or_unsafe_provider_is_refused(
