@@ -24,6 +24,9 @@ from typing import Any  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
+from msa.core.bodylimit import body_limited  # noqa: E402
+from msa_protocol import MAX_BODY_BYTES  # noqa: E402
+
 MACHINE_PREFIXES = ("/api/device/", "/api/sms/", "/api/unit/", "/api/cic/")
 MACHINE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -40,7 +43,8 @@ class MachineHandler(ASGIHandler):
             super().load_middleware(is_async)
 
 
-machine_asgi = MachineHandler()
+# Bodies over the protocol's 64 KiB are refused before they are read (msa.core.bodylimit).
+machine_asgi = body_limited(MachineHandler(), MAX_BODY_BYTES)
 
 
 from msa.ops.health import healthz, readyz  # noqa: E402

@@ -49,7 +49,8 @@ def _user(request: HttpRequest) -> User:
 
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # a path of this site only: redirect() takes anything else ("²") for a view name (a 500)
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -15,6 +15,7 @@ from msa.accounts.permissions import AUDIT_VIEW
 from msa.audit.selectors import AuditFilter, audit_entries
 from msa.audit.services import audit_record
 from msa.core.actors import Actor
+from msa.core.params import param_int
 from msa.core.permissions import requires
 
 PAGE_SIZE = 50
@@ -57,7 +58,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         flt = AuditFilter(**{k: v for k, v in form.cleaned_data.items() if v})
     raw_page = request.GET.get("page", "1")
-    page_number = int(raw_page) if raw_page.isdigit() else 1
+    page_number = param_int(raw_page, 1) or 1
     page = Paginator(audit_entries(flt), PAGE_SIZE).get_page(page_number)
     _record_view(user, flt, page.number)
     query = request.GET.copy()

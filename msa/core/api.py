@@ -40,6 +40,8 @@ from msa.core.permissions import public
 
 __all__ = [
     "AS_LITERAL",
+    "EARLIEST",
+    "AnyTime",
     "ApiError",
     "CleanText",
     "ErrorBody",
@@ -147,7 +149,9 @@ def read_json_object(request: HttpRequest, *, max_bytes: int) -> dict[str, Any]:
         raise ApiError(413, "too_large", f"the body is over {max_bytes // 1024} KiB")
     try:
         parsed = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RecursionError:  # nested deeper than the parser goes (30,000 brackets)
+        raise ApiError(400, "malformed", "the body is nested too deep") from None
+    except ValueError:  # not JSON, not UTF-8, or an integer over 4,300 digits
         raise ApiError(400, "malformed", "the body is not JSON") from None
     if not isinstance(parsed, dict):
         raise ApiError(400, "malformed", "the body is not a JSON object")
@@ -170,18 +174,37 @@ def _time_must_be_text(value: Any) -> Any:
     return value
 
 
-def _utc_representable(value: datetime) -> datetime:
+# No device, gateway or unit of this system reports a time outside these years.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _utc_in_range(value: datetime) -> datetime:
     # 0001-01-01T00:00:00+01:00 is in year 0 in UTC: no database can store it
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("must be between the years 2000 and 2099")
+    return utc
+
+
+def _utc_representable(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("out of range") from None
 
 
-Time = Annotated[
+Time = Annotated[AwareDatetime, BeforeValidator(_time_must_be_text), AfterValidator(_utc_in_range)]
+"""An RFC 3339 time string with a zone (naive times are refused) in the years 2000 to 2099, as
+an aware UTC datetime."""
+AnyTime = Annotated[
     AwareDatetime, BeforeValidator(_time_must_be_text), AfterValidator(_utc_representable)
 ]
-"""An RFC 3339 time string with a zone (naive times are refused), as an aware UTC datetime."""
+"""Like :data:`Time` in any year UTC can hold: for a press time, which never refuses a press
+(the caller decides what an unbelievable one stands for)."""
 
 
 def _no_nul(value: str) -> str:

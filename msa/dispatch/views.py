@@ -32,6 +32,7 @@ from msa.cases.views.reason import dossier_reason, dossier_reason_prompt
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import MsaError, NotFoundError, ValidationError
+from msa.core.params import param_int
 from msa.core.permissions import requires
 from msa.dispatch import selectors
 from msa.dispatch.models import Dispatch
@@ -121,7 +122,7 @@ def _queue_context(user: User, centre: Organisation) -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     raw = request.GET.get("centre", "")
-    centre = _centre(user, int(raw) if raw.isdigit() else None)
+    centre = _centre(user, param_int(raw))
     context = _queue_context(user, centre)
     context["last_seq"] = last_seq(centre_id=centre.pk)
     return render(request, "console/home.html", context)
@@ -274,7 +275,7 @@ def incident_note_view(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @requires(CONSOLE_ACT)
 def incident_dispatch_view(request: HttpRequest, reference: str) -> HttpResponse:
-    unit_ids = [int(v) for v in request.POST.getlist("unit") if v.isdigit()]
+    unit_ids = [i for i in (param_int(v) for v in request.POST.getlist("unit")) if i is not None]
     return _act(
         request,
         reference,
@@ -357,7 +358,7 @@ def incident_tracking_view(request: HttpRequest, reference: str) -> HttpResponse
     reason = request.POST.get("reason", "")
     change = request.POST.get("change", "")
     raw = request.POST.get("minutes", "")
-    minutes = int(raw) if raw.isdigit() else 0
+    minutes = param_int(raw, 0) or 0
 
     def act(incident: Incident, actor: Actor) -> None:
         if change == "stop":

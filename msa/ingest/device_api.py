@@ -29,6 +29,8 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.api import (
     AS_LITERAL,
+    EARLIEST,
+    AnyTime,
     ApiError,
     CleanText,
     MachineApi,
@@ -74,7 +76,8 @@ _PREFIX = "/api/device/v1/"
 class LocationIn(Schema):
     lat: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-90, le=90)]
     lon: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-180, le=180)]
-    accuracy_m: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+    # 0 to 100 km: a cell position can be kilometres off; beyond that it is no position
+    accuracy_m: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=100_000)]
     fix_at: Time
     source: Annotated[LocationSource, AS_LITERAL]
     speed_mps: Number | None = None
@@ -111,7 +114,8 @@ class CallIn(Schema):
 class AlarmIn(Schema):
     alarm_id: uuid.UUID
     trigger: Annotated[Trigger, AS_LITERAL]
-    pressed_at: Time
+    # Any year: a press is never refused for its time (see _press_time).
+    pressed_at: AnyTime
     location: LocationIn | None = None
     battery: BatteryIn | None = None
     call: CallIn | None = None
@@ -237,8 +241,10 @@ class DeviceSignatureAuth:
                 _revoked_press_record(request, device)
             raise ApiError(401, "device_revoked", "this device was revoked")
         now = clock.now()
-        skew = abs(int(timestamp) - int(now.timestamp()))  # digits: the signature checked it
-        if skew > settings.MSA_DEVICE_CLOCK_SKEW_S:
+        # ASCII digits (the signature checked it), but perhaps thousands of them: a time more
+        # than 15 digits long is as far off as any.
+        sent = int(timestamp) if len(timestamp) <= 15 else None
+        if sent is None or abs(sent - int(now.timestamp())) > settings.MSA_DEVICE_CLOCK_SKEW_S:
             raise ApiError(
                 401,
                 "clock_skew",
@@ -382,12 +388,19 @@ def post_alarm(request: HttpRequest, payload: AlarmIn) -> Status[dict[str, Any]]
     )
 
 
+def _press_time(pressed_at: datetime) -> datetime:
+    """A press time before 2000 or more than 300 s ahead is not believed (a phone's clock that
+    was wrong when it was pressed): the arrival time stands for it, as for the SMS."""
+    now = clock.now()
+    return pressed_at if EARLIEST <= pressed_at <= now + FUTURE_FIX_TOLERANCE else now
+
+
 def _alarm_raise(device: Device, payload: AlarmIn) -> RaiseResult:
     return alarm_raise(
         device=device,
         alarm_id=payload.alarm_id,
         trigger=payload.trigger,
-        pressed_at=payload.pressed_at,
+        pressed_at=_press_time(payload.pressed_at),
         location=payload.location.to_input() if payload.location else None,
         battery=(
             BatteryInput(phone_pct=payload.battery.phone_pct, button_pct=payload.battery.button_pct)

@@ -111,8 +111,10 @@ def case_reason(request: HttpRequest, reference: str) -> HttpResponse:
     target = request.POST.get("next") or request.GET.get("next")
     if not target:
         target = reverse("cases:detail", kwargs={"reference": case.reference})
-    elif not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
+    elif not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        target = "/"  # a path of this site only (redirect() would try "²" as a view name: 500)
     if not access.may_state_reason:
         return redirect(target)
     form = ReasonForm(request.POST or None)

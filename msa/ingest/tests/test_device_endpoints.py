@@ -379,6 +379,9 @@ def test_a_press_time_at_the_edge_of_the_calendar_is_no_500(
     for pressed_at in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
         payload = alarm_payload(str(uuid.uuid4()), pressed_at, location=None)
         assert post(client, "/alarms", payload, frozen).status_code == 201
+        Incident.objects.update(status="closed", closed_at=NOW)  # the next is no repeat press
+    # never refused, and an unbelievable press time stands for the arrival (issue 11)
+    assert set(Incident.objects.values_list("pressed_at", flat=True)) == {NOW}
 
 
 @pytest.mark.django_db

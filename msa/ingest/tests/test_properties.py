@@ -109,7 +109,7 @@ def _valid(fix: dict[str, Any]) -> bool:
             and low <= value <= high
         )
 
-    return finite("lat", -90, 90) and finite("lon", -180, 180) and finite("accuracy_m", 0)
+    return finite("lat", -90, 90) and finite("lon", -180, 180) and finite("accuracy_m", 0, 100_000)
 
 
 @pytest.mark.django_db
