@@ -56,13 +56,13 @@ def locked(centre: LiveCentre, device_id: str) -> Iterator[None]:
             finally:
                 conn.rollback()
         return
-    conn = sqlite3.connect(centre.data_dir / "msa.sqlite3", isolation_level=None, timeout=0)
+    db = sqlite3.connect(centre.data_dir / "msa.sqlite3", isolation_level=None, timeout=0)
     try:
-        conn.execute("BEGIN IMMEDIATE")  # the write lock: every other writer waits
+        db.execute("BEGIN IMMEDIATE")  # the write lock: every other writer waits
         yield
-        conn.execute("ROLLBACK")
+        db.execute("ROLLBACK")
     finally:
-        conn.close()
+        db.close()
 
 
 def press(centre: LiveCentre, device: dict[str, Any]) -> httpx.Response:
