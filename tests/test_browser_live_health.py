@@ -16,7 +16,13 @@ import pytest
 from playwright.sync_api import expect
 
 from msa.demo_data import demo_password
-from tests.support.browser import demo_totp_code, screenshot, sign_in
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    demo_totp_code,
+    screenshot,
+    sign_in,
+)
 from tests.support.live import free_port, postgres_database, server_env, wait_until_serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -236,3 +242,27 @@ def test_start_shift_then_the_sound_and_pop_up_stay_until_acknowledged(
     page.wait_for_selector('body[data-live="1"]', state="attached", timeout=ALARM_WITHIN_MS)
     expect(popup).not_to_contain_text(reference)
     page.context.close()
+
+
+def test_blocked_audio_says_so_until_a_key_unlocks_it(server: DemoServer, browser: Any) -> None:
+    """A browser that keeps audio for a gesture (every real one; the suite's chromium is told
+    not to): the red indicator stays until the operator's first key, then the sound runs."""
+    flags = [f for f in CHROMIUM_FLAGS if not f.startswith("--autoplay-policy")]
+    strict = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*flags, "--autoplay-policy=document-user-activation-required"],
+        headless=True,
+    )
+    try:
+        page = strict.new_page()
+        sign_in(page, server.url, "operator")
+        page.goto(server.url + "/console/")
+        page.wait_for_selector('body[data-live="1"]', state="attached", timeout=10_000)
+        blocked = page.locator("#sound-blocked")
+        expect(page.locator("body")).to_have_attribute("data-audio", "blocked")
+        expect(blocked).to_be_visible()
+        page.keyboard.press("Shift")
+        expect(page.locator("body")).to_have_attribute("data-audio", "running")
+        expect(blocked).to_be_hidden()
+    finally:
+        strict.close()

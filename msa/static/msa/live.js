@@ -328,8 +328,11 @@
   });
 
   // The start-shift bar: shown until the first gesture of this browser session.
+  // The audio context now, so that a browser that keeps it suspended shows the indicator
+  // before the first alarm, not at it.
+  audioContext();
   const startBar = document.getElementById("start-shift");
-  if (startBar) startBar.hidden = window.sessionStorage.getItem("msa.shift") === "started" && audioContext() && audio.state === "running";
+  if (startBar) startBar.hidden = window.sessionStorage.getItem("msa.shift") === "started" && !!audio && audio.state === "running";
   showAudio();
   body.dataset.health = "live";
 
