@@ -266,3 +266,24 @@ def test_blocked_audio_says_so_until_a_key_unlocks_it(server: DemoServer, browse
         expect(blocked).to_be_hidden()
     finally:
         strict.close()
+
+
+def test_the_unit_page_is_never_silently_deaf_either(server: DemoServer, browser: Any) -> None:
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    sign_in(page, server.url, "patrol")
+    page.clock.install()
+    page.goto(server.url + "/unit/")
+    body = page.locator("body")
+    page.wait_for_selector("#no-dispatch, #dispatch", timeout=ALARM_WITHIN_MS)
+    expect(body).to_have_attribute("data-health", "live")
+    server.signal(signal.SIGSTOP)  # the polls get no answer
+    try:
+        page.clock.run_for(11_000)
+        expect(body).to_have_attribute("data-health", "deaf")
+        expect(page.locator("#live-alarm")).to_be_visible()
+    finally:
+        server.signal(signal.SIGCONT)
+    page.clock.run_for(4_000)  # the next poll answers
+    expect(body).to_have_attribute("data-health", "live", timeout=ALARM_WITHIN_MS)
+    expect(page.locator("#live-alarm")).to_be_hidden()
+    page.context.close()
