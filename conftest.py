@@ -40,15 +40,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"skipped, but MSA_REQUIRE_SERVICES=1 forbids skips: {reason}"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django has put the tests in its order
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Race tests need a database with concurrent writers: outside the PostgreSQL pass they are
-    deselected (not skipped), and dev.py always runs that pass in CI."""
-    if os.environ.get("MSA_TEST_DB") == "postgres":
-        return
-    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+    deselected (not skipped), and dev.py always runs that pass in CI.
+
+    The tests that drive chromium run last: Playwright's sync API keeps an event loop running
+    in the main thread for the rest of the session, and a later test that runs a coroutine
+    (``asyncio.run``, an async test) would find it there."""
+    if os.environ.get("MSA_TEST_DB") != "postgres":
+        deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+    uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
+    if uses_browser:
+        others = [item for item in items if "browser" not in getattr(item, "fixturenames", ())]
+        items[:] = others + uses_browser
 
 
 @pytest.fixture(autouse=True)

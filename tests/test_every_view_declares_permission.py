@@ -20,6 +20,9 @@ FOREIGN = (
     "django.views.generic",
     "django_otp.plugins",
 )
+# The admin site (ours and the third-party admins): it requires staff, and every page of it is
+# walked for every role by tests/security/test_admin_audit.py (permission_matrix.admin_pages).
+ADMIN_ROUTE = re.compile(r"admin/")
 # Unsigned by design: a django-ninja API's description (openapi.json) and its index page.
 PUBLIC_ROUTE = re.compile(r"api/[a-z]+/v\d+/(openapi\.json)?")
 # Our own views marked @public or @signed_in_step: an explicit list, so that a new one is a
@@ -42,15 +45,31 @@ def declared(callback: Any) -> bool:
     permission = getattr(callback, "msa_permission", None)
     if permission is not None:
         return isinstance(permission, Permission) and callable(permission.check)
-    # django-ninja: the view closes over its PathView; every operation needs an auth callback.
-    for cell in getattr(callback, "__closure__", None) or ():
-        operations = getattr(cell.cell_contents, "operations", None)
-        if operations is not None:
-            return all(op.auth_callbacks for op in operations)
+    # django-ninja: the view closes over its PathView (through our machine-API wrappers, such
+    # as the database deadline); every operation needs an auth callback.
+    operations = _ninja_operations(callback)
+    if operations is not None:
+        return all(op.auth_callbacks for op in operations)
     return False
 
 
+def _ninja_operations(callback: Any, depth: int = 0) -> list[Any] | None:
+    function = getattr(callback, "__func__", callback)
+    for cell in getattr(function, "__closure__", None) or ():
+        value = cell.cell_contents
+        operations = getattr(value, "operations", None)
+        if operations is not None:
+            return list(operations)
+        if depth < 3 and callable(value):
+            found = _ninja_operations(value, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def _ours(route: str, callback: Any) -> bool:
+    if ADMIN_ROUTE.match(route):
+        return False
     return not PUBLIC_ROUTE.fullmatch(route) and not getattr(callback, "__module__", "").startswith(
         FOREIGN
     )
