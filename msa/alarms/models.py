@@ -104,6 +104,16 @@ class Incident(models.Model):
         null=True,
         blank=True,
     )
+    # The operator who works the incident: who acknowledged it, until a supervisor hands it
+    # to another operator (msa.dispatch.services.supervisor.incident_reassign).
+    owner = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("worked by"),
+    )
     # The outcome, recorded before closing (see alarms.states.Outcome).
     outcome = models.CharField(_("outcome"), max_length=24, blank=True)
     violence_before_arrival = models.BooleanField(_("violence before arrival"), null=True)
