@@ -70,6 +70,11 @@ class Channel(StrEnum):
 class Lane(StrEnum):
     LIVE = "live"
     TEST = "test"
+    # Path monitoring (issue 12, EN 50136): the synthetic alarm of a probe device the centre
+    # owns. It runs the whole chain and the event log, but never the dispatch queue, the
+    # console's test lane, a timer, an escalation or a statistic: every one of them asks for
+    # LIVE or TEST by name, so a new lane is left out unless asked for.
+    PROBE = "probe"
 
 
 class CallState(StrEnum):
