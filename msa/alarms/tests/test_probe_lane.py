@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
 
 from msa.accounts.models import User
 from msa.alarms.models import Incident
@@ -18,12 +19,20 @@ from msa.core.clock import Clock
 from msa.dispatch import selectors
 from msa.dispatch.services.console import incident_acknowledge
 from msa.messaging.models import OutboundMessage
-from msa.ops.tests.test_metrics import Scrape
+from msa.ops.metrics import metrics_text
 from msa.realtime.selectors import events_after
 from msa.worker import timers
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 6, 3, 0, 0, tzinfo=UTC)
+
+
+def scrape() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(metrics_text().decode())
+        for s in family.samples
+    }
 
 
 def probe_alarm(*, at: datetime) -> Incident:
@@ -77,11 +86,15 @@ def test_the_probe_timings_are_the_metrics_probe_lane(demo: None, clock: Clock) 
     acknowledged = incident_acknowledge(incident=incident, actor=Actor.system("probe"))
     assert acknowledged.status == IncidentState.ACKNOWLEDGED
 
-    scrape = Scrape()
-    assert scrape("msa_incidents_total", lane="probe") == 1
-    assert ("msa_incidents_total", frozenset({("lane", "live")})) not in scrape.found
-    assert scrape("msa_ingest_latency_seconds_count", lane="probe") == 1
-    assert scrape("msa_ingest_latency_seconds_sum", lane="probe") == pytest.approx(2.0)
-    assert scrape("msa_time_to_acknowledge_seconds_sum", lane="probe") == pytest.approx(3.0)
-    assert scrape("msa_time_to_acknowledge_seconds_count", lane="live") == 0
-    assert scrape("msa_incidents_open", lane="probe", status="acknowledged") == 1
+    found = scrape()
+
+    def got(name: str, **labels: str) -> float:
+        return found[(name, frozenset(labels.items()))]
+
+    assert got("msa_incidents_total", lane="probe") == 1
+    assert ("msa_incidents_total", frozenset({("lane", "live")})) not in found
+    assert got("msa_ingest_latency_seconds_count", lane="probe") == 1
+    assert got("msa_ingest_latency_seconds_sum", lane="probe") == pytest.approx(2.0)
+    assert got("msa_time_to_acknowledge_seconds_sum", lane="probe") == pytest.approx(3.0)
+    assert got("msa_time_to_acknowledge_seconds_count", lane="live") == 0
+    assert got("msa_incidents_open", lane="probe", status="acknowledged") == 1
