@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
 from msa.cases.demo import demo_case_dossier
+from msa.cases.demo_places import demo_case_places, demo_gazetteer_load
 from msa.cases.models import ProtectionCase, Suspect, Victim
 from msa.cases.phones import normalise_phone, phone_lookup
 from msa.cases.states import CaseState
@@ -103,6 +104,7 @@ def seed() -> None:
     UnitCrew.objects.create(
         user=User.objects.get(username="patrol"), unit=Unit.objects.get(call_sign="G-12")
     )
+    demo_gazetteer_load(actor=DEMO_ACTOR)
     for v in VICTIMS:
         victim_row = Victim.objects.create(
             first_name=v.first_name,
@@ -140,6 +142,7 @@ def seed() -> None:
             key=demo_device_key(v.number),
         )
         demo_case_dossier(case=case, number=v.number, lat=v.lat, lon=v.lon, actor=DEMO_ACTOR)
+        demo_case_places(case=case, number=v.number, actor=DEMO_ACTOR)
         demo_case_equipment(case=case, device=device, number=v.number)
 
 

@@ -1,4 +1,6 @@
-"""``msa instrument load <file>``: load a risk-assessment instrument version."""
+"""``msa instrument load <file>``: load a risk-assessment instrument version.
+``msa places load <file>``: load a gazetteer (a CSV of ``address,lat,lon``) so that the
+addresses a case officer enters get coordinates; a file with a bad line loads nothing."""
 
 from __future__ import annotations
 
@@ -40,6 +42,26 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_places_load(args: argparse.Namespace) -> int:
+    setup_django()
+    from msa.cases.services.places import (  # noqa: PLC0415 - after setup_django()
+        gazetteer_load,
+        gazetteer_read_file,
+    )
+
+    try:
+        rows = gazetteer_read_file(Path(args.file))
+        loaded = gazetteer_load(rows=rows, actor=Actor.system("cli"))
+    except MsaError as exc:
+        print(f"msa places load: {exc.message}", file=sys.stderr)
+        return 2
+    print(
+        f"{len(rows)} addresses: {loaded.added} added, {loaded.changed} changed, "
+        f"{loaded.unchanged} unchanged"
+    )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("instrument", help="risk-assessment instruments")
     sub = p.add_subparsers(dest="what", required=True)
@@ -48,3 +70,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     load.set_defaults(func=cmd_load)
     lst = sub.add_parser("list", help="the loaded instruments")
     lst.set_defaults(func=cmd_list)
+    places = subparsers.add_parser("places", help="the gazetteer that places addresses on maps")
+    places_sub = places.add_subparsers(dest="what", required=True)
+    places_load = places_sub.add_parser("load", help="load a gazetteer CSV (address,lat,lon)")
+    places_load.add_argument("file", help="path of the CSV file (UTF-8)")
+    places_load.set_defaults(func=cmd_places_load)

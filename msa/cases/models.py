@@ -429,3 +429,59 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} review {self.due_at:%Y-%m-%d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 10: the places drawn on the incident map (msa.cases.services.places writes them,
+# msa.cases.places reads them). A place's address and label are personal data, encrypted
+# at rest; its coordinates are read only through the dossier's access rule.
+# --------------------------------------------------------------------------------------------
+
+
+class PlaceKind(models.TextChoices):
+    HOME = "home", _("home of the victim")
+    WORK = "work", _("work of the victim")
+    USUAL = "usual", _("a usual place of the victim")
+    SUSPECT = "suspect", _("known address of the suspect")
+
+
+class PlaceSource(models.TextChoices):
+    PIN = "pin", _("pin placed on the map")
+    GAZETTEER = "gazetteer", _("found in the gazetteer")
+
+
+class Place(models.Model):
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="places")
+    kind = models.CharField(_("kind"), max_length=8, choices=PlaceKind.choices)
+    label = EncryptedTextField(_("label"), blank=True)
+    address = EncryptedTextField(_("address"))
+    lat = models.FloatField()
+    lon = models.FloatField()
+    source = models.CharField(_("source"), max_length=10, choices=PlaceSource.choices)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        ordering = ("kind", "id")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(lat__gte=-90, lat__lte=90, lon__gte=-180, lon__lte=180),
+                name="place_coordinates_on_earth",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class GazetteerEntry(models.Model):
+    """One address of a deployment's gazetteer (a national address register as CSV): public
+    data, not a person's. ``key`` is the address normalised (``address_key``)."""
+
+    key = models.CharField(max_length=300, unique=True)
+    address = models.CharField(_("address"), max_length=300)
+    lat = models.FloatField()
+    lon = models.FloatField()
+    loaded_at = models.DateTimeField(_("loaded at"))
+
+    def __str__(self) -> str:
+        return self.address

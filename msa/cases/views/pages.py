@@ -20,6 +20,7 @@ from msa.cases import forms as f
 from msa.cases import selectors as sel
 from msa.cases.models import ActivationChecklist, ProtectionCase, Referral, RiskLevel, Victim
 from msa.cases.permissions import CASE_OPEN, CASES
+from msa.cases.places import places_on_map
 from msa.cases.services.assessment import assessment_record
 from msa.cases.services.decision import case_renew, decision_record
 from msa.cases.services.dossier import case_dossier_read
@@ -287,7 +288,11 @@ def case_decide(request: HttpRequest, reference: str) -> HttpResponse:
             "case": case,
             "form": form,
             "assessment": case.assessments.first(),
-            "map_data": {"tile_url": settings.MSA_MAP_TILE_URL, "zones": []},
+            "map_data": {
+                "tile_url": settings.MSA_MAP_TILE_URL,
+                "zones": sel.exclusion_zones_for_case(case),
+                "places": places_on_map(_user(request), case, open_incident=False),
+            },
         },
     )
 
