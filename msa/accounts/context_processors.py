@@ -13,6 +13,7 @@ from msa.accounts.models import Membership
 # (roles that see the link, URL name, label); the views check again, this is only the menu.
 NAV: tuple[tuple[frozenset[str], str, Any], ...] = (
     (frozenset({"operator", "supervisor"}), "console:home", _("Console")),
+    (frozenset({"supervisor"}), "console:supervisor", _("Supervisor")),
     (frozenset({"patrol"}), "unit:home", _("Unit")),
     (
         frozenset({"reference_officer", "magistrate", "counsellor", "operator", "supervisor"}),

@@ -266,6 +266,7 @@ EVENT_LABELS: dict[str, Promise] = {
     events.DeviceRevoked.type: _("device revoked"),
     events.AlarmRepeatPress.type: _("repeat press"),
     events.AlarmRetryDiffers.type: _("retry with another trigger"),
+    events.IncidentReassigned.type: _("reassigned"),
 }
 # The events the timeline reads from the event log; the others are in it already from the
 # history rows (transitions, dispatches, notes), or too many (positions).
@@ -282,6 +283,7 @@ TIMELINE_EVENTS = frozenset(
         events.DeviceRevoked.type,
         events.AlarmRepeatPress.type,
         events.AlarmRetryDiffers.type,
+        events.IncidentReassigned.type,
     }
 )
 

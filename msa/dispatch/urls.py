@@ -7,6 +7,13 @@ app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
     path("<int:centre_id>/queue/", views.queue, name="queue"),
+    path("supervisor/", views.supervisor, name="supervisor"),
+    path("supervisor/<int:centre_id>/live/", views.supervisor_live, name="supervisor_live"),
+    path(
+        "incidents/<str:reference>/reassign/",
+        views.incident_reassign_view,
+        name="reassign",
+    ),
     path("incidents/<str:reference>/", views.incident_detail, name="incident"),
     path("incidents/<str:reference>/live/", views.incident_live, name="incident_live"),
     path(

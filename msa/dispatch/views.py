@@ -36,7 +36,7 @@ from msa.core.params import param_int
 from msa.core.permissions import requires
 from msa.dispatch import selectors
 from msa.dispatch.models import Dispatch
-from msa.dispatch.permissions import CONSOLE, CONSOLE_ACT
+from msa.dispatch.permissions import CONSOLE, CONSOLE_ACT, SUPERVISE
 from msa.dispatch.services.console import (
     incident_acknowledge,
     incident_close,
@@ -47,7 +47,9 @@ from msa.dispatch.services.console import (
     tracking_stop,
 )
 from msa.dispatch.services.dispatching import dispatch_create, dispatch_progress
+from msa.dispatch.services.supervisor import incident_reassign
 from msa.dispatch.states import DispatchTransitionName
+from msa.dispatch.supervision import supervised_centres, supervisor_overview
 from msa.realtime.selectors import last_seq
 
 OUTCOME_LABELS: list[tuple[str, Any]] = [
@@ -337,8 +339,15 @@ def incident_outcome_view(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @requires(CONSOLE_ACT)
 def incident_close_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Back to the incident, which says it was closed (or to the reason asked to read a
+    closed file on, which says so too)."""
     reason = request.POST.get("reason", "")
-    return _act(request, reference, lambda i, a: incident_close(incident=i, actor=a, reason=reason))
+
+    def act(incident: Incident, actor: Actor) -> None:
+        incident_close(incident=incident, actor=actor, reason=reason)
+        messages.success(request, _("Incident %(ref)s is closed.") % {"ref": reference})
+
+    return _act(request, reference, act)
 
 
 @require_POST
@@ -369,3 +378,67 @@ def incident_tracking_view(request: HttpRequest, reference: str) -> HttpResponse
             )
 
     return _act(request, reference, act)
+
+
+# --- the supervisor ---------------------------------------------------------------------
+
+
+def _supervised(user: User, centre_id: int | None) -> Organisation:
+    centres = supervised_centres(user)
+    centre = centres.filter(pk=centre_id).first() if centre_id else centres.first()
+    if centre is None:
+        raise Http404
+    return centre
+
+
+def _supervisor_context(user: User, centre: Organisation) -> dict[str, Any]:
+    context = supervisor_overview(centre)
+    context["centre"] = centre
+    context["ack_target_s"] = settings.MSA_ACK_TARGET_S
+    return context
+
+
+@require_GET
+@requires(SUPERVISE)
+def supervisor(request: HttpRequest) -> HttpResponse:
+    """Every operator's incidents, the alarms waiting, backup offers, breaches, escalations
+    and the shift's figures; each open incident can be taken over or reassigned."""
+    user = _user(request)
+    centre = _supervised(user, param_int(request.GET.get("centre", "")))
+    return render(request, "console/supervisor.html", _supervisor_context(user, centre))
+
+
+@require_GET
+@requires(SUPERVISE)
+def supervisor_live(request: HttpRequest, centre_id: int) -> HttpResponse:
+    """The part of the supervisor's view that the page re-reads every few seconds."""
+    user = _user(request)
+    centre = _supervised(user, centre_id)
+    return render(request, "console/_supervisor_live.html", _supervisor_context(user, centre))
+
+
+@require_POST
+@requires(SUPERVISE)
+def incident_reassign_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """Take over (``operator`` = the supervisor) or hand the incident to another operator."""
+    incident = _incident(request, reference)
+    to_user_id = param_int(request.POST.get("operator", ""))
+    reason = request.POST.get("reason", "")
+    try:
+        if to_user_id is None:
+            raise ValidationError(_("choose an operator"), fields={"operator": "required"})
+        updated = incident_reassign(
+            incident=incident,
+            actor=Actor.for_user(_user(request)),
+            to_user_id=to_user_id,
+            reason=reason,
+        )
+    except MsaError as exc:
+        messages.error(request, exc.message)
+    else:
+        owner = updated.owner.get_username() if updated.owner else ""
+        messages.success(
+            request,
+            _("%(ref)s is now worked by %(owner)s.") % {"ref": reference, "owner": owner},
+        )
+    return redirect(f"{reverse('console:supervisor')}?centre={incident.centre_id}")

@@ -151,6 +151,14 @@ DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
         _("cancelled with the duress PIN at %(time)s: she is being forced")
     ),
     events.DeviceRevoked.type: _at(_("the device was revoked at %(time)s")),
+    events.IncidentReassigned.type: lambda p: (
+        _g("now worked by %(owner)s (before: %(previous)s), by %(actor)s")
+        % {
+            "owner": p.get("owner", ""),
+            "previous": p.get("previous") or _g("nobody"),
+            "actor": p.get("actor", ""),
+        }
+    ),
 }
 
 

@@ -180,6 +180,16 @@ class AlarmRetryDiffers(Event):
     at: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentReassigned(Event):
+    """A supervisor took the incident over or handed it to another operator (labels only)."""
+
+    type: ClassVar[str] = "incident.reassigned"
+    owner: str  # the operator who works it now
+    previous: str  # who worked it before ("" when nobody)
+    actor: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -200,6 +210,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DeviceRevoked,
         AlarmRepeatPress,
         AlarmRetryDiffers,
+        IncidentReassigned,
     )
 }
 

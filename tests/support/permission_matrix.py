@@ -46,6 +46,7 @@ ROLES = (
 )
 CONSOLE = frozenset({"operator", "supervisor"})
 AUDIT = frozenset({"supervisor", "admin"})
+SUPERVISOR = frozenset({"supervisor"})
 EVERYONE = frozenset(ROLES)
 NOBODY: frozenset[str] = frozenset()
 ZONE = frozenset({"reference"})  # the zone's reference officer runs the case
@@ -120,6 +121,10 @@ MATRIX: dict[str, Entry] = {
     "console:close": Entry(CONSOLE, _ref, "POST"),
     "console:reopen": Entry(CONSOLE, _ref, "POST"),
     "console:tracking": Entry(CONSOLE, _ref, "POST"),
+    # the supervisor's view (issue 10): a POST without an operator is refused with a message
+    "console:supervisor": Entry(SUPERVISOR),
+    "console:supervisor_live": Entry(SUPERVISOR, lambda w, s: {"centre_id": w.centre[s]}),
+    "console:reassign": Entry(SUPERVISOR, _ref, "POST"),
     # the patrol unit's page (its crew only)
     "unit:home": Entry(frozenset({"patrol"})),
     "unit:track": Entry(frozenset({"patrol"})),

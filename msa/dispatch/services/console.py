@@ -37,6 +37,7 @@ def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
     changes: dict[str, object] = {}
     if actor.user_id is not None:
         changes["acknowledged_by_id"] = actor.user_id
+        changes["owner_id"] = actor.user_id
         locked = incident_lock(incident)
         user = User.objects.get(pk=actor.user_id)
         if (
