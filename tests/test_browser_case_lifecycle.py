@@ -64,6 +64,17 @@ def test_case_lifecycle_from_request_to_active(live_server_url: str, browser: An
     officer.wait_for_selector("#assessment")
     officer.check("input[name=strangulation][value=yes]")
     officer.check("input[name=recent_separation][value=yes]")
+    # every other item must be answered too (none is preset): "no", the first choice, or 0
+    officer.eval_on_selector_all(
+        "#assessment .item",
+        """items => items.forEach(item => {
+            const radios = item.querySelectorAll("input[type=radio]");
+            const answered = item.querySelector("input[type=radio]:checked");
+            if (radios.length && !answered) radios[0].click();
+            const number = item.querySelector("input[type=number]");
+            if (number && number.value === "") number.value = "0";
+        })""",
+    )
     screenshot(officer, "case-assessment")
     _no_csp_violation(officer)
     officer.click("#assessment-save")

@@ -4,6 +4,7 @@ the rules live in the services."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -24,9 +25,36 @@ from msa.cases.models import (
 from msa.cases.risk import items_of
 from msa.cases.services.decision import ZoneInput
 from msa.cases.states import REFERRAL_TRANSITION_LABELS, EndReason
+from msa.core import clock
 from msa.devices.models import InventoryItem
 
 DATE = forms.DateInput(attrs={"type": "date"})
+# The longest free text a form takes (the template shows a counter against it).
+LONG_TEXT = 2000
+OLDEST_AGE_YEARS = 150
+
+
+def birth_date_check(value: date) -> None:
+    """A date of birth in the past, and less than 150 years back (a field validator)."""
+    today = clock.now().date()
+    if value > today:
+        raise forms.ValidationError(_("A date of birth cannot be in the future."))
+    if value < today.replace(year=today.year - OLDEST_AGE_YEARS):
+        raise forms.ValidationError(_("A date of birth more than 150 years back is a typo."))
+
+
+def confirmed(value: str) -> None:
+    """An explicit "yes" to a destructive step (a field validator)."""
+    if value != "yes":
+        raise forms.ValidationError(_("Not confirmed: nothing changed."))
+
+
+def _long_text(label: Any, rows: int = 2) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, max_length=LONG_TEXT, widget=forms.Textarea({"rows": rows})
+    )
+
+
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -44,21 +72,23 @@ class CaseOpenForm(forms.Form):
     )
     victim_last_name = forms.CharField(label=_("victim: last name"), max_length=100, required=False)
     victim_birth_date = forms.DateField(
-        label=_("victim: date of birth"), required=False, widget=DATE
+        label=_("victim: date of birth"),
+        required=False,
+        widget=DATE,
+        validators=[birth_date_check],
     )
     victim_phone = forms.CharField(label=_("victim: mobile number"), max_length=32, required=False)
     victim_address = forms.CharField(label=_("victim: address"), max_length=300, required=False)
     victim_languages = forms.CharField(label=_("victim: languages"), max_length=100, required=False)
-    victim_children = forms.CharField(
-        label=_("children and other witnesses"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    victim_health = forms.CharField(
-        label=_("victim: health notes"), required=False, widget=forms.Textarea({"rows": 2})
-    )
+    victim_children = _long_text(_("children and other witnesses"))
+    victim_health = _long_text(_("victim: health notes"))
     suspect_first_name = forms.CharField(label=_("suspect: first name"), max_length=100)
     suspect_last_name = forms.CharField(label=_("suspect: last name"), max_length=100)
     suspect_birth_date = forms.DateField(
-        label=_("suspect: date of birth"), required=False, widget=DATE
+        label=_("suspect: date of birth"),
+        required=False,
+        widget=DATE,
+        validators=[birth_date_check],
     )
     suspect_phone = forms.CharField(label=_("suspect: phone"), max_length=32, required=False)
     suspect_address = forms.CharField(label=_("suspect: address"), max_length=300, required=False)
@@ -83,28 +113,34 @@ class CaseOpenForm(forms.Form):
 
 
 def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
-    """A form with one field per item of the instrument, plus the override."""
+    """A form with one field per item of the instrument, plus the override.
+
+    Every question starts unanswered and must be answered ("unknown" is an answer): a preset
+    "no" would record a bombshell nobody asked about as absent."""
     fields: dict[str, forms.Field] = {}
     yes_no = [("no", _("no")), ("yes", _("yes")), ("unknown", _("unknown"))]
+    unanswered = {"required": _("Answer this question (unknown is an answer).")}
     for item in items_of(definition):
         label = item["text"]
         kind = item["type"]
         field: forms.Field
         if kind == "yes_no":
             field = forms.ChoiceField(
-                label=label, choices=yes_no, widget=forms.RadioSelect, initial="no"
+                label=label, choices=yes_no, widget=forms.RadioSelect, error_messages=unanswered
             )
         elif kind == "choice":
             field = forms.ChoiceField(
                 label=label,
                 choices=[(c["value"], c["label"]) for c in item["choices"]],
                 widget=forms.RadioSelect,
-                initial=item["choices"][0]["value"],
+                error_messages=unanswered,
             )
         elif kind == "number":
-            field = forms.IntegerField(label=label, min_value=0, required=False, initial=0)
+            field = forms.IntegerField(
+                label=label, min_value=0, max_value=10_000, error_messages=unanswered
+            )
         else:
-            field = forms.CharField(label=label, required=False, widget=forms.Textarea({"rows": 2}))
+            field = _long_text(label)
         setattr(field, "msa_bombshell", bool(item.get("bombshell")))  # noqa: B010
         fields[item["key"]] = field
     fields["override_level"] = forms.ChoiceField(
@@ -112,9 +148,7 @@ def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
         choices=[("", _("none")), *RiskLevel.choices],
         required=False,
     )
-    fields["override_reason"] = forms.CharField(
-        label=_("reason for the override"), required=False, widget=forms.Textarea({"rows": 2})
-    )
+    fields["override_reason"] = _long_text(_("reason for the override"))
     return type("AssessmentForm", (forms.Form,), fields)
 
 
@@ -129,12 +163,8 @@ class DecisionForm(forms.Form):
     valid_from = forms.DateField(label=_("valid from"), required=False, widget=DATE)
     valid_until = forms.DateField(label=_("valid until"), required=False, widget=DATE)
     contact_ban = forms.BooleanField(label=_("contact ban"), required=False, initial=True)
-    conditions = forms.CharField(
-        label=_("conditions"), required=False, widget=forms.Textarea({"rows": 2})
-    )
-    grounds = forms.CharField(
-        label=_("grounds"), required=False, widget=forms.Textarea({"rows": 2})
-    )
+    conditions = _long_text(_("conditions"))
+    grounds = _long_text(_("grounds"))
     circle_label = forms.CharField(label=_("area ban: place"), max_length=120, required=False)
     circle_lat = forms.FloatField(label=_("latitude"), required=False)
     circle_lon = forms.FloatField(label=_("longitude"), required=False)
@@ -213,14 +243,27 @@ class ReviewForm(forms.Form):
         choices=[("", "—"), *[(lv, lv) for lv in RISK_ORDER]],
         required=False,
     )
-    notes = forms.CharField(label=_("notes"), required=False, widget=forms.Textarea({"rows": 2}))
+    notes = _long_text(_("notes"))
 
 
 class EndForm(forms.Form):
+    """Ending a case recalls her devices: no reason is preset, and the officer confirms with
+    an explicit choice (neither is preselected)."""
+
     reason = forms.ChoiceField(
-        label=_("reason"), choices=[(r.value, r.value.replace("_", " ")) for r in EndReason]
+        label=_("reason"),
+        choices=[
+            ("", _("— choose the reason —")),
+            *[(r.value, r.value.replace("_", " ")) for r in EndReason],
+        ],
     )
     note = forms.CharField(label=_("note"), required=False, max_length=300)
+    confirm = forms.ChoiceField(
+        label=_("End the case and recall her devices?"),
+        choices=[("yes", _("yes, end it")), ("no", _("no, keep it active"))],
+        widget=forms.RadioSelect,
+        validators=[confirmed],
+    )
 
 
 class ReasonForm(forms.Form):
@@ -265,7 +308,9 @@ class ReferralTransitionForm(forms.Form):
 
 class NoteForm(forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=NoteKind.choices)
-    text = forms.CharField(label=_("text"), widget=forms.Textarea({"rows": 3}))
+    text = forms.CharField(
+        label=_("text"), max_length=LONG_TEXT, widget=forms.Textarea({"rows": 3})
+    )
 
 
 class ReturnForm(forms.Form):

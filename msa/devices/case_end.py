@@ -24,14 +24,24 @@ from msa.cases.services.review import case_end, review_record
 from msa.cases.states import HOLDS_DEVICES
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.core.errors import ConflictError
 from msa.devices.inventory import loans_recall
 
 
 @transaction.atomic(durable=True)
 def case_end_and_recall(
-    *, case: ProtectionCase, reason: str, actor: Actor, note: str = ""
+    *,
+    case: ProtectionCase,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    open_incident: bool = False,
 ) -> ProtectionCase:
-    """End the case with a reason; devices still lent are recalled."""
+    """End the case with a reason; devices still lent are recalled. Refused while an incident
+    of the case is open (``open_incident``, the caller asks ``alarms``): her button must keep
+    working until the centre has closed it."""
+    if open_incident:
+        raise ConflictError("an incident of this case is open: the centre closes it first")
     was = case.status
     ended = case_end(case=case, reason=reason, actor=actor, note=note)
     if was in HOLDS_DEVICES:

@@ -65,6 +65,8 @@ def answers(**yes: str) -> dict[str, str]:
             raw[item["key"]] = "no"
         elif item["type"] == "choice":
             raw[item["key"]] = item["choices"][0]["value"]
+        elif item["type"] == "number":
+            raw[item["key"]] = "0"
         else:
             raw[item["key"]] = ""
     raw.update(yes)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from msa.accounts.models import Membership, Organisation
 from msa.alarms import revocation
-from msa.alarms.selectors import case_test_alarm_last
+from msa.alarms.selectors import case_has_open_incident, case_test_alarm_last
 from msa.cases import forms as f
 from msa.cases import selectors as sel
 from msa.cases.models import CaseTask, ProtectionCase, Referral
@@ -130,11 +130,18 @@ STEPS: dict[str, Step] = {
     ),
     "end": Step(
         call=lambda c, a, d: case_end_and_recall(
-            case=c, reason=d["reason"], note=d["note"], actor=a
+            case=c,
+            reason=d["reason"],
+            note=d["note"],
+            actor=a,
+            open_incident=case_has_open_incident(c),
         ),
         ok=gettext_lazy("Ended."),
         form=lambda post, c: f.EndForm(post),
-        invalid=gettext_lazy("Choose the reason."),
+        invalid=gettext_lazy(
+            "Not ended: choose the reason, and confirm that the case ends and its devices "
+            "are recalled."
+        ),
     ),
     "team": Step(
         call=lambda c, a, d: team_member_add(
