@@ -7,8 +7,6 @@ The devices half (the loans of a button, a phone and a SIM, spare stock) is
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from msa.accounts.models import Organisation, OrgKind
 from msa.cases.models import (
     ActivationChecklist,
@@ -26,6 +24,7 @@ from msa.cases.models import (
 )
 from msa.cases.risk import DEFAULT_INSTRUMENT, answers_clean, items_of, score
 from msa.cases.services.assessment import instrument_load, instrument_read_file
+from msa.cases.services.decision import validity_ends_at
 from msa.cases.services.review import review_interval
 from msa.core import clock
 from msa.core.actors import Actor
@@ -101,7 +100,9 @@ def demo_case_dossier(
     )
     case.risk_level = result.level
     case.assessed_at = case.decided_at = case.consented_at = now
-    case.expires_at = now + timedelta(days=183)
+    # the same instant the decision gives (its last valid day, in the zone's time zone)
+    assert case.order_valid_until is not None
+    case.expires_at = validity_ends_at(case.order_valid_until, time_zone=case.police_zone.time_zone)
     case.save(
         update_fields=["risk_level", "assessed_at", "decided_at", "consented_at", "expires_at"]
     )

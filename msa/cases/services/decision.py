@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -75,8 +76,10 @@ def max_duration() -> timedelta:
     return timedelta(days=settings.MSA_CASE_MAX_DAYS)
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=clock.now().tzinfo)
+def validity_ends_at(day: date, *, time_zone: str) -> datetime:
+    """The instant an order valid until ``day`` (inclusive) runs out: the midnight after it
+    in the zone's own time zone. (Midnight UTC ended it, seen in Brussels, on the next day.)"""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(time_zone))
 
 
 def _validity(valid_from: date, valid_until: date | None) -> date:
@@ -175,7 +178,7 @@ def decision_record(
     assert until is not None
     locked.restraining_order = _order_text(decision, zones)
     locked.order_valid_until = until
-    locked.expires_at = _end_of(until)
+    locked.expires_at = validity_ends_at(until, time_zone=locked.police_zone.time_zone)
     locked.save(update_fields=["restraining_order", "order_valid_until", "expires_at"])
     _register_suspect(case=locked, decision=decision, actor=actor, kind="register")
     transition_apply(CASE_MACHINE, locked, T.REQUEST_CONSENT, actor=actor, at=now)
@@ -264,7 +267,7 @@ def case_renew(
                 rings=zone.rings,
             )
     locked.order_valid_until = until
-    locked.expires_at = _end_of(until)
+    locked.expires_at = validity_ends_at(until, time_zone=locked.police_zone.time_zone)
     locked.save(update_fields=["order_valid_until", "expires_at"])
     audit_record(
         actor=actor,

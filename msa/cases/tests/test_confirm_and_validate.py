@@ -4,7 +4,8 @@ dates of birth in the future or 150 years back are refused; risk items start una
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -114,3 +115,33 @@ def test_risk_items_start_unanswered_and_each_must_be_answered(demo: None) -> No
     case.refresh_from_db()
     assert case.status != CaseState.ASSESSED
     assert officer.post(url, h.answers(strangulation="yes")).status_code == 302
+
+
+def _header_and_order(page: str) -> tuple[str, str]:
+    header = page.split('id="case-valid-until"')[1].split("</span>", maxsplit=1)[0]
+    order = page.split("\u2013 ")[1][:10]  # the order: "valid FROM (en dash) UNTIL"
+    return header.rsplit(" ", 1)[1], order
+
+
+def test_the_case_header_and_its_order_give_the_same_last_valid_day(
+    demo: None, clock: Clock
+) -> None:
+    clock.freeze(NOW)
+    h.instrument()
+    case = h.approved(h.new_case())
+    assert case.order_valid_until is not None
+    # the order runs out at the midnight after its last day, in Ghent (not midnight UTC,
+    # which is 02:00 of the day after in summer and showed the next day)
+    local = case.expires_at.astimezone(ZoneInfo("Europe/Brussels")) if case.expires_at else None
+    assert local is not None
+    assert (local.date(), local.hour) == (case.order_valid_until + timedelta(days=1), 0)
+    page = client_for("reference").get(f"/cases/{case.reference}/").content.decode()
+    header, order = _header_and_order(page)
+    assert header == order == case.order_valid_until.isoformat()
+    # the demo's cases too (their end was set 183 days from seeding, their order 200 days on)
+    seeded = ProtectionCase.objects.filter(status=CaseState.ACTIVE).first()
+    assert seeded is not None
+    assert seeded.order_valid_until is not None
+    assert seeded.expires_at is not None
+    ends = seeded.expires_at.astimezone(ZoneInfo("Europe/Brussels")).date()
+    assert ends == seeded.order_valid_until + timedelta(days=1)
