@@ -131,6 +131,23 @@ def test_a_drawn_zone_reaches_the_operators_map(
     assert "the school area" in in_force
     magistrate.close()
 
+    # the officer pins her work on the map (the address is in no gazetteer)
+    officer = browser.new_page()
+    sign_in(officer, base, "reference")
+    officer.goto(base + f"/cases/{reference}/places/")
+    officer.select_option("#id_kind", "work")
+    officer.fill("#id_label", "her work")
+    officer.fill("#id_address", "Nergensstraat 1, 9000 Gent")
+    officer.locator("#place-map").scroll_into_view_if_needed()
+    pin_box = officer.locator("#place-map").bounding_box()
+    assert pin_box is not None
+    officer.mouse.click(pin_box["x"] + pin_box["width"] / 2 + 60, pin_box["y"] + 80)
+    assert officer.input_value("#id_lat") != ""
+    officer.click("#place-save")
+    officer.wait_for_selector("#places li")
+    assert "her work" in officer.inner_text("#places")
+    officer.close()
+
     incident = _seed(env, "alarm", reference)
     operator = browser.new_page()
     sign_in(operator, base, "operator")
@@ -140,7 +157,7 @@ def test_a_drawn_zone_reaches_the_operators_map(
     assert sorted(labels) == ["her street", "the school area"]
     assert operator.locator("#map path.leaflet-interactive").count() >= 3  # zones + accuracy
     assert operator.get_attribute("#map-follow", "aria-pressed") == "true"
-    assert "work of the victim" in operator.inner_text("#map .place-label-work")
+    assert "her work" in operator.inner_text("#map .place-label-work")
 
     # the demo's units: every label inside the map, none over another
     map_box = _boxes(operator, "#map")[0]

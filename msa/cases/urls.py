@@ -1,6 +1,6 @@
 from django.urls import path
 
-from msa.cases.views import pages, reason, steps
+from msa.cases.views import pages, places, reason, steps
 
 app_name = "cases"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:reference>/assess/", pages.case_assess, name="assess"),
     path("<str:reference>/decide/", pages.case_decide, name="decide"),
     path("<str:reference>/renew/", pages.case_renew_view, name="renew"),
+    path("<str:reference>/places/", places.case_places, name="places"),
     path("<str:reference>/reason/", reason.case_reason, name="reason"),
     path("<str:reference>/pair/", steps.case_pair, name="pair"),
     path("<str:reference>/note/", steps.case_note, name="note"),

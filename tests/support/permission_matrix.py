@@ -148,6 +148,7 @@ MATRIX: dict[str, Entry] = {
     "devices:report": Entry(ZONE),
     "cases:detail": Entry(CASE_READERS, _case),
     "cases:assess": Entry(ZONE, _case),
+    "cases:places": Entry(ZONE, _case),
     "cases:decide": Entry(frozenset({"magistrate"}), _case),
     "cases:renew": Entry(frozenset({"magistrate"}), _case, "POST"),
     # owners are sent straight on (302), the CIC states its reason

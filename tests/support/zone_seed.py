@@ -22,8 +22,6 @@ def _awaiting() -> str:
 
 
 def _alarm(reference: str) -> str:
-    from django.db import transaction  # noqa: PLC0415 - after setup_django()
-
     from msa.alarms.revocation import loan_pair  # noqa: PLC0415 - after setup_django()
     from msa.alarms.selectors import case_test_alarm_last  # noqa: PLC0415 - after setup_django()
     from msa.alarms.services.intake import alarm_raise  # noqa: PLC0415 - after setup_django()
@@ -36,7 +34,6 @@ def _alarm(reference: str) -> str:
         checklist_mark,
         consent_record,
     )
-    from msa.cases.services.places import place_store  # noqa: PLC0415 - after setup_django()
     from msa.cases.tests import factories as h  # noqa: PLC0415 - after setup_django()
     from msa.core import clock  # noqa: PLC0415 - after setup_django()
     from msa.core.actors import Actor  # noqa: PLC0415 - after setup_django()
@@ -58,8 +55,6 @@ def _alarm(reference: str) -> str:
     h.send_test_alarm(device, 9)
     checklist_confirm_test(case=case, test_incident_reference=case_test_alarm_last(case), actor=ref)
     case_activate(case=ProtectionCase.objects.get(pk=case.pk), actor=ref)
-    with transaction.atomic():  # her work, found in the demo's gazetteer
-        place_store(case=case, kind="work", address="Veldstraat 45, 9000 Gent", actor=ref)
     now = clock.now()
     result = alarm_raise(
         device=device,

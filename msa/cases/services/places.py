@@ -185,6 +185,23 @@ def gazetteer_lookup(address: str) -> tuple[float, float] | None:
     return None if entry is None else (entry.lat, entry.lon)
 
 
+@transaction.atomic(durable=True)
+def place_record(
+    *,
+    case: ProtectionCase,
+    kind: str,
+    address: str,
+    actor: Actor,
+    label: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+) -> Place:
+    """The case officer records a place (``place_store`` in its own transaction)."""
+    return place_store(
+        case=case, kind=kind, address=address, actor=actor, label=label, lat=lat, lon=lon
+    )
+
+
 def place_store(
     *,
     case: ProtectionCase,

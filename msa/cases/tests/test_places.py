@@ -174,3 +174,33 @@ def test_the_incident_page_draws_the_places_and_the_decision_page_the_zones(
     assert decide.status_code == 200
     assert [z["label"] for z in decide.context["map_data"]["zones"]] == ["home of the victim"]
     assert len(decide.context["map_data"]["places"]) == len(places)
+
+
+def test_the_officer_places_a_pin_or_finds_the_address(demo: None) -> None:
+    case = h.new_case("GNT", number=6)
+    officer = h.client_for("reference")
+    url = f"/cases/{case.reference}/places/"
+    assert officer.get(url).status_code == 200
+    found = officer.post(url, {"kind": "home", "address": "Korenmarkt 16, 9000 Gent"})
+    assert found.status_code == 302
+    missing = officer.post(url, {"kind": "work", "address": "Nergensstraat 1, 9000 Gent"})
+    assert missing.status_code == 422
+    assert "not in the gazetteer" in missing.content.decode()
+    pinned = officer.post(
+        url,
+        {
+            "kind": "work",
+            "label": "bakery",
+            "address": "Nergensstraat 1",
+            "lat": "51.06",
+            "lon": "3.7",
+        },
+    )
+    assert pinned.status_code == 302
+    assert officer.post(url, {"kind": "work", "address": "X", "lat": "95"}).status_code == 422
+    places = [(p.kind, p.source, p.lat) for p in case.places.order_by("id")]
+    assert places == [("home", "gazetteer", 51.0546), ("work", "pin", 51.06)]
+    assert "bakery" in officer.get(url).content.decode()
+    # only the zone's officer records places: the magistrate and the centre get 404
+    for other in ("magistrate", "operator"):
+        assert h.client_for(other).get(url).status_code == 404

@@ -154,6 +154,11 @@
         candidates.push([ax + 8, ay - h - d + 8], [ax + 8, ay + d - 8], [ax - w - 8, ay - h - d + 8],
           [ax - w - 8, ay + d - 8], [ax - w / 2, ay - h - d], [ax - w / 2, ay + d]);
       }
+      // then a stack along the edges (a corner crowded by labels or a map control)
+      for (let k = 1; k * (h + 2) < size.y; k += 1) {
+        const dy = k * (h + 2);
+        candidates.push([ax - w - 8, ay + dy], [ax - w - 8, ay - h - dy], [ax + 8, ay + dy], [ax + 8, ay - h - dy]);
+      }
       let best = null;
       let bestScore = Infinity;
       candidates.forEach(function (c, i) {
