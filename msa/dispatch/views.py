@@ -38,6 +38,7 @@ from msa.dispatch import selectors
 from msa.dispatch.models import Dispatch
 from msa.dispatch.permissions import CONSOLE, CONSOLE_ACT, SUPERVISE
 from msa.dispatch.services.console import (
+    MAX_NOTE,
     incident_acknowledge,
     incident_close,
     incident_note_add,
@@ -270,8 +271,46 @@ def incident_acknowledge_view(request: HttpRequest, reference: str) -> HttpRespo
 @require_POST
 @requires(CONSOLE_ACT)
 def incident_note_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """A refused note is shown again with its text, never lost."""
+    incident = _incident(request, reference)
     text = request.POST.get("text", "")
-    return _act(request, reference, lambda i, a: incident_note_add(incident=i, actor=a, text=text))
+    try:
+        incident_note_add(incident=incident, actor=Actor.for_user(_user(request)), text=text)
+    except MsaError as exc:
+        context = {"incident": incident, "text": text, "error": exc.message, "max_note": MAX_NOTE}
+        return render(request, "console/note_refused.html", context, status=422)
+    return redirect("console:incident", reference=reference)
+
+
+def _confirm(
+    request: HttpRequest,
+    incident: Incident,
+    *,
+    action: str,
+    question: str,
+    explanation: str,
+    yes: str,
+    no: str,
+) -> HttpResponse:
+    """Ask before a destructive step: the posted fields go back with ``confirm=yes`` only when
+    the operator presses the explicit yes; no is the way back, and nothing is preset."""
+    fields = [
+        (k, v) for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "confirm"}
+    ]
+    context = {
+        "incident": incident,
+        "action": action,
+        "fields": fields,
+        "question": question,
+        "explanation": explanation,
+        "yes": yes,
+        "no": no,
+    }
+    return render(request, "console/confirm.html", context)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirm") == "yes"
 
 
 @require_POST
@@ -323,6 +362,26 @@ def outcome_from(post: Any) -> tuple[Outcome, bool | None, bool | None]:
 @require_POST
 @requires(CONSOLE_ACT)
 def incident_outcome_view(request: HttpRequest, reference: str) -> HttpResponse:
+    incident = _incident(request, reference)
+    if (
+        incident.is_duress
+        and request.POST.get("outcome", "").startswith("false_")
+        and not _confirmed(request)
+    ):
+        return _confirm(
+            request,
+            incident,
+            action=reverse("console:outcome", kwargs={"reference": reference}),
+            question=_("Record this duress alarm as a false alarm?"),
+            explanation=_(
+                "She cancelled with the duress PIN or pressed duress: she may be forced to "
+                "say it was nothing. Only record a false alarm when a unit or the call "
+                "established it."
+            ),
+            yes=_("Yes, it was a false alarm"),
+            no=_("No, back to the incident"),
+        )
+
     def act(incident: Incident, actor: Actor) -> None:
         outcome, violence, injured = outcome_from(request.POST)
         incident_outcome_record(
@@ -368,6 +427,17 @@ def incident_tracking_view(request: HttpRequest, reference: str) -> HttpResponse
     change = request.POST.get("change", "")
     raw = request.POST.get("minutes", "")
     minutes = param_int(raw, 0) or 0
+
+    if change == "stop" and not _confirmed(request):
+        return _confirm(
+            request,
+            _incident(request, reference),
+            action=reverse("console:tracking", kwargs={"reference": reference}),
+            question=_("Stop tracking her position now?"),
+            explanation=_("Positions sent after this are not stored; it cannot be undone."),
+            yes=_("Yes, stop tracking now"),
+            no=_("No, keep tracking"),
+        )
 
     def act(incident: Incident, actor: Actor) -> None:
         if change == "stop":
