@@ -30,6 +30,7 @@ from msa.messaging.providers import FakeProvider
 from msa.messaging.sms import HttpSmsGateway
 from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
+from msa.realtime.layer import ResilientRedisChannelLayer
 from msa.simulate import Scenario
 
 # settings.py names these for django-axes (AXES_COOLOFF_TIME, AXES_LOCKOUT_CALLABLE)
@@ -93,3 +94,5 @@ EventJsonFormatter
 EventJsonFormatter.formatTime
 # prometheus_client's registry calls a collector's collect() at each scrape (/metrics)
 DomainCollector.collect
+# settings.CHANNEL_LAYERS names the Redis channel layer by dotted path
+ResilientRedisChannelLayer

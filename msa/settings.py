@@ -155,7 +155,7 @@ _redis = env_optional("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any] = (
     {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "msa.realtime.layer.ResilientRedisChannelLayer",
             "CONFIG": {"hosts": [_redis], "capacity": 1500, "expiry": 30},
         },
     }

@@ -112,7 +112,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.last_sent = since
         self.sending = asyncio.Lock()
         self.group = centre_group(self.centre_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._join()
         await self.accept()
         head = await database_sync_to_async(last_seq)(centre_id=self.centre_id)
         await self.send_json({"type": "hello", "last_seq": head, "since": since})
@@ -134,6 +134,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 log.info("console_signed_out centre=%s", self.centre_id)
                 await self.close(code=CLOSE_SIGNED_OUT)
                 return
+            await self._join()  # Redis restarted empty, or the membership expired: join again
             head = await database_sync_to_async(last_seq)(centre_id=self.centre_id)
             async with self.sending:
                 if head > self.last_sent:
@@ -146,7 +147,18 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             with contextlib.suppress(asyncio.CancelledError):
                 await self.beat
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:  # noqa: BLE001 - Redis away: its membership expires there
+                log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
+
+    async def _join(self) -> None:
+        """Join the centre's group (idempotent). Without a channel layer (Redis away) the
+        socket still works: the heartbeat serves it from the event log until a beat joins."""
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
+            log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
 
     async def _replay(self) -> None:
         while True:

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from socket import create_connection
 from typing import Any
 
 import httpx
@@ -227,8 +228,8 @@ def cluster(
         pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run does)")
     with postgres_database() as database_url:
         assert database_url is not None, "a cluster runs in the PostgreSQL pass only"
-        assert "REDIS_URL" in server_env(folder, database_url), "a cluster needs Redis"
         group = Cluster(folder, database_url, nodes=nodes, **settings)
+        assert group.env.get("REDIS_URL"), "a cluster needs Redis"
         try:
             group.start_node(0, migrate=True)
             seeded = group.cli("manage", "shell", "-c", SEED)
@@ -328,3 +329,62 @@ class Console:
         got = [int(e["seq"]) for e in self.events]
         assert got == sorted(set(got)), f"an event twice or out of order: {got}"
         return [seq for (seq,) in stored if seq not in set(got)]
+
+
+# -- our own Redis, to take away and give back --------------------------------------------
+
+
+class RedisServer:
+    """A ``redis-server`` on a free loopback port, without persistence: a restart is empty."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", str(self.folder)]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + DEADLINE_S
+        while not self.ping():
+            assert self.process.poll() is None, "redis-server exited"
+            assert time.monotonic() < deadline, "redis-server did not answer in time"
+            time.sleep(0.05)
+
+    def ping(self) -> bool:
+        return self.command("PING") == "+PONG"
+
+    def command(self, *words: str) -> str:
+        """One command in the inline protocol; the first line of the answer, or "" if down."""
+        try:
+            with create_connection(("127.0.0.1", self.port), timeout=1.0) as conn:
+                conn.sendall((" ".join(words) + "\r\n").encode())
+                return conn.recv(65536).decode(errors="replace").split("\r\n")[0]
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        _stop(self.process)
+        self.process = None
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[RedisServer]:
+    if not (shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()):
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(folder)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
