@@ -1,7 +1,8 @@
 """Retention: a case that ended more than ``MSA_RETENTION_DAYS`` ago is anonymised.
 
 Names become pseudonyms, every encrypted field of the case, its people, its records and its
-incidents is emptied, the location fixes of its incidents are deleted; the incidents
+incidents is emptied, the location fixes of its incidents and the places of the case (home,
+work, the suspect's addresses, with their coordinates) are deleted; the incidents
 themselves (timestamps, channels, outcome) stay for the statistics. Idempotent: an
 anonymised case has ``anonymised_at`` and is never touched again. Audited.
 
@@ -23,7 +24,7 @@ from django.db import models, transaction
 
 from msa.accounts.pseudonyms import pseudonym
 from msa.audit.services import audit_record
-from msa.cases.models import ProtectionCase, Suspect, Victim
+from msa.cases.models import Place, ProtectionCase, Suspect, Victim
 from msa.cases.states import CaseState
 from msa.core import clock
 from msa.core.actors import Actor
@@ -106,6 +107,9 @@ def case_anonymise_step(
     also counts what the alarms half did (``fixes_deleted``, ``incident_records``)."""
     now = clock.now()
     related = dict(incident_records)
+    # The victim's usual places and the suspect's addresses on the map: their coordinates are
+    # as personal as the address, and no statistic needs them.
+    places_deleted, _ = Place.objects.filter(case=case).delete()
     for label, count in _empty_case_records(case).items():
         related[label] = related.get(label, 0) + count
     if not _person_still_needed("victim", case.victim_id, case.pk):
@@ -136,7 +140,11 @@ def case_anonymise_step(
         actor=actor,
         action="case.anonymise",
         subject=case,
-        new={"fixes_deleted": fixes_deleted, "records_emptied": related},
+        new={
+            "fixes_deleted": fixes_deleted,
+            "places_deleted": places_deleted,
+            "records_emptied": related,
+        },
         reason=f"retention period of {settings.MSA_RETENTION_DAYS} days after the case ended",
     )
     log.info("case_anonymised case_id=%s fixes_deleted=%s", case.pk, fixes_deleted)

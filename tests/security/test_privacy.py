@@ -19,7 +19,7 @@ from msa.alarms.retention import case_anonymise, retention_run
 from msa.alarms.selectors import case_has_open_incident
 from msa.alarms.states import IncidentState
 from msa.audit.models import AuditEntry
-from msa.cases.models import ProtectionCase, Suspect, Victim
+from msa.cases.models import Place, ProtectionCase, Suspect, Victim
 from msa.cases.selectors import dossier_access_reason_required
 from msa.cases.states import CaseState
 from msa.demo_data import VICTIMS, victim
@@ -53,6 +53,7 @@ def test_a_closed_case_is_anonymised_after_the_retention_period(demo: None, cloc
     case = incident.case
     received_at, channels = incident.received_at, list(incident.channels)
     assert LocationFix.objects.filter(incident=incident).exists()
+    assert Place.objects.filter(case=case).exists(), "the demo case has places on the map"
     end_case(case, NOW)
 
     clock.advance(timedelta(days=settings.MSA_RETENTION_DAYS - 1))
@@ -78,6 +79,7 @@ def test_a_closed_case_is_anonymised_after_the_retention_period(demo: None, cloc
     assert (s.last_name, s.address, s.weapons) == ("", "", "")
     assert case.restraining_order == ""
     assert not LocationFix.objects.filter(incident__case=case).exists()
+    assert not Place.objects.filter(case=case).exists()
     kept = Incident.objects.get(pk=incident.pk)
     assert (kept.received_at, list(kept.channels)) == (received_at, channels)
     entry = AuditEntry.objects.get(action="case.anonymise")
