@@ -11,6 +11,7 @@ from msa.accounts.models import User
 from msa.alarms.selectors import case_has_open_incident
 from msa.cases.models import ProtectionCase
 from msa.cases.places import places_on_map
+from msa.core.errors import NotFoundError
 
 register = template.Library()
 
@@ -22,4 +23,9 @@ def case_places(context: template.Context, case: ProtectionCase) -> list[dict[st
     user = context["request"].user
     if not isinstance(user, User):
         return []
-    return places_on_map(user, case, open_incident=case_has_open_incident(case))
+    try:
+        return places_on_map(user, case, open_incident=case_has_open_incident(case))
+    except NotFoundError:
+        # the case is outside the reader's case scope (a backup centre working an incident of
+        # another centre's area): no places, as for any reader who may not read it in full
+        return []
