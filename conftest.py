@@ -43,16 +43,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 @pytest.hookimpl(trylast=True)  # after pytest-django has put the tests in its order
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Race tests need a database with concurrent writers: outside the PostgreSQL pass they are
-    deselected (not skipped), and dev.py always runs that pass in CI.
+    deselected (not skipped), and dev.py always runs that pass in CI; a test about the embedded
+    SQLite default itself is deselected in the PostgreSQL pass.
 
     The tests that drive chromium run last: Playwright's sync API keeps an event loop running
     in the main thread for the rest of the session, and a later test that runs a coroutine
     (``asyncio.run``, an async test) would find it there."""
-    if os.environ.get("MSA_TEST_DB") != "postgres":
-        deselected = [item for item in items if item.get_closest_marker("postgres_only")]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+    other_pass = "sqlite_only" if os.environ.get("MSA_TEST_DB") == "postgres" else "postgres_only"
+    deselected = [item for item in items if item.get_closest_marker(other_pass)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other_pass)]
     uses_browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
     if uses_browser:
         others = [item for item in items if "browser" not in getattr(item, "fixturenames", ())]

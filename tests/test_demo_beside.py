@@ -93,9 +93,7 @@ def _sign_in(http: httpx.Client, url: str, username: str) -> None:
     assert "/accounts/" not in str(done.url), done.text[:500]
 
 
-@pytest.mark.skipif(
-    os.environ.get("MSA_TEST_DB") == "postgres", reason="the demo's own SQLite folder"
-)
+@pytest.mark.sqlite_only  # the demo's own SQLite folder: the same in both passes
 def test_the_demo_beside_its_commands_and_across_a_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "var"
     # No demo yet: a command refuses, and says where it looked (no traceback).
