@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "msa.realtime",
     "msa.messaging",
     "msa.worker",
+    "msa.evaluation",
     "msa.stats",
 ]
 
