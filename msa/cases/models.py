@@ -94,6 +94,10 @@ class ProtectionCase(models.Model):
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
     # The end of the maximum duration (renewable by a new decision).
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    # Issue 12: the centre's own path-monitoring probe (msa probe enrol). It is a real case so
+    # that the probe's alarm takes the whole chain, and hidden from case lists, device health
+    # and reports.
+    is_probe = models.BooleanField(_("path-monitoring probe"), default=False, db_index=True)
 
     class Meta:
         verbose_name = _("protection case")
