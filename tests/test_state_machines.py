@@ -26,6 +26,7 @@ from msa.core.errors import TransitionNotAllowedError
 from msa.core.transitions import StateMachine, all_pairs, transition_apply
 from msa.devices.tests import factories as devices
 from msa.dispatch.tests import factories as dispatch
+from msa.evaluation.tests import factories as evaluation
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 ACTOR = Actor.system("test")
@@ -62,6 +63,7 @@ FACTORIES: dict[str, Callable[[str], models.Model]] = {
     "unit": dispatch.unit_in,
     "device": devices.device_in,
     "inventory": devices.item_in,
+    "incident_review": evaluation.review_in,
 }
 
 WALK = [
