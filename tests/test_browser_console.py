@@ -121,6 +121,11 @@ def test_from_alarm_to_unit_on_scene_outcome_and_close(live_server_url: str, bro
     closed.wait_for(state="attached")
     console.click(".lane-closed summary")
     closed.wait_for()
+    # Every event re-renders the queue: the lane she opened stays open through it.
+    console.evaluate("document.querySelector('.lane-closed').dataset.before = '1'")
+    console.evaluate("window.msaConsole.refresh()")
+    console.locator(".lane-closed:not([data-before])").wait_for(state="attached")
+    expect(closed).to_be_visible()
     unit.context.close()
     console.context.close()
 

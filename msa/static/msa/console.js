@@ -74,7 +74,23 @@
     else { el.hidden = true; delete el.dataset.reference; }
   }
 
+  // The side lanes (test alarms, closed) stay as the operator opened or folded them: every
+  // event re-renders the queue, which would otherwise fold an opened lane under her eyes.
+  const laneOpen = {};
+  // Only her own choice counts (a click or Enter/Space on the lane's summary, before the
+  // browser toggles it), not a lane the server rendered open.
+  document.getElementById("queue").addEventListener("click", function (e) {
+    const summary = e.target.closest && e.target.closest("details[data-lane] > summary");
+    if (summary) laneOpen[summary.parentElement.dataset.lane] = !summary.parentElement.open;
+  });
+  function restoreLanes() {
+    document.querySelectorAll("#queue details[data-lane]").forEach(function (el) {
+      if (el.dataset.lane in laneOpen) el.open = laneOpen[el.dataset.lane];
+    });
+  }
+
   const refreshQueue = live.refresher(body.dataset.queueUrl, "#queue", function () {
+    restoreLanes();
     tickTimers();
     updatePopup();
     if (selected >= 0) select(selected);
@@ -137,5 +153,6 @@
     reconnect: feed.reconnect,
     events: function () { return (window.msaEvents || []).slice(); },
     lastSeq: feed.lastSeq,
+    refresh: refreshQueue,
   };
 })();
