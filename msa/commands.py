@@ -12,4 +12,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.dispatch.commands",
     "msa.devices.commands",
     "msa.ingest.commands",
+    "msa.stats.commands",
+    "msa.worker.commands",
 )
