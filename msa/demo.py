@@ -111,8 +111,8 @@ def seed() -> None:
             last_name=v.last_name,
             languages=v.languages,
             address=v.address,
-            phone_number=normalise_phone(v.phone),
-            phone_lookup=phone_lookup(normalise_phone(v.phone)),
+            phone_number=normalise_phone(v.phone, region="BE"),  # the demo's numbers are Belgian
+            phone_lookup=phone_lookup(normalise_phone(v.phone, region="BE")),
             health_notes=v.health,
             children_notes=v.children,
         )

@@ -103,7 +103,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "msa.core.middleware.NoStoreMiddleware",  # outside all that answers a staff request
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -115,6 +114,7 @@ MIDDLEWARE = [
     "msa.core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
     "msa.accounts.middleware.CentreTimeZoneMiddleware",
+    "msa.accounts.language.LanguageMiddleware",  # the profile, the browser, the organisation
 ]
 
 ROOT_URLCONF = "msa.urls"
@@ -192,6 +192,7 @@ STATICFILES_DIRS = [BASE_DIR / "msa" / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+MSA_COUNTRY = env_str("MSA_COUNTRY").upper()  # phone numbers of the SMS gateway (msa.cases.phones)
 # --- Security (issue 6; docs/security.md) -------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -30,6 +30,7 @@ PUBLIC_ROUTE = re.compile(r"api/[a-z]+/v\d+/(openapi\.json)?")
 OPEN_VIEWS = {
     "msa.accounts.views.otp_verify",
     "msa.accounts.views.otp_enrol",
+    "msa.accounts.views.language_set",  # the language switcher, also on the sign-in page
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +42,11 @@ class Organisation(models.Model):
     )
     country = models.CharField(_("country"), max_length=2, default="BE")
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Brussels")
+    # The language of its staff who chose none and whose browser asks for none we have
+    # (msa.accounts.language); blank: the deployment's LANGUAGE_CODE.
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES
+    )
     # A dispatch centre covers police zones; a zone is covered by exactly one centre.
     covered_by = models.ForeignKey(
         "self",
@@ -79,6 +85,12 @@ class Organisation(models.Model):
 
 class User(AbstractUser):
     """A member of staff. What they may see and do comes from their memberships."""
+
+    # Chosen at the first sign-in (the enrolment page), changed from the menu; blank: not
+    # chosen, the browser's or the organisation's language applies (msa.accounts.language).
+    language = models.CharField(
+        _("language"), max_length=8, blank=True, default="", choices=settings.LANGUAGES
+    )
 
     class Meta:
         verbose_name = _("user")

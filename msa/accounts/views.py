@@ -16,17 +16,21 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 from django_otp import login as otp_login
 from django_otp.models import Device
 
 from msa.accounts import mfa
+from msa.accounts.language import supported
 from msa.accounts.lockout import console_lock_record, cool_off
 from msa.accounts.models import User
 from msa.core.actors import Actor
-from msa.core.permissions import Permission, requires, signed_in_step
+from msa.core.permissions import Permission, public, requires, signed_in_step
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -38,6 +42,17 @@ class TokenForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
+    )
+
+
+class EnrolForm(TokenForm):
+    """The first sign-in: the code, and the language the user works in (their profile's,
+    preset to the one this page is shown in)."""
+
+    language = forms.ChoiceField(
+        label=_("Your language"),
+        choices=[(code, get_language_info(code)["name_local"]) for code, _n in settings.LANGUAGES],
+        required=False,
     )
 
 
@@ -85,10 +100,15 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
     if mfa.has_second_factor(user) and not mfa.user_is_verified(user):
         return redirect(_url("otp-verify"))
     device = mfa.totp_pending(user)
-    form = TokenForm(request.POST or None)
+    form = EnrolForm(request.POST or None, initial={"language": get_language()})
     if request.method == "POST" and form.is_valid():
         if mfa.totp_enrol_confirm(user=user, token=form.cleaned_data["token"]):
             device.refresh_from_db()
+            chosen = supported(form.cleaned_data.get("language"))
+            if chosen is not None and not user.language:
+                user.language = chosen
+                user.save(update_fields=["language"])
+                translation.activate(chosen)
             _second_factor_passed(request, device)
             codes = mfa.recovery_codes_issue(user=user)
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
@@ -101,6 +121,20 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
 
 
 SIGNED_IN = Permission("accounts.self", lambda user: bool(user.is_authenticated))
+
+
+@public
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The menu's language switcher: Django's ``set_language`` (the cookie, back to ``next``),
+    and for a signed-in user their profile, which then decides on every device."""
+    response = set_language(request)
+    code = supported(request.POST.get("language"))
+    user = request.user
+    if code is not None and isinstance(user, User) and user.language != code:
+        user.language = code
+        user.save(update_fields=["language"])
+    return response
 
 
 @require_POST

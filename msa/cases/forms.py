@@ -22,7 +22,7 @@ from msa.cases.models import (
     TeamRole,
     ZoneShape,
 )
-from msa.cases.risk import items_of
+from msa.cases.risk import items_of, localised
 from msa.cases.services.decision import ZoneInput
 from msa.cases.states import REFERRAL_TRANSITION_LABELS, EndReason
 from msa.core import clock
@@ -121,7 +121,7 @@ def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
     yes_no = [("no", _("no")), ("yes", _("yes")), ("unknown", _("unknown"))]
     unanswered = {"required": _("Answer this question (unknown is an answer).")}
     for item in items_of(definition):
-        label = item["text"]
+        label = localised(item["text"])
         kind = item["type"]
         field: forms.Field
         if kind == "yes_no":
@@ -131,7 +131,7 @@ def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
         elif kind == "choice":
             field = forms.ChoiceField(
                 label=label,
-                choices=[(c["value"], c["label"]) for c in item["choices"]],
+                choices=[(c["value"], localised(c["label"])) for c in item["choices"]],
                 widget=forms.RadioSelect,
                 error_messages=unanswered,
             )
@@ -147,6 +147,7 @@ def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
         label=_("professional override (may only raise the level)"),
         choices=[("", _("none")), *RiskLevel.choices],
         required=False,
+        field.help_text = localised(item.get("help"))
     )
     fields["override_reason"] = _long_text(_("reason for the override"))
     return type("AssessmentForm", (forms.Form,), fields)

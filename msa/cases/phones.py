@@ -10,10 +10,12 @@ from msa.core.errors import ValidationError
 LOOKUP_PURPOSE = "phone"
 
 
-def normalise_phone(raw: str, *, region: str = "BE") -> str:
-    """E.164 (``+32470000101``) or ValidationError."""
+def normalise_phone(raw: str, *, region: str) -> str:
+    """E.164 (``+32470000101``) or ValidationError. ``region``: the country (ISO 3166, ``BE``)
+    whose national format a number without ``+`` is in: the organisation's (a case's numbers,
+    its zone's ``country``), or the deployment's ``MSA_COUNTRY`` (the SMS gateway's senders)."""
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException:
         raise ValidationError(
             "not a phone number", fields={"phone_number": raw[:3] + "…"}

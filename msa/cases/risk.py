@@ -10,6 +10,11 @@ loaded into the database with ``msa instrument load <file>``. Answer types:
 
 An item with ``"bombshell": true`` answered yes obliges the police to contact the prosecutor
 at once, and lifts the level to at least ``bombshell_min_level``.
+
+Every text the user reads (``title``, ``about``, a section's ``title``, an item's ``text`` and
+``help``, a choice's ``label``, a level's ``label`` and ``help``) is either one string or an
+object with one string per language (``{"en": …, "nl": …, "fr": …, "de": …}``, ``en``
+required); ``localised`` picks the active language's, else English.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.utils.translation import get_language
+
 from msa.cases.models import RISK_ORDER
 from msa.core.errors import ValidationError
 
 INSTRUMENT_DIR = Path(__file__).resolve().parent / "instruments"
-DEFAULT_INSTRUMENT = INSTRUMENT_DIR / "msa-risk-1.json"
+DEFAULT_INSTRUMENT = INSTRUMENT_DIR / "msa-risk-1.1.json"
 ANSWER_TYPES = frozenset({"yes_no", "choice", "number", "text"})
 YES_NO = ("yes", "no", "unknown")
 
@@ -36,6 +44,28 @@ class Score:
     bombshells: list[str]
 
 
+def localised(value: str | Mapping[str, str] | None, language: str | None = None) -> str:
+    """One text of an instrument in ``language`` (default: the active one), else English."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    wanted = (language or get_language() or "en").split("-")[0]
+    return value.get(wanted) or value.get("en") or ""
+
+
+def _text_ok(value: Any, *, required: bool = True) -> bool:
+    """A string, or per language with English; every language a non-empty string."""
+    if value is None or value == "":
+        return not required
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, Mapping) or not value.get("en"):
+        return False
+    known = {code for code, _name in settings.LANGUAGES}
+    return all(k in known and isinstance(v, str) and v for k, v in value.items())
+
+
 def _fail(message: str) -> ValidationError:
     return ValidationError(message, fields={"instrument": message})
 
@@ -45,9 +75,16 @@ def instrument_validate(definition: Mapping[str, Any]) -> None:
     for key in ("code", "version", "title", "levels", "sections"):
         if key not in definition:
             raise _fail(f"missing '{key}'")
+    if not _text_ok(definition["title"]) or not _text_ok(definition.get("about"), required=False):
+        raise _fail("title and about: a text, or one per language with en")
     levels = definition["levels"]
     if [lv.get("level") for lv in levels] != list(RISK_ORDER):
         raise _fail("levels must be low, medium, high, extreme in that order")
+    for lv in levels:
+        if not _text_ok(lv.get("label"), required=False) or not _text_ok(
+            lv.get("help"), required=False
+        ):
+            raise _fail(f"level {lv['level']}: label and help are texts (per language with en)")
     mins = [lv.get("min_score") for lv in levels]
     if not all(isinstance(m, int) for m in mins) or mins != sorted(mins) or mins[0] != 0:
         raise _fail("min_score must be integers rising from 0")
@@ -55,7 +92,7 @@ def instrument_validate(definition: Mapping[str, Any]) -> None:
         raise _fail("bombshell_min_level must be a risk level")
     seen: set[str] = set()
     for section in definition["sections"]:
-        if not section.get("key") or not section.get("title"):
+        if not section.get("key") or not _text_ok(section.get("title")):
             raise _fail("every section needs a key and a title")
         for item in section.get("items", []):
             _validate_item(item, seen)
@@ -71,8 +108,12 @@ def _validate_item(item: Mapping[str, Any], seen: set[str]) -> None:
     kind = item.get("type")
     if kind not in ANSWER_TYPES:
         raise _fail(f"item {key}: unknown type {kind!r}")
-    if not item.get("text"):
+    if not _text_ok(item.get("text")):
         raise _fail(f"item {key}: no text")
+    if not _text_ok(item.get("help"), required=False):
+        raise _fail(f"item {key}: help is a text (per language with en)")
+    if any(not _text_ok(c.get("label")) for c in item.get("choices", [])):
+        raise _fail(f"item {key}: every choice needs a label")
     if kind == "choice" and not item.get("choices"):
         raise _fail(f"item {key}: a choice item needs choices")
     if item.get("bombshell") and kind != "yes_no":

@@ -78,6 +78,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_MAP_TILE_URL", "", "Leaflet tile URL template; empty: the map draws no tiles."),
     Setting("MSA_MAP_ATTRIBUTION", "", "Attribution shown for the map tiles."),
     Setting("MSA_TIME_ZONE", "Europe/Brussels", "Time zone for centres that set none."),
+    Setting(
+        "MSA_COUNTRY", "BE", "Country (ISO 3166) of phone numbers without +, beside the zone's."
+    ),
     Setting("MSA_LOG_LEVEL", "INFO", "Log level of the msa loggers."),
     # Operations (issue 12; docs/operations.md)
     Setting(

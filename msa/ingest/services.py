@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from msa.alarms.models import Incident
@@ -149,7 +150,7 @@ def sms_inbound_receive(*, message: InboundMessage, actor: Actor) -> SmsOutcome:
 
     now = clock.now()
     try:
-        sender_e164: str | None = normalise_phone(message.sender)
+        sender_e164: str | None = normalise_phone(message.sender, region=settings.MSA_COUNTRY)
     except ValidationError:
         sender_e164 = None
     sms: FallbackSms | None

@@ -201,6 +201,7 @@ EXEMPT_SUFFIXES = (":openapi-json", ":api-root")
 ADMIN_NAMESPACE = "admin:"
 
 
+    "language": "sets the display language (a cookie, and a signed-in user's profile): everybody",
 def admin_pages() -> list[str]:
     """Every page of the admin site (issue 11): the index, and for every registered model its
     list, its add page and the change page of one object. The administrator gets each (200, or

@@ -23,7 +23,7 @@ from msa.cases.models import (
     RiskInstrument,
     TaskKind,
 )
-from msa.cases.risk import answers_clean, instrument_validate, score
+from msa.cases.risk import answers_clean, instrument_validate, localised, score
 from msa.cases.states import (
     CASE_MACHINE,
     CaseTransitionName,
@@ -61,7 +61,7 @@ def instrument_load(*, definition: Mapping[str, Any], actor: Actor) -> tuple[Ris
     instrument = RiskInstrument.objects.create(
         code=definition["code"],
         version=definition["version"],
-        title=definition["title"],
+        title=localised(definition["title"], "en")[:200],
         definition=dict(definition),
         digest=digest,
         loaded_at=clock.now(),

@@ -52,10 +52,10 @@ class PersonInput:
     risk_notes: str = ""
 
 
-def _phone(raw: str) -> tuple[str, str]:
+def _phone(raw: str, region: str) -> tuple[str, str]:
     if not raw.strip():
         return "", ""
-    e164 = normalise_phone(raw)
+    e164 = normalise_phone(raw, region=region)
     return e164, phone_lookup(e164)
 
 
@@ -82,7 +82,7 @@ def case_open(
     if isinstance(victim, Victim):
         victim_row = victim
     else:
-        phone, lookup = _phone(victim.phone_number)
+        phone, lookup = _phone(victim.phone_number, zone.country)
         victim_row = Victim.objects.create(
             first_name=victim.first_name.strip(),
             last_name=victim.last_name.strip(),
@@ -94,7 +94,7 @@ def case_open(
             health_notes=victim.health_notes,
             children_notes=victim.children_notes,
         )
-    s_phone, s_lookup = _phone(suspect.phone_number)
+    s_phone, s_lookup = _phone(suspect.phone_number, zone.country)
     suspect_row = Suspect.objects.create(
         first_name=suspect.first_name.strip(),
         last_name=suspect.last_name.strip(),

@@ -11,9 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
+from msa.cases.forms import assessment_form_class
 from msa.cases.models import RiskInstrument
-from msa.cases.risk import DEFAULT_INSTRUMENT, answers_clean, instrument_validate, items_of, score
+from msa.cases.risk import (
+    DEFAULT_INSTRUMENT,
+    answers_clean,
+    instrument_validate,
+    items_of,
+    localised,
+    score,
+)
 from msa.cases.services.assessment import instrument_load, instrument_read_file
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, ValidationError
@@ -127,7 +137,7 @@ def test_loading_is_idempotent_and_a_changed_version_is_refused() -> None:
     changed["title"] = "something else"
     with pytest.raises(ConflictError):
         instrument_load(definition=changed, actor=ACTOR)
-    changed["version"] = "1.1"
+    changed["version"] = d["version"] + "-changed"
     instrument_load(definition=changed, actor=ACTOR)
     assert RiskInstrument.objects.count() == 2
 
@@ -150,7 +160,7 @@ def test_the_command_loads_and_refuses_bad_files(tmp_path: Path) -> None:
     assert migrate.returncode == 0, migrate.stderr
     ok = run("instrument", "load", str(DEFAULT_INSTRUMENT))
     assert ok.returncode == 0, ok.stderr
-    assert "msa-risk 1.0 loaded" in ok.stdout
+    assert "msa-risk 1.1 loaded" in ok.stdout
     assert "already loaded" in run("instrument", "load", str(DEFAULT_INSTRUMENT)).stdout
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
@@ -164,3 +174,27 @@ def test_the_command_loads_and_refuses_bad_files(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({"code": "x"}))
     assert run("instrument", "load", str(wrong)).returncode == 2
+
+
+def test_the_shipped_instrument_speaks_the_four_languages() -> None:
+    """Every text the user reads (title, guidance, sections, items, help, choices, levels) is
+    in English, Dutch, French and German, and the form and the page show the active one's."""
+    d = definition()
+    languages = {code for code, _name in settings.LANGUAGES}
+    texts = [d["title"], d["about"]]
+    texts += [lv[k] for lv in d["levels"] for k in ("label", "help")]
+    for section in d["sections"]:
+        texts.append(section["title"])
+        for item in section["items"]:
+            texts += [item["text"], *([item["help"]] if "help" in item else [])]
+            texts += [c["label"] for c in item.get("choices", [])]
+    missing = [t for t in texts if not isinstance(t, dict) or set(t) != languages]
+    assert not missing
+    with translation.override("nl"):
+        form = assessment_form_class(d)()
+        assert form["strangulation"].label.startswith("Heeft hij ooit haar keel")
+        assert "bombshell" in form["strangulation"].help_text
+        assert localised(d["levels"][3]["label"]) == "extreem"
+    with translation.override("de"):
+        assert assessment_form_class(d)()["weapon"].label.startswith("Besitzt oder trägt er")
+    assert localised(d["title"], "fr-be").startswith("Dépistage du risque MSA")

@@ -21,6 +21,7 @@ from msa.cases import selectors as sel
 from msa.cases.models import ActivationChecklist, ProtectionCase, Referral, RiskLevel, Victim
 from msa.cases.permissions import CASE_OPEN, CASES
 from msa.cases.places import places_on_map
+from msa.cases.risk import localised
 from msa.cases.services.assessment import assessment_record
 from msa.cases.services.decision import case_renew, decision_record
 from msa.cases.services.dossier import case_dossier_read
@@ -241,14 +242,31 @@ def case_assess(request: HttpRequest, reference: str) -> HttpResponse:
                 request, _("Assessment recorded: risk %(level)s.") % {"level": assessment.level}
             )
             return back(case)
+    definition = instrument.definition
     sections = [
-        {"title": section["title"], "fields": [form[i["key"]] for i in section["items"]]}
-        for section in instrument.definition["sections"]
+        {"title": localised(section["title"]), "fields": [form[i["key"]] for i in section["items"]]}
+        for section in definition["sections"]
+    ]
+    levels = [
+        {
+            "level": lv["level"],
+            "label": localised(lv.get("label")),
+            "help": localised(lv.get("help")),
+        }
+        for lv in definition["levels"]
     ]
     return render(
         request,
         "cases/assess.html",
-        {"case": case, "form": form, "instrument": instrument, "sections": sections},
+        {
+            "case": case,
+            "form": form,
+            "instrument": instrument,
+            "instrument_title": localised(definition["title"]),
+            "instrument_about": localised(definition.get("about")),
+            "levels": [lv for lv in levels if lv["help"]],
+            "sections": sections,
+        },
     )
 
 
