@@ -21,7 +21,8 @@ from msa.accounts.models import Organisation, User
 from msa.alarms.models import Incident, IncidentTransition, LocationFix
 from msa.alarms.selectors import incidents_for_centres, incidents_visible_to
 from msa.alarms.states import OPEN_STATES, IncidentState, Lane
-from msa.cases.selectors import exclusion_zones_for_case
+from msa.cases.models import GazetteerEntry, Place, PlaceKind
+from msa.cases.selectors import cases_read_in_full, exclusion_zones_for_case
 from msa.core import clock
 from msa.core.errors import NotFoundError
 from msa.dispatch.models import (
@@ -102,7 +103,118 @@ def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
         ).order_by("-closed_at")[:50],
     )
     lanes: dict[str, list[Incident]] = {"live": live, "test": test, "closed": closed}
+    near = nearest_places(user, [*live, *test, *closed], live=live)
+    for incidents in lanes.values():
+        for incident in incidents:
+            setattr(incident, "near", near.get(incident.pk))  # noqa: B010 - a row's extra
     return lanes
+
+
+# --- the nearest named place or address to an incident's last position --------------------
+
+# A place of the case this close is named first ("120 m from home") ...
+PLACE_NEAR_M = 500
+# ... else the gazetteer's nearest address this close ("Korenmarkt 16, 40 m") ...
+ADDRESS_NEAR_M = 250
+# ... else the nearest place of the case, however far ("2.3 km from home").
+PLACE_WORDS: dict[str, Promise] = {
+    PlaceKind.HOME: _("home"),
+    PlaceKind.WORK: _("work"),
+    PlaceKind.USUAL: _("a usual place"),
+    PlaceKind.SUSPECT: _("the suspect's address"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NearPlace:
+    """What the queue row says of where she is: ``kind`` is a place kind (``PlaceKind``) or
+    ``"address"`` (the gazetteer's); ``name`` the place's label or kind in words, or the
+    address; ``address`` the place's recorded address (a title on the row)."""
+
+    kind: str
+    name: str
+    distance_m: int
+    address: str = ""
+
+    @property
+    def distance(self) -> str:
+        if self.distance_m < 1000:
+            return f"{self.distance_m} m"
+        return f"{self.distance_m / 1000:.1f} km"
+
+
+def _full_dossier_cases(user: User, incidents: list[Incident], live: list[Incident]) -> set[int]:
+    """The cases among ``incidents``' whose places ``user`` may read now: the map's rule
+    (``msa.cases.places.places_on_map``: the full dossier), for the whole queue at once. A
+    case outside the reader's scope (a backup centre working another centre's incident) is
+    not among them: its places are never shown (fails closed).
+
+    A live incident of a case the centre covers is open at the centre or offered by it, so
+    it is in the live lane (``live``): the lane says which cases have one open."""
+    cases = {i.case_id: i.case for i in incidents}
+    open_case_ids = {i.case_id for i in live if i.lane == Lane.LIVE and i.status in OPEN_STATES}
+    return cases_read_in_full(user, list(cases.values()), open_case_ids=open_case_ids)
+
+
+def nearest_places(
+    user: User, incidents: list[Incident], *, live: list[Incident]
+) -> dict[int, NearPlace]:
+    """For each incident with a position (its ``recent`` fixes, newest first, prefetched by
+    ``queue_for``), the nearest place of its case that ``user`` may read, or the gazetteer's
+    nearest address: ``{incident pk: NearPlace}``; ``live`` is the queue's live lane. Three
+    queries for the whole queue (the reader's memberships, the places, the gazetteer).
+
+    The gazetteer has no index on its coordinates: on a national register, give it one (or
+    keep the addresses of the case's places) before the queue reads it on every refresh."""
+    located: list[tuple[Incident, LocationFix]] = []
+    for incident in incidents:
+        recent: list[LocationFix] = getattr(incident, "recent", None) or []
+        if recent:
+            located.append((incident, recent[0]))
+    if not located:
+        return {}
+    readable = _full_dossier_cases(user, [i for i, _fix in located], live)
+    places: dict[int, list[Place]] = {}
+    for row in Place.objects.filter(case_id__in=readable):
+        places.setdefault(row.case_id, []).append(row)
+    # The gazetteer (public data) near the open incidents' positions, in one query.
+    boxes = Q(pk__in=[])
+    for incident, fix in located:
+        if incident.status in OPEN_STATES:
+            dlat = ADDRESS_NEAR_M / 111_320.0
+            dlon = ADDRESS_NEAR_M / (111_320.0 * max(0.01, math.cos(math.radians(fix.lat))))
+            boxes |= Q(
+                lat__range=(fix.lat - dlat, fix.lat + dlat),
+                lon__range=(fix.lon - dlon, fix.lon + dlon),
+            )
+    addresses = list(GazetteerEntry.objects.filter(boxes).values_list("address", "lat", "lon"))
+    near: dict[int, NearPlace] = {}
+    for incident, fix in located:
+        place: Place | None = min(
+            places.get(incident.case_id, []),
+            key=lambda p: haversine_m(fix.lat, fix.lon, p.lat, p.lon),
+            default=None,
+        )
+        place_m = haversine_m(fix.lat, fix.lon, place.lat, place.lon) if place else math.inf
+        if place is not None and place_m <= PLACE_NEAR_M:
+            near[incident.pk] = _place_near(place, place_m)
+            continue
+        if incident.status in OPEN_STATES and addresses:
+            address, a_lat, a_lon = min(
+                addresses, key=lambda a: haversine_m(fix.lat, fix.lon, a[1], a[2])
+            )
+            address_m = haversine_m(fix.lat, fix.lon, a_lat, a_lon)
+            if address_m <= ADDRESS_NEAR_M:
+                near[incident.pk] = NearPlace("address", address, round(address_m))
+                continue
+        if place is not None:
+            near[incident.pk] = _place_near(place, place_m)
+    return near
+
+
+def _place_near(place: Place, distance_m: float) -> NearPlace:
+    name = place.label or str(PLACE_WORDS.get(place.kind, place.kind))
+    return NearPlace(place.kind, name, round(distance_m), place.address)
 
 
 def incident_get(user: User, reference: str) -> Incident:
@@ -116,6 +228,7 @@ def incident_get(user: User, reference: str) -> Incident:
             "centre",
             "backup_centre",
             "acknowledged_by",
+            "owner",
         )
         .filter(reference=reference)
         .first()
