@@ -14,4 +14,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.ingest.commands",
     "msa.stats.commands",
     "msa.worker.commands",
+    "msa.worker.commands",
 )

@@ -18,6 +18,7 @@ from msa.core.demo_state import data_dir, demo_marker_applies, demo_secret
 from msa.core.env import (
     database_config,
     env_bool,
+    env_given,
     env_int,
     env_list,
     env_optional,
@@ -147,6 +148,7 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": database_config(
         env_optional("DATABASE_URL"),
+                "msa.accounts.context_processors.js_strings",
         str(DATA_DIR / "msa.sqlite3"),
         pool_max=env_int("MSA_DB_POOL_MAX"),
     ),
@@ -335,6 +337,12 @@ try:
 except ValueError as _exc:
     raise ConfigurationError(f"MSA_METRICS_ALLOW: {_exc}") from None
 MSA_READY_WORKER_MAX_AGE_S = env_int("MSA_READY_WORKER_MAX_AGE_S")
+MSA_PROBE_INTERVAL_S = env_int("MSA_PROBE_INTERVAL_S")
+MSA_PROBE_LATE_S = env_int("MSA_PROBE_LATE_S")
+MSA_PROBE_URL = (
+    env_str("MSA_PROBE_URL") or (env_str("MSA_PUBLIC_URL") if env_given("MSA_PUBLIC_URL") else "")
+).rstrip("/")
+MSA_PROBE_SMS_LOOPBACK = env_str("MSA_PROBE_SMS_LOOPBACK")
 MSA_RETAIN_DAYS = {
     "unit_positions": env_int("MSA_RETAIN_UNIT_POSITIONS_DAYS"),
     "event_log": env_int("MSA_RETAIN_EVENT_LOG_DAYS"),

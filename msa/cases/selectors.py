@@ -207,7 +207,12 @@ def case_get(user: User, reference: str) -> ProtectionCase:
 
 
 def cases_list(user: User, *, status: str = "") -> QuerySet[ProtectionCase]:
-    qs = cases_visible_to(user).select_related("police_zone").order_by("-created_at", "-id")
+    qs = (
+        cases_visible_to(user)
+        .filter(is_probe=False)  # the centre's path-monitoring probe is nobody's case
+        .select_related("police_zone")
+        .order_by("-created_at", "-id")
+    )
     if status:
         qs = qs.filter(status=status)
     return qs

@@ -99,6 +99,29 @@ SETTINGS: tuple[Setting, ...] = (
         "15",
         "/readyz fails when the worker's timer loop has not beaten for this many seconds.",
     ),
+    Setting(
+        "MSA_PROBE_INTERVAL_S",
+        "300",
+        "Path monitoring: seconds between two rounds of the centre's probe (msa probe enrol).",
+    ),
+    Setting(
+        "MSA_PROBE_LATE_S",
+        "30",
+        "Path monitoring: a probe alarm not acknowledged this many seconds after it was sent "
+        "is late; the supervisor is alerted, consoles show a banner and /readyz fails.",
+    ),
+    Setting(
+        "MSA_PROBE_URL",
+        "",
+        "Path monitoring: where the probe posts its signed alarm; empty: MSA_PUBLIC_URL when "
+        "it is set in the environment, else the server's own ASGI app in the worker process.",
+    ),
+    Setting(
+        "MSA_PROBE_SMS_LOOPBACK",
+        "",
+        "Path monitoring of the SMS path: a number the SMS gateway loops back to the centre's "
+        "inbound webhook; empty: the SMS path is not probed.",
+    ),
     Setting("MSA_RETAIN_UNIT_POSITIONS_DAYS", "90", "Days a unit's positions are kept."),
     Setting(
         "MSA_RETAIN_EVENT_LOG_DAYS",

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from msa.accounts.models import Organisation, OrgKind, Role, User
 from msa.audit.services import audit_record
@@ -40,6 +41,7 @@ from msa.core.actors import Actor
 from msa.devices.models import Device, DeviceHealthIssue, DeviceReport, HealthProblem
 from msa.devices.selectors import ReportRow, device_report_rows
 from msa.devices.states import DeviceStatus
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -206,21 +208,24 @@ def device_health_update(
                 new={"problem": str(problem), "case": case.reference},
                 at=now,
             )
-        labels = "; ".join(f"{HealthProblem(p).label}: {found[p]}" for p in opened)
         for recipient in officer_recipients(case.police_zone):
-            message_enqueue(
-                channel=MessageChannel.NOTIFICATION,
-                recipient=recipient,
-                subject=f"Device {locked.device_id} of case {case.reference}: check it now",
-                body=(
-                    f"The device {locked.device_id} of case {case.reference} needs attention: "
-                    f"{labels}. Contact the victim through the usual channel and check the "
-                    f"phone and the button. This notice is sent once; the flag clears itself "
-                    f"when the device reports well again."
-                ),
-                actor=actor,
-                about=case,
-            )
+            with in_recipient_language(recipient, case.police_zone):
+                labels = "; ".join(f"{HealthProblem(p).label}: {found[p]}" for p in opened)
+                facts = {"device": locked.device_id, "case": case.reference, "problems": labels}
+                message_enqueue(
+                    channel=MessageChannel.NOTIFICATION,
+                    recipient=recipient,
+                    subject=gettext("Device %(device)s of case %(case)s: check it now") % facts,
+                    body=gettext(
+                        "The device %(device)s of case %(case)s needs attention: %(problems)s. "
+                        "Contact the victim through the usual channel and check the phone and "
+                        "the button. This notice is sent once; the flag clears itself when the "
+                        "device reports well again."
+                    )
+                    % facts,
+                    actor=actor,
+                    about=case,
+                )
         log.info(
             "device_health_flagged device=%s case=%s problems=%s",
             locked.device_id,
@@ -250,7 +255,9 @@ def device_health_sweep(*, last_test_alarms: Mapping[int, datetime], actor: Acto
     ):
         open_by_device.setdefault(device_pk, set()).add(HealthProblem(problem))
     watched = Device.objects.filter(
-        status=DeviceStatus.ACTIVE, case__status__in=[str(s) for s in PROTECTED_STATES]
+        status=DeviceStatus.ACTIVE,
+        case__status__in=[str(s) for s in PROTECTED_STATES],
+        case__is_probe=False,  # the path-monitoring probe is watched by its own round
     ).select_related("case")
     changed = 0
     seen: set[int] = set()
@@ -273,15 +280,28 @@ def device_health_sweep(*, last_test_alarms: Mapping[int, datetime], actor: Acto
 
 
 def _report_text(zone: Organisation, rows: list[ReportRow], day: str) -> str:
-    lines = [f"Device report of {zone.name} for {day}.", ""]
+    """The report in the active language (the recipient's: in_recipient_language)."""
+    lines = [gettext("Device report of %(zone)s for %(day)s.") % {"zone": zone.name, "day": day}]
+    lines.append("")
     troubled = [r for r in rows if r.problems]
-    lines.append(f"{len(rows)} devices watched, {len(troubled)} with problems.")
+    lines.append(
+        gettext("%(devices)s devices watched, %(troubled)s with problems.")
+        % {"devices": len(rows), "troubled": len(troubled)}
+    )
     for row in troubled:
         lines.append("")
-        lines.append(f"{row.device_id} (case {row.case_reference}):")
-        lines.extend(f"  - {p.label}: {p.detail} (since {_hhmm(p.since)})" for p in row.problems)
+        lines.append(
+            gettext("%(device)s (case %(case)s):")
+            % {"device": row.device_id, "case": row.case_reference}
+        )
+        lines.extend(
+            "  - "
+            + gettext("%(problem)s: %(detail)s (since %(since)s)")
+            % {"problem": p.label, "detail": p.detail, "since": _hhmm(p.since)}
+            for p in row.problems
+        )
     if not troubled:
-        lines.append("Every device reported well.")
+        lines.append(gettext("Every device reported well."))
     return "\n".join(lines)
 
 
@@ -304,17 +324,24 @@ def device_report_send(*, zone: Organisation, actor: Actor) -> DeviceReport | No
             )
     except IntegrityError:
         return None  # another worker sent it
-    body = _report_text(zone, rows, day.isoformat())
     for recipient in officer_recipients(zone):
-        message_enqueue(
-            channel=MessageChannel.EMAIL,
-            recipient=recipient,
-            subject=f"Device report {zone.code} {day.isoformat()}: "
-            f"{report.with_problems} of {report.devices} need attention",
-            body=body,
-            actor=actor,
-            about=report,
-        )
+        with in_recipient_language(recipient, zone):
+            subject = gettext(
+                "Device report %(zone)s %(day)s: %(troubled)s of %(devices)s need attention"
+            ) % {
+                "zone": zone.code,
+                "day": day.isoformat(),
+                "troubled": report.with_problems,
+                "devices": report.devices,
+            }
+            message_enqueue(
+                channel=MessageChannel.EMAIL,
+                recipient=recipient,
+                subject=subject,
+                body=_report_text(zone, rows, day.isoformat()),
+                actor=actor,
+                about=report,
+            )
     audit_record(
         actor=actor,
         action="device.report_sent",
@@ -339,6 +366,7 @@ def device_report_sweep(*, actor: Actor) -> int:
         kind=OrgKind.POLICE_ZONE,
         cases__status__in=[str(s) for s in PROTECTED_STATES],
         cases__devices__status=DeviceStatus.ACTIVE,
+        cases__is_probe=False,  # no report for the path-monitoring probe's zone
     ).distinct()
     for zone in zones:
         local = now.astimezone(ZoneInfo(zone.time_zone or settings.MSA_TIME_ZONE))

@@ -56,6 +56,7 @@ def watched_devices(zones: QuerySet[Organisation] | list[Organisation]) -> Query
         status=DeviceStatus.ACTIVE,
         case__police_zone__in=zones,
         case__status__in=[str(s) for s in PROTECTED_STATES],
+        case__is_probe=False,  # the centre's path-monitoring probe (msa.worker.probe)
     )
 
 

@@ -3,8 +3,10 @@
 ``/healthz`` says that the process answers (nothing else is touched): a supervisor restarts a
 process that stops answering it. ``/readyz`` says whether this node can do its work: the
 database answers, the channel layer carries a message, and the worker's timer loop has beaten
-within ``MSA_READY_WORKER_MAX_AGE_S`` (escalations fire); 503 when one fails, so that the load
-balancer sends phones and consoles elsewhere. The answer names checks and figures only.
+within ``MSA_READY_WORKER_MAX_AGE_S`` (escalations fire), and the centre's path-monitoring
+probe is in order (``msa.worker.probe``: its newest synthetic alarm came back in time; no probe
+enrolled is in order); 503 when one fails, so that the load balancer sends phones and
+consoles elsewhere. The answer names checks and figures only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.db.models import Max
 from msa.core import clock
 from msa.ops.asgi_util import Receive, Scope, Send, in_own_connection, respond
 from msa.worker.models import WorkerHeartbeat
+from msa.worker.probe import probe_health
 
 log = logging.getLogger("msa.ops")
 
@@ -34,8 +37,27 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 1)
 
 
-def database_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
-    """One connection: ``SELECT 1``, then the newest heartbeat of each worker loop."""
+def probe_check() -> dict[str, Any]:
+    """Every enrolled probe path in order (none enrolled: in order, and said so)."""
+    paths = probe_health()
+    ok = all(p.ok for p in paths)
+    if not ok:
+        log.warning(
+            "ready_check_failed check=probe paths=%s",
+            ",".join(f"{p.centre_id}:{p.path}:{p.status}" for p in paths if not p.ok),
+        )
+    return {
+        "ok": ok,
+        "enrolled": len({p.centre_id for p in paths}),
+        "paths": [
+            {"centre": p.centre_id, "path": p.path, "status": p.status, "age_s": p.age_s}
+            for p in paths
+        ],
+    }
+
+
+def database_and_worker() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """One connection: ``SELECT 1``, the newest heartbeat of each worker loop, the probe."""
     started = time.perf_counter()
     try:
         with connections["default"].cursor() as cursor:
@@ -50,6 +72,7 @@ def database_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
         return (
             {"ok": False, "ms": _ms(started), "error": type(exc).__name__},
             {"ok": False, "error": "database"},
+            {"ok": False, "error": "database"},
         )
     now = clock.now()
     ages = {loop: round(max(0.0, (now - at).total_seconds()), 1) for loop, at in beats.items()}
@@ -61,7 +84,11 @@ def database_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if not worker["ok"]:
         log.warning("ready_check_failed check=worker age_s=%s", ages.get("fast"))
-    return database, worker
+    try:
+        probe = probe_check()
+    except Exception as exc:  # noqa: BLE001 - any failure is the answer: not ready
+        probe = {"ok": False, "error": type(exc).__name__}
+    return database, worker, probe
 
 
 async def channel_layer_check() -> dict[str, Any]:
@@ -82,10 +109,10 @@ async def channel_layer_check() -> dict[str, Any]:
 
 
 async def readiness() -> dict[str, Any]:
-    (database, worker), layer = await asyncio.gather(
+    (database, worker, probe), layer = await asyncio.gather(
         in_own_connection(database_and_worker)(), channel_layer_check()
     )
-    checks = {"database": database, "channel_layer": layer, "worker": worker}
+    checks = {"database": database, "channel_layer": layer, "worker": worker, "probe": probe}
     return {"ready": all(c["ok"] for c in checks.values()), **checks}
 
 

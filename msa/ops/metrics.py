@@ -31,6 +31,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from msa.accounts.models import Organisation
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Lane
 from msa.core import clock
@@ -38,11 +39,13 @@ from msa.devices.models import Device, DeviceHealthIssue, HealthProblem
 from msa.devices.states import DeviceStatus
 from msa.messaging.models import MessageStatus, OutboundMessage
 from msa.ops.asgi_util import Receive, Scope, Send, header, in_own_connection, respond
-from msa.worker.models import WorkerHeartbeat
+from msa.worker.models import ProbeRound, ProbeStatus, WorkerHeartbeat
+from msa.worker.probe import probe_health
 
 INGEST_BUCKETS_S = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 ACK_BUCKETS_S = (5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600)
 ON_SCENE_BUCKETS_S = (120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600)
+PROBE_BUCKETS_S = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 
 
 def _histogram(
@@ -231,6 +234,58 @@ def _worker() -> Iterator[Metric]:
     yield duration
 
 
+def _probe() -> Iterator[Metric]:
+    """Path monitoring (``msa.worker.probe``): each round's time from sending the synthetic
+    alarm to the probe's acknowledgement, the rounds by outcome, and whether each path is in
+    order now (by centre code: the centre's own, no personal data)."""
+    rounds = CounterMetricFamily(
+        "msa_probe_rounds", "Path-probe rounds by path and outcome.", labels=["path", "status"]
+    )
+    for row in (
+        ProbeRound.objects.values("path", "status")
+        .annotate(n=Count("pk"))
+        .order_by("path", "status")
+    ):
+        rounds.add_metric([row["path"], row["status"]], row["n"])
+    yield rounds
+    family = HistogramMetricFamily(
+        "msa_probe_round_seconds",
+        "From the probe sending its alarm to its acknowledgement (the whole chain).",
+        labels=["path"],
+    )
+    span = ExpressionWrapper(F("acknowledged_at") - F("sent_at"), output_field=DurationField())
+    done = ProbeRound.objects.filter(acknowledged_at__isnull=False).annotate(span=span)
+    for path in sorted({r["path"] for r in done.values("path")}):
+        counts: dict[str, Any] = {
+            f"le{i}": Count("pk", filter=Q(span__lte=timedelta(seconds=b)))
+            for i, b in enumerate(PROBE_BUCKETS_S)
+        }
+        agg = done.filter(path=path).aggregate(total=Count("pk"), sum=Sum("span"), **counts)
+        buckets = [(str(float(b)), float(agg[f"le{i}"])) for i, b in enumerate(PROBE_BUCKETS_S)]
+        buckets.append(("+Inf", float(agg["total"])))
+        total: timedelta | None = agg["sum"]
+        family.add_metric([path], buckets, max(0.0, total.total_seconds()) if total else 0.0)
+    yield family
+    in_order = GaugeMetricFamily(
+        "msa_probe_ok",
+        "1 while the probe path is in order (its newest round came back in time), else 0.",
+        labels=["centre", "path"],
+    )
+    last = GaugeMetricFamily(
+        "msa_probe_last_round_seconds",
+        "The newest acknowledged round of the path: sent to acknowledged.",
+        labels=["centre", "path"],
+    )
+    codes = dict(Organisation.objects.values_list("pk", "code"))
+    for health in probe_health():
+        labels = [codes.get(health.centre_id, str(health.centre_id)), health.path]
+        in_order.add_metric(labels, 1 if health.ok else 0)
+        if health.ms is not None and health.status != ProbeStatus.MISSED:
+            last.add_metric(labels, health.ms / 1000)
+    yield in_order
+    yield last
+
+
 class DomainCollector(Collector):
     """The figures above, read from the database at each scrape."""
 
@@ -239,6 +294,7 @@ class DomainCollector(Collector):
         yield from _devices()
         yield from _outbox()
         yield from _worker()
+        yield from _probe()
 
 
 def metrics_text() -> bytes:

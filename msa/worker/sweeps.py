@@ -28,6 +28,7 @@ from msa.core.actors import Actor
 from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
 from msa.worker import timers
+from msa.worker.probe import sweep_probe
 from msa.worker.retention import ops_retention_run
 
 log = logging.getLogger("msa.worker")
@@ -79,4 +80,6 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("ops_retention", 3600.0, ops_retention_run, SLOW),
     Sweep("device_health", 60.0, sweep_device_health, SLOW),
     Sweep("device_reports", 300.0, sweep_device_reports, SLOW),
+    # path monitoring: decides itself when a round is due (MSA_PROBE_INTERVAL_S)
+    Sweep("probe", 5.0, sweep_probe, SLOW),
 )

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from msa.accounts.models import Organisation
 from msa.alarms.models import Incident, RepeatPress
@@ -45,6 +46,7 @@ from msa.core.references import reference_next
 from msa.core.transitions import history_start
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 from msa.realtime import events
@@ -269,6 +271,8 @@ def alarm_raise(
 
     zone = case.police_zone
     lane = Lane.TEST if trigger == Trigger.TEST else Lane.LIVE
+    if case.is_probe:  # the centre's path-monitoring probe (msa.worker.probe)
+        lane = Lane.PROBE
     call = call_state or CallState.NONE
     track_until = None if call in CALL_ONGOING else now + tracking_after_call()
     incident = Incident.objects.create(
@@ -584,15 +588,17 @@ def _repeat_alert(
     incident.repeat_alerted_at = now
     incident.save(update_fields=["repeat_alerted_at"])
     recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{incident.centre.code}"
-    message_enqueue(
-        channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
-        recipient=recipient,
-        subject=f"MSA {incident.reference}",
-        # the reference and the fact only: no names
-        body=f"{incident.reference}: {presses} presses within a minute",
-        actor=actor,
-        about=incident,
-    )
+    with in_recipient_language(recipient, incident.centre):
+        message_enqueue(
+            channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
+            recipient=recipient,
+            subject=f"MSA {incident.reference}",
+            # the reference and the fact only: no names
+            body=gettext("%(reference)s: %(presses)s presses within a minute")
+            % {"reference": incident.reference, "presses": presses},
+            actor=actor,
+            about=incident,
+        )
     audit_record(
         actor=actor,
         action="incident.escalate_repeat_presses",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -31,6 +32,7 @@ from msa.core.actors import Actor
 from msa.core.errors import ValidationError
 from msa.core.transitions import transition_apply
 from msa.messaging.models import MessageChannel
+from msa.messaging.language import in_recipient_language
 from msa.messaging.services import message_enqueue
 
 T = CaseTransitionName
@@ -90,6 +92,7 @@ def review_record(
             changes={"end_reason": EndReason.REVIEW},
         )
         return review
+        applications_case_changed(case=ended, actor=actor)
     changes: dict[str, Any] = {}
     if outcome == ReviewOutcome.ADJUST and risk_level:
         changes["risk_level"] = risk_level
@@ -118,14 +121,17 @@ def review_escalate(*, review: Review, actor: Actor) -> bool:
         return False
     locked.escalated_at = now
     locked.save(update_fields=["escalated_at"])
-    message_enqueue(
-        channel=MessageChannel.NOTIFICATION,
-        recipient=alert_recipient(locked.case.police_zone),
-        subject=f"Overdue review — case {locked.case.reference}",
-        body=f"The review of case {locked.case.reference} was due at {locked.due_at.isoformat()}.",
-        actor=actor,
-        about=locked.case,
-    )
+    recipient = alert_recipient(locked.case.police_zone)
+    with in_recipient_language(recipient, locked.case.police_zone):
+        facts = {"case": locked.case.reference, "due": locked.due_at.isoformat()}
+        message_enqueue(
+            channel=MessageChannel.NOTIFICATION,
+            recipient=recipient,
+            subject=gettext("Overdue review — case %(case)s") % facts,
+            body=gettext("The review of case %(case)s was due at %(due)s.") % facts,
+            actor=actor,
+            about=locked.case,
+        )
     audit_record(
         actor=actor,
         action="case.review_escalated",
@@ -161,7 +167,7 @@ def case_end(*, case: ProtectionCase, reason: str, actor: Actor, note: str = "")
     also recalls the devices still lent, is ``msa.devices.case_end.case_end_and_recall``."""
     if reason not in {r.value for r in EndReason}:
         raise ValidationError("unknown end reason", fields={"reason": reason})
-    return transition_apply(
+    ended = transition_apply(
         CASE_MACHINE,
         case,
         T.END,
@@ -169,3 +175,5 @@ def case_end(*, case: ProtectionCase, reason: str, actor: Actor, note: str = "")
         reason=note.strip() or reason,
         changes={"end_reason": reason},
     )
+    applications_case_changed(case=ended, actor=actor)
+    return ended

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from msa.accounts.models import Organisation
 from msa.audit.services import audit_record
@@ -21,6 +22,7 @@ from msa.cases.states import (
 )
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -65,17 +67,24 @@ def task_escalate(*, task: CaseTask, actor: Actor) -> bool:
         return False
     locked.escalated_at = now
     locked.save(update_fields=["escalated_at"])
-    message_enqueue(
-        channel=MessageChannel.NOTIFICATION,
-        recipient=alert_recipient(locked.case.police_zone),
-        subject=f"Overdue: {locked.get_kind_display()} — case {locked.case.reference}",
-        body=(
-            f"The task '{locked.get_kind_display()}' for case {locked.case.reference} was due at "
-            f"{locked.due_at.isoformat()} and is not done."
-        ),
-        actor=actor,
-        about=locked.case,
-    )
+    recipient = alert_recipient(locked.case.police_zone)
+    with in_recipient_language(recipient, locked.case.police_zone):
+        facts = {
+            "task": locked.get_kind_display(),
+            "case": locked.case.reference,
+            "due": locked.due_at.isoformat(),
+        }
+        message_enqueue(
+            channel=MessageChannel.NOTIFICATION,
+            recipient=recipient,
+            subject=gettext("Overdue: %(task)s — case %(case)s") % facts,
+            body=gettext(
+                "The task '%(task)s' for case %(case)s was due at %(due)s and is not done."
+            )
+            % facts,
+            actor=actor,
+            about=locked.case,
+        )
     audit_record(
         actor=actor,
         action="case.task_escalated",

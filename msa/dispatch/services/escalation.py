@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentState, Lane
@@ -16,6 +17,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.dispatch.models import CentreBackup
 from msa.dispatch.services.common import incident_lock
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 from msa.realtime import events
@@ -56,17 +58,20 @@ def _escalated(incident: Incident, kind: str, at: datetime, backup: str = "") ->
     log.warning("incident_escalated incident=%s kind=%s", incident.reference, kind)
 
 
-def _alert_supervisor(incident: Incident, text: str, actor: Actor) -> None:
+def _alert_supervisor(incident: Incident, text: str, actor: Actor, **facts: object) -> None:
+    """``text``: marked with gettext_noop, translated here into the recipient's language."""
     recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{incident.centre.code}"
     channel = MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL
-    message_enqueue(
-        channel=channel,
-        recipient=recipient,
-        subject=f"MSA {incident.reference}",
-        body=text,  # the reference and the fact only: no names
-        actor=actor,
-        about=incident,
-    )
+    with in_recipient_language(recipient, incident.centre):
+        message_enqueue(
+            channel=channel,
+            recipient=recipient,
+            subject=f"MSA {incident.reference}",
+            # the reference and the fact only: no names
+            body=gettext(text) % {"reference": incident.reference, **facts},
+            actor=actor,
+            about=incident,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -84,7 +89,10 @@ def incident_ack_escalate(*, incident: Incident, actor: Actor) -> bool:
     locked.ack_escalated_at = now
     locked.save(update_fields=["ack_escalated_at"])
     _alert_supervisor(
-        locked, f"{locked.reference}: not acknowledged after {settings.MSA_ACK_TARGET_S} s", actor
+        locked,
+        gettext_noop("%(reference)s: not acknowledged after %(seconds)s s"),
+        actor,
+        seconds=settings.MSA_ACK_TARGET_S,
     )
     _escalated(locked, "ack", now)
     return True
@@ -129,7 +137,9 @@ def incident_dispatch_overdue(*, incident: Incident, actor: Actor) -> bool:
         return False
     locked.dispatch_overdue_at = now
     locked.save(update_fields=["dispatch_overdue_at"])
-    _alert_supervisor(locked, f"{locked.reference}: acknowledged, no unit dispatched", actor)
+    _alert_supervisor(
+        locked, gettext_noop("%(reference)s: acknowledged, no unit dispatched"), actor
+    )
     _escalated(locked, "dispatch", now)
     return True
 

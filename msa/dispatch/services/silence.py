@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from msa.alarms.models import Incident
 from msa.alarms.services.tracking import tracking_open
@@ -24,6 +25,7 @@ from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.dispatch.services.common import incident_lock
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 from msa.realtime import events
@@ -83,13 +85,15 @@ def incident_device_silent_escalate(*, incident: Incident, actor: Actor) -> bool
         ),
     )
     recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{locked.centre.code}"
-    message_enqueue(
-        channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
-        recipient=recipient,
-        subject=f"MSA {locked.reference}",
-        body=f"{locked.reference}: device silent, no position for {silent_s} s",  # no names
-        actor=actor,
-        about=locked,
-    )
+    with in_recipient_language(recipient, locked.centre):
+        message_enqueue(
+            channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
+            recipient=recipient,
+            subject=f"MSA {locked.reference}",
+            body=gettext("%(reference)s: device silent, no position for %(seconds)s s")  # no names
+            % {"reference": locked.reference, "seconds": silent_s},
+            actor=actor,
+            about=locked,
+        )
     log.warning("incident_escalated incident=%s kind=%s", locked.reference, SILENT_KIND)
     return True

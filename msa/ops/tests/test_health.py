@@ -43,24 +43,24 @@ async def test_the_channel_layer_carries_a_message() -> None:
 @override_settings(MSA_READY_WORKER_MAX_AGE_S=15)
 def test_the_worker_is_ready_only_while_its_timer_loop_beats(clock: Clock) -> None:
     clock.freeze(NOW)
-    database, worker = database_and_worker()
+    database, worker, _probe = database_and_worker()
     assert database["ok"] is True
     assert worker == {"ok": False, "heartbeat_age_s": {}, "max_age_s": 15}
 
     WorkerHeartbeat.objects.create(worker="h:1:fast", loop="fast", started_at=NOW, beat_at=NOW)
     WorkerHeartbeat.objects.create(worker="h:1:slow", loop="slow", started_at=NOW, beat_at=NOW)
     clock.advance(timedelta(seconds=15))
-    _, worker = database_and_worker()
+    _, worker, _ = database_and_worker()
     assert worker == {"ok": True, "heartbeat_age_s": {"fast": 15.0, "slow": 15.0}, "max_age_s": 15}
 
     clock.advance(timedelta(seconds=1))
-    _, worker = database_and_worker()
+    _, worker, _ = database_and_worker()
     assert worker["ok"] is False
     # a second worker that still beats keeps the centre ready
     WorkerHeartbeat.objects.create(
         worker="h:2:fast", loop="fast", started_at=NOW, beat_at=clock.now()
     )
-    _, worker = database_and_worker()
+    _, worker, _ = database_and_worker()
     assert worker["ok"] is True
     assert worker["heartbeat_age_s"]["fast"] == 0.0
 

@@ -62,20 +62,20 @@
   [latInput, lonInput, radiusInput].forEach(function (i) { if (i) i.addEventListener("input", showCircle); });
 
   document.getElementById("draw-circle").addEventListener("click", function () {
-    mode = "circle"; say("click the centre of the circle");
+    mode = "circle"; say(msaText("zoneClickCentre", "click the centre of the circle"));
   });
   document.getElementById("draw-polygon").addEventListener("click", function () {
-    mode = "polygon"; vertices = []; say("click the corners, then Finish");
+    mode = "polygon"; vertices = []; say(msaText("zoneClickCorners", "click the corners, then Finish"));
   });
   document.getElementById("draw-finish").addEventListener("click", function () {
-    if (mode !== "polygon" || vertices.length < 3) { say("an area needs 3 corners or more"); return; }
-    var label = (labelInput.value || "area ban").trim();
+    if (mode !== "polygon" || vertices.length < 3) { say(msaText("zoneNeedCorners", "an area needs 3 corners or more")); return; }
+    var label = (labelInput.value || msaText("zoneDefaultLabel", "area ban")).trim();
     var ring = vertices.map(function (v) { return [Math.round(v.lat * 1e6) / 1e6, Math.round(v.lng * 1e6) / 1e6]; });
     drawn.push({ label: label, shape: "polygon", rings: [ring] });
     if (sketch) { dmap.removeLayer(sketch); sketch = null; }
     drawnLayers.addLayer(L.polygon([ring], { color: "#e5484d" }).bindTooltip(label));
     vertices = []; mode = null; save();
-    say(drawn.length + " area(s) drawn");
+    say(drawn.length + " " + msaText("zoneDrawn", "area(s) drawn"));
   });
   document.getElementById("draw-clear").addEventListener("click", function () {
     drawn = []; drawnLayers.clearLayers(); vertices = [];
@@ -88,7 +88,7 @@
       latInput.value = e.latlng.lat.toFixed(6);
       lonInput.value = e.latlng.lng.toFixed(6);
       if (!radiusInput.value) radiusInput.value = "200";
-      showCircle(); mode = null; say("circle placed");
+      showCircle(); mode = null; say(msaText("zonePlaced", "circle placed"));
     } else if (mode === "polygon") {
       vertices.push(e.latlng);
       if (sketch) dmap.removeLayer(sketch);

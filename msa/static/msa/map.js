@@ -24,7 +24,7 @@
     const note = L.control({ position: "bottomleft" });
     note.onAdd = function () {
       const div = L.DomUtil.create("div", "map-note");
-      div.textContent = "no map tiles: positions on a coordinate grid";
+      div.textContent = msaText("mapNoTiles", "no map tiles: positions on a coordinate grid");
       return div;
     };
     note.addTo(map);
@@ -63,7 +63,7 @@
     if (z.polygon && z.polygon.length) layer = L.polygon(z.polygon, style);
     else if (z.lat != null && z.lon != null && z.radius_m) layer = L.circle([z.lat, z.lon], Object.assign({ radius: z.radius_m }, style));
     if (layer) {
-      zoneLayers.addLayer(layer.bindTooltip(z.label || "exclusion zone",
+      zoneLayers.addLayer(layer.bindTooltip(z.label || msaText("mapExclusionZone", "exclusion zone"),
         { permanent: true, direction: "center", className: "zone-label" }));
     }
   });
@@ -194,7 +194,7 @@
   followControl.addTo(map);
   function setFollow(on) {
     follow = on;
-    followButton.textContent = on ? "◉ following the victim" : "○ follow the victim";
+    followButton.textContent = on ? "◉ " + msaText("mapFollowing", "following the victim") : "○ " + msaText("mapFollow", "follow the victim");
     followButton.setAttribute("aria-pressed", on ? "true" : "false");
     if (on && fixes.length) draw(true);
     else layoutUnits();  // the button's width changed
@@ -215,7 +215,7 @@
     accuracy = L.circle([last.lat, last.lon], { radius: last.accuracy_m, color: "#ff4d4f", weight: 1, fillOpacity: 0.15, className: "victim-accuracy" }).addTo(map);
     marker = L.circleMarker([last.lat, last.lon], { radius: 8, color: "#fff", weight: 2, fillColor: "#ff4d4f", fillOpacity: 1, className: "victim-position" })
       .addTo(map)
-      .bindTooltip(last.label || "victim", { permanent: true, direction: "right" });
+      .bindTooltip(last.label || msaText("mapVictim", "victim"), { permanent: true, direction: "right" });
     if (recentre) map.setView([last.lat, last.lon], Math.max(map.getZoom() || 0, 15));
     layoutUnits();
   }
