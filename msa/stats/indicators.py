@@ -325,6 +325,7 @@ def _devices(
         "devices_active": len(active),
         "devices_idle": len(loaned - active),
         "device_months": round(device_days / DAYS_PER_MONTH, 3),
+        "_device_months_exact": device_days / DAYS_PER_MONTH,
     }
 
 
@@ -444,7 +445,7 @@ def indicators_compute(*, period: Period, area: Area, now: datetime) -> Indicato
         )
         for z, zs in sorted(per_zone.items(), key=lambda item: zone_codes.get(item[0], ""))
     ]
-    device_months = devices["device_months"]
+    device_months = devices.pop("_device_months_exact")
     return Indicators(
         period_from=period.start.isoformat(),
         period_to=period.end.isoformat(),
