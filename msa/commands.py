@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.dispatch.commands",
     "msa.devices.commands",
     "msa.ingest.commands",
+    "msa.evaluation.commands",
     "msa.stats.commands",
     "msa.worker.commands",
     "msa.worker.commands",

@@ -64,6 +64,13 @@ if ":" not in MSA_ENCRYPTION_KEYS:
 MSA_LOOKUP_KEY = _demo_secret("MSA_LOOKUP_KEY", b"lookup").rstrip("=")
 # The audit trail's chain key (msa/audit/chain.py): from the environment, never the database.
 MSA_AUDIT_KEY = _demo_secret("MSA_AUDIT_KEY", b"audit").rstrip("=")
+# The centre's Ed25519 seed that signs evidence bundles (msa/evaluation/evidence.py): read when a
+# bundle is made, so a deployment without one runs and refuses only the export.
+MSA_EVIDENCE_SIGNING_KEY = (env_optional("MSA_EVIDENCE_SIGNING_KEY") or "").rstrip("=") or (
+    demo_secret(DATA_DIR, "MSA_EVIDENCE_SIGNING_KEY").rstrip("=") if MSA_DEMO else ""
+)
+MSA_INCIDENT_REVIEW_DAYS = env_int("MSA_INCIDENT_REVIEW_DAYS")
+MSA_REVIEW_ALERT_TO = env_str("MSA_REVIEW_ALERT_TO")
 try:
     decode_audit_key(MSA_AUDIT_KEY)
 except AuditKeyError as _exc:

@@ -187,6 +187,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_CASE_MAX_DAYS", "183", "Longest a decision keeps an alarm; renewable."),
     Setting("MSA_NATIONAL_DB_RECIPIENT", "national-police-db", "Address of suspect notices."),
     Setting("MSA_CASE_ALERT_TO", "", "Where overdue case tasks go; empty: the supervisor's."),
+    # Evaluation (msa/evaluation, docs/review.md, docs/evidence.md)
+    Setting("MSA_INCIDENT_REVIEW_DAYS", "14", "Days the working group has to review an incident."),
+    Setting(
+        "MSA_REVIEW_ALERT_TO",
+        "",
+        "Where overdue incident reviews and actions go; empty: supervisor@<centre code>.",
+    ),
+    Setting(
+        "MSA_EVIDENCE_SIGNING_KEY",
+        "",
+        "The centre's Ed25519 key that signs evidence bundles: base64url of its 32-byte seed "
+        "(secret; kept outside the database). Empty: no bundle can be exported (the demo "
+        "generates one in demo-secrets.json).",
+    ),
     # Outbound delivery (msa/messaging, docs/messaging.md). A provider is "fake", a built-in
     # name, or the dotted path of a provider class; empty: the fake in the demo, else no start.
     Setting(

@@ -25,6 +25,7 @@ from msa.alarms.services.tracking import tracking_window_close
 from msa.cases.sweeps import sweep_case_reviews, sweep_case_tasks
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.evaluation.sweeps import sweep_incident_reviews
 from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
 from msa.worker import timers
@@ -76,6 +77,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("outbox", 2.0, message_deliver_due, SLOW),
     Sweep("case_tasks", 30.0, sweep_case_tasks, SLOW),
     Sweep("case_reviews", 300.0, sweep_case_reviews, SLOW),
+    Sweep("incident_reviews", 60.0, sweep_incident_reviews, SLOW),
     Sweep("retention", 3600.0, retention_run, SLOW),
     Sweep("ops_retention", 3600.0, ops_retention_run, SLOW),
     Sweep("device_health", 60.0, sweep_device_health, SLOW),
