@@ -4,7 +4,9 @@ from django.urls import include, path
 
 from msa.core import views as core_views
 from msa.dispatch.api import cic_api, unit_api
+from msa.ingest.aml_api import api as aml_api
 from msa.ingest.device_api import api as device_api
+from msa.ingest.osmand_api import api as osmand_api
 from msa.ingest.sms import api as sms_api
 
 urlpatterns = [
@@ -19,8 +21,11 @@ urlpatterns = [
     path("api/unit/v1/", unit_api.urls),
     path("api/cic/v1/", cic_api.urls),
     path("api/sms/v1/", sms_api.urls),
+    path("api/aml/v1/", aml_api.urls),
+    path("api/osmand/v1/", osmand_api.urls),
     path("cases/", include("msa.cases.urls")),
     path("devices/", include("msa.devices.urls")),
     path("messages/", include("msa.messaging.urls")),
+    path("stats/", include("msa.stats.urls")),
     path("admin/", admin.site.urls),
 ]

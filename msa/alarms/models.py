@@ -229,3 +229,29 @@ class LocationFix(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} @ {self.fix_at:%H:%M:%S}"
+
+
+class AmlPosition(models.Model):
+    """Where the victim's phone said it was when she dialled 101/112 herself (Advanced Mobile
+    Location, docs/interop.md). Kept apart from the device's own fixes: never one of
+    ``incident.fixes``, never its last position, drawn and listed on its own with its source,
+    age and radius."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="aml_positions")
+    lat = models.FloatField()
+    lon = models.FloatField()
+    radius_m = models.FloatField(_("radius (m)"), null=True, blank=True)
+    fix_at = models.DateTimeField(_("positioned at"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=8)  # gnss, wifi, cell, fused, unknown
+    confidence_pct = models.PositiveSmallIntegerField(null=True, blank=True)
+    altitude_m = models.FloatField(null=True, blank=True)
+    shape = models.CharField(_("received as"), max_length=8)  # sms_v1, sms_v2, https
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        verbose_name = _("AML position")
+        verbose_name_plural = _("AML positions")
+        ordering = ("received_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} AML @ {self.received_at:%H:%M:%S}"

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from msa.accounts.models import Organisation, User
 from msa.accounts.selectors import console_centres_for
-from msa.alarms.models import Incident, LocationFix
+from msa.alarms.models import AmlPosition, Incident, LocationFix
 from msa.alarms.states import OPEN_STATES, Lane
 from msa.cases.models import ProtectionCase
 from msa.devices.models import Device
@@ -31,6 +31,11 @@ def incidents_visible_to(user: User) -> QuerySet[Incident]:
 
 def incident_fixes(incident: Incident) -> list[LocationFix]:
     return list(incident.fixes.order_by("fix_at"))
+
+
+def incident_aml_positions(incident: Incident) -> list[AmlPosition]:
+    """The AML positions of ``incident``, oldest first: apart from its device fixes."""
+    return list(incident.aml_positions.order_by("received_at", "id"))
 
 
 def last_test_alarm_at(device: Device) -> datetime | None:

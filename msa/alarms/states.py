@@ -65,6 +65,8 @@ class Channel(StrEnum):
     SMS = "sms"
     UNVERIFIED_SMS = "unverified_sms"
     AML = "aml"
+    # The OsmAnd protocol (Traccar Client): unsigned, its identifier is its only secret.
+    OSMAND = "osmand"
 
 
 class Lane(StrEnum):

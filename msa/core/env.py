@@ -261,6 +261,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Where device-health notices and reports go when a zone's reference officers have no "
         "e-mail address; empty: reference-officers@<zone code>.",
     ),
+    # Interoperability (docs/interop.md)
+    Setting(
+        "MSA_OSMAND_ENABLED",
+        "0",
+        "1 accepts the unsigned OsmAnd protocol (Traccar Client) at /api/osmand/v1/; "
+        "0: every request there is answered 404.",
+    ),
+    Setting(
+        "MSA_AML_HTTPS_KEYS",
+        "",
+        "AML over HTTPS: comma-separated NAME=KEY pairs, the HMAC-SHA1 key of each sender "
+        "(secret); a gateway's bearer token is accepted too.",
+    ),
     # Read by the test harness only (dev.py, msa/settings_test.py, conftest.py):
     Setting("MSA_TEST_DATABASE_URL", "", "Tests: PostgreSQL for the second pass of the suite."),
     Setting("MSA_TEST_REDIS_URL", "", "Tests: Redis for the channel layer in that pass."),

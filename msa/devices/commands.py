@@ -28,9 +28,14 @@ def _fail(message: str) -> int:
 def cmd_case_list(args: argparse.Namespace) -> int:
     setup_django()
     from msa.cases.models import ProtectionCase  # noqa: PLC0415 - after setup_django()
+    from django.db import transaction  # noqa: PLC0415 - after setup_django()
+
+    from msa.audit.services import audit_record  # noqa: PLC0415 - after setup_django()
     from msa.devices.states import DeviceStatus  # noqa: PLC0415 - after setup_django()
 
-    cases = ProtectionCase.objects.select_related("police_zone").prefetch_related("devices")
+    cases = ProtectionCase.objects.select_related("police_zone", "victim").prefetch_related(
+        "devices"
+    )
     rows: list[dict[str, Any]] = [
         {
             "reference": case.reference,
@@ -39,10 +44,20 @@ def cmd_case_list(args: argparse.Namespace) -> int:
             "devices": sorted(
                 d.device_id for d in case.devices.all() if d.status == DeviceStatus.ACTIVE
             ),
+            # for administrators checking an AML match (docs/interop.md); personal data,
+            # so the read is audited below
+            "victim_phone": (case.victim.phone_number or None) if args.json else None,
         }
         for case in cases.order_by("reference")
     ]
     if args.json:
+        with transaction.atomic():
+            audit_record(
+                actor=Actor.system(CLI_ACTOR),
+                action="case.list_victim_phones",
+                subject_type="cases.ProtectionCase",
+                new={"cases": len(rows)},
+            )
         print(json.dumps(rows, indent=2))
         return 0
     if not rows:
@@ -83,6 +98,8 @@ def cmd_device_enroll(args: argparse.Namespace) -> int:
     case = ProtectionCase.objects.filter(reference=args.case).first()
     if case is None:
         return _fail(f"there is no case {args.case!r} (msa case list)")
+    if args.protocol == "osmand":
+        return _osmand_enroll(case, as_json=args.json)
     try:
         credentials = device_credentials_issue(
             case=case, actor=Actor.system(CLI_ACTOR), device_id=args.device_id
@@ -90,6 +107,27 @@ def cmd_device_enroll(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as exc:
         return _fail(f"cannot enrol: {exc}")
     _print_credentials(credentials, as_json=args.json)
+    return 0
+
+
+def _osmand_enroll(case: Any, *, as_json: bool) -> int:
+    from msa.devices.services import device_osmand_enroll  # noqa: PLC0415 - after setup_django()
+
+    enrolled = device_osmand_enroll(case=case, actor=Actor.system(CLI_ACTOR))
+    out = {
+        "device_id": enrolled.device.device_id,
+        "protocol": "osmand",
+        "identifier": enrolled.identifier,
+        "server_url": enrolled.server_url,
+        "case": case.reference,
+    }
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"device id:   {out['device_id']} (OsmAnd, unsigned)")
+    print(f"identifier:  {out['identifier']}")
+    print(f"server URL:  {out['server_url']}")
+    print("The identifier is shown once and is the only secret: enter it in the app now.")
     return 0
 
 
@@ -135,6 +173,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     e.add_argument("--case", required=True, help="the case reference (msa case list)")
     e.add_argument("--device-id", default=None, help="a chosen device id (3-32 of A-Z a-z 0-9 -)")
     e.add_argument("--json", action="store_true", help="print JSON")
+    e.add_argument(
+        "--protocol",
+        choices=("msa", "osmand"),
+        default="msa",
+        help="msa (signed, default) or osmand (Traccar Client; needs MSA_OSMAND_ENABLED=1)",
+    )
     e.set_defaults(func=cmd_device_enroll)
     r = sub.add_parser("rotate", help="a new key for a device (the old one stops working)")
     r.add_argument("device_id")

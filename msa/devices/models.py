@@ -58,6 +58,13 @@ class Device(models.Model):
     network_data = models.BooleanField(null=True)
     app_version = models.CharField(max_length=40, blank=True)
     key_rotated_at = models.DateTimeField(_("key rotated at"), null=True, blank=True)
+    # "msa" (the signed device protocol) or "osmand" (Traccar Client and similar apps, unsigned:
+    # docs/interop.md section 2). An OsmAnd device is found by the keyed hash of its identifier
+    # (128 random bits or more, its only secret); the identifier itself is never stored.
+    protocol = models.CharField(_("protocol"), max_length=8, default="msa")
+    osmand_lookup = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("device")

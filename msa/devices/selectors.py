@@ -106,3 +106,12 @@ def case_health_flags(case_id: int) -> list[ProblemSeen]:
         .select_related("device")
         .order_by("opened_at", "id")
     ]
+
+
+def device_by_osmand_id(identifier: str) -> Device | None:
+    """The OsmAnd device whose identifier this is (found by its keyed hash), or None."""
+    from msa.devices.services import osmand_lookup  # noqa: PLC0415 - one hash, one place
+
+    if not identifier:
+        return None
+    return Device.objects.filter(protocol="osmand", osmand_lookup=osmand_lookup(identifier)).first()

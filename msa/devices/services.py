@@ -22,6 +22,7 @@ from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.core.crypto import lookup_hash
 from msa.core.errors import ValidationError
 from msa.core.transitions import history_start, transition_apply
 from msa.devices.models import Device
@@ -200,3 +201,58 @@ def device_heartbeat_record(*, device: Device, beat: HeartbeatInput) -> datetime
         app_version=beat.app_version,
     )
     return now
+
+
+# --- OsmAnd (Traccar Client and similar apps; docs/interop.md section 2) ----------------------
+
+OSMAND_ID_BYTES = 20  # 160 random bits: the protocol is unsigned, the identifier is the secret
+OSMAND_LOOKUP_PURPOSE = "osmand"
+
+
+def osmand_lookup(identifier: str) -> str:
+    """The keyed hash an OsmAnd identifier is found by (the identifier is never stored)."""
+    return lookup_hash(identifier, purpose=OSMAND_LOOKUP_PURPOSE)
+
+
+def new_osmand_identifier() -> str:
+    """At least 128 random bits, in the characters Traccar Client accepts in its id field."""
+    return secrets.token_hex(OSMAND_ID_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class OsmandCredentials:
+    """Shown once: the identifier to type (or paste) into the app, and where it sends."""
+
+    device: Device
+    identifier: str
+    server_url: str
+
+
+@transaction.atomic
+def device_osmand_enroll(*, case: ProtectionCase, actor: Actor) -> OsmandCredentials:
+    """Enrol an OsmAnd-speaking app for ``case``: a device row (protocol ``osmand``) with a
+    fresh identifier of 160 random bits. The key the row must hold is random and unused."""
+    identifier = new_osmand_identifier()
+    device = device_enroll(case=case, actor=actor)
+    device.protocol = "osmand"
+    device.osmand_lookup = osmand_lookup(identifier)
+    device.save(update_fields=["protocol", "osmand_lookup"])
+    audit_record(
+        actor=actor,
+        action="device.osmand_enroll",
+        subject=device,
+        new={"device_id": device.device_id, "case": case.reference, "protocol": "osmand"},
+    )
+    return OsmandCredentials(
+        device=device,
+        identifier=identifier,
+        server_url=settings.MSA_PUBLIC_URL.rstrip("/") + "/api/osmand/v1/",
+    )
+
+
+def device_osmand_seen(*, device: Device, phone_pct: int | None) -> None:
+    """An OsmAnd request that stored no position counts as the device's heartbeat."""
+    update: dict[str, Any] = {"last_heartbeat_at": clock.now(), "app_version": "osmand"}
+    if phone_pct is not None:
+        update["phone_battery_pct"] = phone_pct
+    Device.objects.filter(pk=device.pk).update(**update)

@@ -84,6 +84,11 @@ class Unit(models.Model):
         related_name="unit",
         limit_choices_to={"kind": "unit"},
     )
+    # Traccar Client on an officer's phone (OsmAnd protocol, docs/interop.md section 2): the
+    # keyed hash of the unit's identifier (msa unit osmand-id CALLSIGN), never the identifier.
+    osmand_lookup = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ("call_sign",)

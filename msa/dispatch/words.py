@@ -41,6 +41,7 @@ WORDS: dict[str, Promise] = {
     "sms": _("SMS"),
     "unverified_sms": _("SMS (unverified)"),
     "aml": _("AML"),
+    "osmand": _("OsmAnd (unsigned protocol)"),
     # call states
     "none": _("no call"),
     "dialing": _("dialling"),

@@ -85,3 +85,44 @@ class HeartbeatRateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {self.count} heartbeats in window {self.window}"
+
+
+class AmlResult(models.TextChoices):
+    ATTACHED = "attached", _("attached to the open incident")
+    RAISED = "raised", _("alarm raised")
+    DUPLICATE = "duplicate", _("duplicate")
+    IGNORED = "ignored", _("not an enrolled number")
+    REJECTED = "rejected", _("rejected")
+
+
+class InboundAml(models.Model):
+    """One AML message of an enrolled victim that MSA read (docs/interop.md section 1).
+
+    AML of numbers that are not enrolled is never stored; an unreadable AML message goes to
+    the rejected-message log (:class:`InboundSms`, reason ``aml_*``). ``(source, message_id)``
+    is unique: the gateway's message id, or for HTTPS a digest of the body, so that a
+    redelivery changes nothing. ``warnings`` lists what was off but not a reason to reject
+    (``ml_mismatch``, ``no_time``, ...).
+    """
+
+    source = models.CharField(_("source"), max_length=100)  # the gateway, or "https:<sender>"
+    message_id = models.CharField(_("message id"), max_length=200)
+    shape = models.CharField(_("shape"), max_length=8)  # sms_v1, sms_v2, https
+    sender_lookup = models.CharField(max_length=64, db_index=True, editable=False)
+    text = EncryptedTextField(_("text"), blank=True)
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    result = models.CharField(_("result"), max_length=16, choices=AmlResult.choices)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="inbound_aml", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("inbound AML message")
+        verbose_name_plural = _("inbound AML messages")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=("source", "message_id"), name="inbound_aml_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.message_id} {self.result}"

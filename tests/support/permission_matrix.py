@@ -185,6 +185,12 @@ MATRIX: dict[str, Entry] = {
     ),
     "device_v1:post_heartbeat": Entry(NOBODY, method="POST", machine=True),
     "sms_v1:post_inbound": Entry(NOBODY, method="POST", machine=True),
+    "aml_v1:post_sms": Entry(NOBODY, method="POST", machine=True),
+    "aml_v1:post_https": Entry(NOBODY, method="POST", machine=True),
+    "osmand_v1:report_root": Entry(NOBODY, method="POST", machine=True),
+    "osmand_v1:report_below": Entry(
+        NOBODY, lambda w, s: {"rest": "traccar"}, method="POST", machine=True
+    ),
     "unit_v1:positions": Entry(NOBODY, method="POST", machine=True),
     "cic_v1:incident_list": Entry(NOBODY, machine=True),
     "cic_v1:incident_detail": Entry(NOBODY, _ref, machine=True),
