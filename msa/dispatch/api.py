@@ -27,6 +27,7 @@ from msa.alarms.models import Incident
 from msa.core.actors import Actor
 from msa.core.api import ErrorOut, MachineApi
 from msa.dispatch import selectors
+from msa.dispatch.eido import incident_eido
 from msa.dispatch.models import Unit
 from msa.dispatch.services.feed import incident_track_read, incident_track_visible
 from msa.dispatch.services.units import unit_position_record
@@ -254,3 +255,15 @@ def incident_detail(request: HttpRequest, reference: str) -> dict[str, Any]:
     token = request.auth  # type: ignore[attr-defined]
     reader = Actor.gateway(f"integration {token.name}")
     return _incident_out(incident, positions=incident_track_read(incident=incident, actor=reader))
+
+
+@cic_api.get(
+    "/incidents/{reference}/eido",
+    response={200: dict[str, Any], 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    summary="One incident as a NENA-STA-021 EIDO (JSON, PIDF-LO by value; audited)",
+)
+def incident_eido_read(request: HttpRequest, reference: str) -> dict[str, Any]:
+    org = _org_of(request)
+    incident = selectors.integration_incident_get(org, reference)
+    token = request.auth  # type: ignore[attr-defined]
+    return incident_eido(incident=incident, actor=Actor.gateway(f"integration {token.name}"))

@@ -194,6 +194,7 @@ MATRIX: dict[str, Entry] = {
     "unit_v1:positions": Entry(NOBODY, method="POST", machine=True),
     "cic_v1:incident_list": Entry(NOBODY, machine=True),
     "cic_v1:incident_detail": Entry(NOBODY, _ref, machine=True),
+    "cic_v1:incident_eido_read": Entry(NOBODY, _ref, machine=True),
 }
 
 # Outside the matrix on purpose, each with its reason.
