@@ -59,6 +59,7 @@ FACTORIES: dict[str, Callable[[str], models.Model]] = {
     "call": alarms.incident_with_call,
     "case": cases.case_in,
     "referral": cases.referral_in,
+    "application": cases.application_in,
     "dispatch": dispatch.dispatch_in,
     "unit": dispatch.unit_in,
     "device": devices.device_in,

@@ -13,8 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from msa.accounts.models import Organisation, OrgKind
 from msa.cases.models import (
     RISK_ORDER,
+    ApplicationItem,
     ConsentMethod,
+    DeclineReason,
+    JudicialStepKind,
+    LaterReportKind,
+    MeasureChangeKind,
     NoteKind,
+    Programme,
     ReferralWho,
     Relation,
     ReviewOutcome,
@@ -141,13 +147,13 @@ def assessment_form_class(definition: dict[str, Any]) -> type[forms.Form]:
             )
         else:
             field = _long_text(label)
+        field.help_text = localised(item.get("help"))
         setattr(field, "msa_bombshell", bool(item.get("bombshell")))  # noqa: B010
         fields[item["key"]] = field
     fields["override_level"] = forms.ChoiceField(
         label=_("professional override (may only raise the level)"),
         choices=[("", _("none")), *RiskLevel.choices],
         required=False,
-        field.help_text = localised(item.get("help"))
     )
     fields["override_reason"] = _long_text(_("reason for the override"))
     return type("AssessmentForm", (forms.Form,), fields)
@@ -347,3 +353,144 @@ class ItemForm(forms.Form):
         field.queryset = districts
         if districts.count() == 1:
             field.initial = districts.first()
+
+
+# --- issue 17: a support service's application, and what followed an intervention -------------
+
+
+class ApplicationForm(forms.Form):
+    """A counsellor's application for an alarm for a victim her service supports."""
+
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=_("applying service")
+    )
+    zone = forms.ModelChoiceField(
+        queryset=Organisation.objects.filter(kind=OrgKind.POLICE_ZONE),
+        label=_("police zone where she lives"),
+    )
+    victim_first_name = forms.CharField(label=_("victim: first name"), max_length=100)
+    victim_last_name = forms.CharField(label=_("victim: last name"), max_length=100)
+    victim_birth_date = forms.DateField(
+        label=_("victim: date of birth"),
+        required=False,
+        widget=DATE,
+        validators=[birth_date_check],
+    )
+    victim_languages = forms.CharField(label=_("languages she speaks"), max_length=100)
+    safe_number = forms.CharField(
+        label=_("a safe number to reach her"),
+        max_length=32,
+        required=False,
+        help_text=_("A number the suspect cannot see or answer."),
+    )
+    times_to_avoid = forms.CharField(
+        label=_("times to avoid calling"), max_length=300, required=False
+    )
+    victim_address = forms.CharField(label=_("victim: address"), max_length=300, required=False)
+    victim_children = _long_text(_("children and other witnesses"))
+    relation = forms.ChoiceField(choices=Relation.choices, label=_("the suspect is her"))
+    suspect_first_name = forms.CharField(
+        label=_("suspect: first name"), max_length=100, required=False
+    )
+    suspect_last_name = forms.CharField(
+        label=_("suspect: last name"), max_length=100, required=False
+    )
+    suspect_birth_date = forms.DateField(
+        label=_("suspect: date of birth"),
+        required=False,
+        widget=DATE,
+        validators=[birth_date_check],
+    )
+    suspect_address = forms.CharField(label=_("suspect: address"), max_length=300, required=False)
+    suspect_vehicle = forms.CharField(label=_("suspect: vehicle"), max_length=200, required=False)
+    suspect_weapons = forms.CharField(label=_("suspect: weapons"), max_length=300, required=False)
+    org_level = forms.ChoiceField(
+        label=_("your service's own assessment of the risk"), choices=RiskLevel.choices
+    )
+    items = forms.MultipleChoiceField(
+        label=_("what you saw or heard"),
+        choices=ApplicationItem.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    urgency_notes = forms.CharField(
+        label=_("why protection is urgent"),
+        max_length=LONG_TEXT,
+        widget=forms.Textarea({"rows": 4}),
+    )
+    victim_agrees = forms.BooleanField(
+        label=_("She agrees that her data is passed to the police."),
+        required=True,
+        error_messages={
+            "required": _("Without her agreement nothing can be sent to the police: ask her first.")
+        },
+    )
+
+    def __init__(self, *args: Any, services: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["organisation"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = services
+        if services.count() == 1:
+            field.initial = services.first()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("suspect_first_name") or data.get("suspect_last_name")):
+            self.add_error("suspect_last_name", _("The suspect's name, as far as you know it."))
+        return data
+
+
+class ApplicationMergeForm(forms.Form):
+    into = forms.CharField(
+        label=_("the victim's existing case (reference)"), max_length=32, strip=True
+    )
+
+
+class ApplicationDeclineForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("reason"), choices=[("", "—"), *DeclineReason.choices], required=True
+    )
+    note = _long_text(_("note for the applicant"))
+
+
+def _past_date(value: date) -> None:
+    if value > clock.now().date():
+        raise forms.ValidationError(_("A date in the future."))
+
+
+def _on(label: Any) -> forms.DateField:
+    return forms.DateField(label=label, widget=DATE, validators=[_past_date])
+
+
+class JudicialStepForm(forms.Form):
+    kind = forms.ChoiceField(label=_("step"), choices=JudicialStepKind.choices)
+    on = _on(_("date"))
+    incident_reference = forms.CharField(
+        label=_("after incident (reference)"), max_length=32, required=False
+    )
+    conditions = _long_text(_("conditions (released under conditions)"))
+    programme = forms.ChoiceField(
+        label=_("programme (referred)"), choices=[("", "—"), *Programme.choices], required=False
+    )
+    notes = _long_text(_("notes"))
+
+
+class MeasureChangeForm(forms.Form):
+    kind = forms.ChoiceField(label=_("change"), choices=MeasureChangeKind.choices)
+    on = _on(_("date"))
+    incident_reference = forms.CharField(
+        label=_("after incident (reference)"), max_length=32, required=False
+    )
+    description = forms.CharField(
+        label=_("what changed"), max_length=LONG_TEXT, widget=forms.Textarea({"rows": 2})
+    )
+
+
+class LaterReportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("about"), choices=LaterReportKind.choices)
+    reported_on = _on(_("reported on"))
+    police_reference = forms.CharField(
+        label=_("police report number"), max_length=40, required=False
+    )
+    notes = _long_text(_("notes"))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from msa.accounts.models import Organisation
-from msa.cases.states import CaseState, ReferralState
+from msa.cases.states import ApplicationState, CaseState, ReferralState
 from msa.core.crypto import EncryptedTextField
 from msa.core.models import TransitionHistory
 
@@ -179,6 +180,7 @@ class RiskAssessment(models.Model):
 class TaskKind(models.TextChoices):
     CONTACT_PROSECUTOR = "contact_prosecutor", _("contact the prosecutor's office now")
     REVIEW = "review", _("review the case")
+    APPLICATION = "application", _("decide on a support service's application")
 
 
 class CaseTask(models.Model):
@@ -489,3 +491,213 @@ class GazetteerEntry(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 17: an application from a support service, and what followed each intervention.
+# Personal fields are encrypted at rest like the victim's and the suspect's.
+# --------------------------------------------------------------------------------------------
+
+
+class ApplicationItem(models.TextChoices):
+    """What the support service saw (the same keys as the risk instrument's items)."""
+
+    THREAT_TO_KILL = "threat_to_kill", _("threats to kill her, her children or himself")
+    STRANGULATION = "strangulation", _("strangulation, choking or smothering")
+    WEAPON = "weapon", _("a weapon (owned, shown or used)")
+    RECENT_SEPARATION = "recent_separation", _("a recent separation")
+    ORDER_BREACH = "order_breach", _("an earlier order or contact ban broken")
+    SEVERAL_PERPETRATORS = "several_perpetrators", _("several relatives involved")
+    ESCALATION = "escalation", _("incidents more frequent or more serious")
+    FOLLOWING = "following", _("following her, waiting for her, turning up")
+    SEXUAL_VIOLENCE = "sexual_violence", _("sexual violence")
+    CHILDREN = "children", _("children at risk")
+    VICTIM_FEAR = "victim_fear", _("she fears he could kill her")
+
+
+# The items that make an application urgent: the risk instrument's bombshells.
+APPLICATION_BOMBSHELLS = frozenset(
+    {
+        ApplicationItem.THREAT_TO_KILL,
+        ApplicationItem.STRANGULATION,
+        ApplicationItem.WEAPON,
+        ApplicationItem.RECENT_SEPARATION,
+        ApplicationItem.ORDER_BREACH,
+        ApplicationItem.SEVERAL_PERPETRATORS,
+    }
+)
+
+
+class DeclineReason(models.TextChoices):
+    NOT_ELIGIBLE = "not_eligible", _("the situation does not meet the programme's criteria")
+    OTHER_MEASURE = "other_measure", _("another measure protects her better")
+    VICTIM_UNREACHABLE = "victim_unreachable", _("the victim could not be reached")
+    VICTIM_DECLINED = "victim_declined", _("the victim does not want the alarm")
+    WRONG_ZONE = "wrong_zone", _("she lives outside this police zone")
+    OTHER = "other", _("other (see the note)")
+
+
+APPLICATION_STATUS_CHOICES = [
+    (ApplicationState.RECEIVED.value, _("received")),
+    (ApplicationState.ACCEPTED.value, _("accepted")),
+    (ApplicationState.MERGED.value, _("merged with an existing case")),
+    (ApplicationState.DECLINED.value, _("declined")),
+]
+
+
+class CaseApplication(models.Model):
+    """A support service's application for an alarm. It opened ``case`` (in ``requested``);
+    merged, it points at the existing case it joined (``merged_into``)."""
+
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="applications")
+    merged_into = models.ForeignKey(
+        ProtectionCase,
+        on_delete=models.PROTECT,
+        related_name="merged_applications",
+        null=True,
+        blank=True,
+    )
+    source_org = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        limit_choices_to={"kind": "support_service"},
+        verbose_name=_("support service"),
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # changed only through APPLICATION_MACHINE (msa.cases.services.application)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=APPLICATION_STATUS_CHOICES,
+        default=ApplicationState.RECEIVED,
+    )
+    safe_number = EncryptedTextField(_("safe number"), blank=True)
+    times_to_avoid = EncryptedTextField(_("times to avoid"), blank=True)
+    org_level = models.CharField(
+        _("the service's own assessment"), max_length=8, choices=RiskLevel.choices
+    )
+    urgency_notes = EncryptedTextField(_("why protection is urgent"))
+    items = models.JSONField(_("what the service saw"), default=list)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    victim_agreed_at = models.DateTimeField(_("victim agreed to pass her data on"))
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True)
+    decline_reason = models.CharField(
+        _("reason"), max_length=20, choices=DeclineReason.choices, blank=True
+    )
+    decline_note = EncryptedTextField(_("note on the reason"), blank=True)
+
+    class Meta:
+        ordering = ("-submitted_at", "-id")
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        indexes: ClassVar = [models.Index(fields=("source_org", "submitted_at"))]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ApplicationTransition(TransitionHistory):
+    subject = models.ForeignKey(
+        CaseApplication, on_delete=models.PROTECT, related_name="transitions"
+    )
+
+
+class JudicialStepKind(models.TextChoices):
+    ARRESTED = "arrested", _("arrested")
+    BEFORE_JUDGE = "before_judge", _("brought before the investigating judge")
+    DETAINED = "detained", _("pre-trial detention")
+    RELEASED_CONDITIONS = "released_conditions", _("released under conditions")
+    RELEASED = "released", _("released without conditions")
+    REFERRED = "referred", _("referred to a programme")
+    DISMISSED = "dismissed", _("no further action")
+
+
+class Programme(models.TextChoices):
+    AGGRESSION = "aggression", _("aggression therapy")
+    ADDICTION = "addiction", _("addiction treatment")
+    OFFENDER_COUNSELLING = "offender_counselling", _("offender counselling")
+    OTHER = "other", _("another programme")
+
+
+class JudicialStep(models.Model):
+    """One step of the suspect's judicial follow-up after an incident (append-only)."""
+
+    case = models.ForeignKey(
+        ProtectionCase, on_delete=models.PROTECT, related_name="judicial_steps"
+    )
+    # the incident it follows (a reference, so that cases do not depend on alarms)
+    incident_reference = models.CharField(_("incident"), max_length=32, blank=True)
+    kind = models.CharField(_("step"), max_length=20, choices=JudicialStepKind.choices)
+    on = models.DateField(_("date"))
+    conditions = EncryptedTextField(_("conditions"), blank=True)
+    programme = models.CharField(
+        _("programme"), max_length=20, choices=Programme.choices, blank=True
+    )
+    notes = EncryptedTextField(_("notes"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+
+    class Meta:
+        ordering = ("on", "id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.on}"
+
+
+class MeasureChangeKind(models.TextChoices):
+    NEW_ORDER = "new_order", _("a new order")
+    STRICTER_ORDER = "stricter_order", _("a stricter order")
+    NEW_AREA_BAN = "new_area_ban", _("a new or wider area ban")
+    OTHER = "other", _("another change")
+
+
+class MeasureChange(models.Model):
+    """A measure that changed after an incident (append-only)."""
+
+    case = models.ForeignKey(
+        ProtectionCase, on_delete=models.PROTECT, related_name="measure_changes"
+    )
+    incident_reference = models.CharField(_("incident"), max_length=32, blank=True)
+    kind = models.CharField(_("change"), max_length=16, choices=MeasureChangeKind.choices)
+    on = models.DateField(_("date"))
+    description = EncryptedTextField(_("what changed"))
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+
+    class Meta:
+        ordering = ("on", "id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.on}"
+
+
+class LaterReportKind(models.TextChoices):
+    ORDER_BREACH = "order_breach", _("breach of the order or contact ban")
+    THREATS = "threats", _("threats")
+    VIOLENCE = "violence", _("violence")
+    STALKING = "stalking", _("stalking or harassment")
+    OTHER = "other", _("other")
+
+
+class LaterReport(models.Model):
+    """A report the victim made to the police about the suspect, recorded on the case."""
+
+    case = models.ForeignKey(ProtectionCase, on_delete=models.PROTECT, related_name="later_reports")
+    reported_on = models.DateField(_("reported on"))
+    kind = models.CharField(_("about"), max_length=16, choices=LaterReportKind.choices)
+    police_reference = models.CharField(_("police report number"), max_length=40, blank=True)
+    notes = EncryptedTextField(_("notes"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+
+    class Meta:
+        ordering = ("reported_on", "id")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.reported_on}"

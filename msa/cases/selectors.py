@@ -18,17 +18,22 @@ Missing and not visible both raise NotFoundError.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from msa.accounts.models import CONSOLE_ROLES, Membership, Organisation, OrgKind, Role, User
 from msa.cases.models import (
+    CaseApplication,
     CaseTask,
     Decision,
     DecisionOutcome,
     ExclusionZone,
+    JudicialStep,
+    LaterReport,
     ProtectionCase,
     RiskInstrument,
 )
@@ -306,3 +311,184 @@ def exclusion_zones_for(case: ProtectionCase) -> list[ZoneView]:
                 ZoneView(label=z["label"], shape="polygon", polygon=rings[0] if rings else None)
             )
     return views
+
+
+# --- applications from support services (issue 17) -------------------------------------------
+
+
+def applications_visible_to(user: User) -> QuerySet[CaseApplication]:
+    """The one scope of application reads: a support service's members see the
+    applications their service made; a zone's reference officers and supervisors see those
+    to their zone. Nobody else sees any (the CIC, the magistrate, analysts)."""
+    q = Q(pk__in=[])
+    for m in _memberships(user):
+        kind = m.organisation.kind
+        if kind == OrgKind.SUPPORT_SERVICE:
+            q |= Q(source_org=m.organisation_id)
+        elif kind == OrgKind.POLICE_ZONE and m.role in ZONE_ROLES:
+            q |= Q(case__police_zone=m.organisation_id)
+    return CaseApplication.objects.filter(q)
+
+
+def application_get(user: User, reference: str) -> CaseApplication:
+    application = (
+        applications_visible_to(user)
+        .select_related("case__police_zone", "case__victim", "merged_into", "source_org")
+        .filter(reference=reference)
+        .first()
+    )
+    if application is None:
+        raise NotFoundError("no such application")
+    return application
+
+
+def application_decided_by(user: User, application: CaseApplication) -> bool:
+    """Whether ``user`` decides on ``application``: a reference officer or supervisor of its
+    zone (the applicant's service only reads it)."""
+    return any(
+        m.organisation.kind == OrgKind.POLICE_ZONE
+        and m.role in ZONE_ROLES
+        and m.organisation_id == application.case.police_zone_id
+        for m in _memberships(user)
+    )
+
+
+def support_services_of(user: User) -> QuerySet[Organisation]:
+    """The support services ``user`` is a member of (whom she may apply for)."""
+    return Organisation.objects.filter(
+        kind=OrgKind.SUPPORT_SERVICE, memberships__user=user
+    ).distinct()
+
+
+def user_applies(user: User) -> bool:
+    return support_services_of(user).exists() if user.is_authenticated else False
+
+
+def applications_of_case(case: ProtectionCase) -> QuerySet[CaseApplication]:
+    """The applications that opened ``case`` or were merged into it (the caller has the case
+    from a scoped selector and may read it in full)."""
+    return (
+        CaseApplication.objects.filter(Q(case=case) | Q(merged_into=case))
+        .select_related("source_org")
+        .order_by("submitted_at", "id")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationCount:
+    source_code: str
+    source_name: str
+    outcome: str
+    count: int
+
+
+def applications_by_outcome(
+    *, since: datetime, until: datetime, zones: Iterable[int] | None = None
+) -> list[ApplicationCount]:
+    """Applications from support services by source organisation and outcome, for the
+    indicators (no personal data: counts only).
+
+    - ``since`` / ``until``: the period, by the application's submission time
+      (``since <= submitted_at < until``);
+    - ``zones``: the area, as police-zone organisation ids (``None``: every zone);
+    - the outcome is the application's state: ``received`` (not decided yet), ``accepted``
+      (it became a case), ``merged`` (joined an existing case of the same victim) or
+      ``declined``; what the accepted case became is the case indicators' business.
+
+    Returns one ``ApplicationCount(source_code, source_name, outcome, count)`` per source and
+    outcome that occurs, ordered by source code then outcome. Probe cases are left out."""
+    qs = CaseApplication.objects.filter(
+        submitted_at__gte=since, submitted_at__lt=until, case__is_probe=False
+    )
+    if zones is not None:
+        qs = qs.filter(case__police_zone__in=list(zones))
+    rows = (
+        qs.values("source_org__code", "source_org__name", "status")
+        .annotate(n=Count("id"))
+        .order_by("source_org__code", "status")
+    )
+    return [
+        ApplicationCount(
+            source_code=r["source_org__code"],
+            source_name=r["source_org__name"],
+            outcome=r["status"],
+            count=r["n"],
+        )
+        for r in rows
+    ]
+
+
+# --- what followed each intervention (issue 17) -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportsAfterAlarm:
+    """Whether the victims' reports to the police stopped after the alarm went live."""
+
+    cases: int  # cases whose alarm went live in the period
+    without_reports_after: int  # of those, with no later report after activation
+    reports_before: int  # later reports recorded before activation (same cases)
+    reports_after: int  # reports after activation
+
+    @property
+    def share_without_reports_after(self) -> float | None:
+        return self.without_reports_after / self.cases if self.cases else None
+
+
+def _live_cases(
+    since: datetime, until: datetime, zones: Iterable[int] | None
+) -> QuerySet[ProtectionCase]:
+    qs = ProtectionCase.objects.filter(
+        activated_at__gte=since, activated_at__lt=until, is_probe=False
+    )
+    if zones is not None:
+        qs = qs.filter(police_zone__in=list(zones))
+    return qs
+
+
+def reports_after_alarm(
+    *, since: datetime, until: datetime, zones: Iterable[int] | None = None
+) -> ReportsAfterAlarm:
+    """For the indicators: the cases whose alarm went live (``activated_at``) in
+    ``since <= activated_at < until`` in ``zones`` (police-zone ids, ``None``: all), and the
+    victim's later reports recorded on them (``LaterReport``) before and after activation
+    (a report on the activation day counts as after). Counts only, no personal data."""
+    cases = list(_live_cases(since, until, zones).values_list("pk", "activated_at"))
+    activated = {pk: at.date() for pk, at in cases if at is not None}
+    before = after = 0
+    with_after: set[int] = set()
+    for case_id, on in LaterReport.objects.filter(case_id__in=activated).values_list(
+        "case_id", "reported_on"
+    ):
+        if on >= activated[case_id]:
+            after += 1
+            with_after.add(case_id)
+        else:
+            before += 1
+    return ReportsAfterAlarm(
+        cases=len(cases),
+        without_reports_after=len(cases) - len(with_after),
+        reports_before=before,
+        reports_after=after,
+    )
+
+
+def judicial_steps_by_kind(
+    *, since: datetime, until: datetime, zones: Iterable[int] | None = None
+) -> dict[str, int]:
+    """For the indicators: the judicial follow-up's steps (``JudicialStepKind``: arrested,
+    before_judge, detained, released_conditions, released, referred, dismissed) dated
+    ``since.date() <= on < until.date()`` in ``zones`` (police-zone ids, ``None``: all), as
+    ``{kind: count}``; referred steps also count per programme as ``referred:<programme>``."""
+    qs = JudicialStep.objects.filter(
+        on__gte=since.date(), on__lt=until.date(), case__is_probe=False
+    )
+    if zones is not None:
+        qs = qs.filter(case__police_zone__in=list(zones))
+    counts: dict[str, int] = {}
+    for kind, programme in qs.values_list("kind", "programme"):
+        counts[kind] = counts.get(kind, 0) + 1
+        if programme:
+            key = f"{kind}:{programme}"
+            counts[key] = counts.get(key, 0) + 1
+    return counts

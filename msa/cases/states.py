@@ -146,3 +146,65 @@ REFERRAL_MACHINE: StateMachine[ReferralState, ReferralTransitionName] = StateMac
     history_label="cases.ReferralTransition",
     audit=audit_record,
 )
+
+
+# --- an application from a support service (issue 17) ----------------------------------------
+#
+# A counsellor's application opens a case in ``requested`` (it lands in the zone's queue);
+# the application itself has this machine: the zone's officer accepts it (the case goes on to
+# the police risk assessment), merges it with an existing case of the same victim (the
+# requested case ends) or declines it with a reason (the requested case ends).
+
+
+class ApplicationState(StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    MERGED = "merged"
+    DECLINED = "declined"
+
+
+class ApplicationTransitionName(StrEnum):
+    SUBMIT = "submit"  # the first history row only
+    ACCEPT = "accept"
+    MERGE = "merge"
+    DECLINE = "decline"
+
+
+_AS = ApplicationState
+_AT = ApplicationTransitionName
+
+APPLICATION_TABLE: dict[
+    ApplicationTransitionName, tuple[frozenset[ApplicationState], ApplicationState]
+] = {
+    _AT.ACCEPT: (frozenset({_AS.RECEIVED}), _AS.ACCEPTED),
+    _AT.MERGE: (frozenset({_AS.RECEIVED}), _AS.MERGED),
+    _AT.DECLINE: (frozenset({_AS.RECEIVED}), _AS.DECLINED),
+}
+
+APPLICATION_MACHINE: StateMachine[ApplicationState, ApplicationTransitionName] = StateMachine(
+    name="application",
+    states=ApplicationState,
+    table=APPLICATION_TABLE,
+    history_label="cases.ApplicationTransition",
+    audit=audit_record,
+    milestones={_AT.ACCEPT: "decided_at", _AT.MERGE: "decided_at", _AT.DECLINE: "decided_at"},
+)
+
+
+class ApplicantView(StrEnum):
+    """What the applicant sees of her application: its own state, then the case's."""
+
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+APPLICANT_VIEW_LABELS: dict[ApplicantView, StrOrPromise] = {
+    ApplicantView.RECEIVED: _("received, waiting for the police"),
+    ApplicantView.ACCEPTED: _("accepted by the police"),
+    ApplicantView.DECLINED: _("declined"),
+    ApplicantView.ACTIVE: _("alarm active"),
+    ApplicantView.ENDED: _("ended"),
+}

@@ -20,14 +20,16 @@ from typing import Any
 
 from django.contrib import admin
 
-from msa.accounts.models import Organisation, OrgKind
+from msa.accounts.models import Membership, Organisation, OrgKind, User
 from msa.alarms.models import Incident
 from msa.alarms.services.intake import alarm_raise
 from msa.alarms.services.tracking import FixInput
 from msa.alarms.states import CallState, Channel, Trigger
 from msa.cases.models import CaseTask, ProtectionCase, Referral, Suspect, Victim
 from msa.cases.states import CaseState
+from msa.cases.tests import factories as case_factories
 from msa.core.actors import Actor
+from msa.core.models import ReferenceCounter
 from msa.demo_data import demo_device_id
 from msa.devices.models import Device, InventoryItem, Loan
 from msa.devices.services import device_enroll
@@ -71,6 +73,7 @@ class World:
     task: dict[str, int] = field(default_factory=dict)
     loan: dict[str, int] = field(default_factory=dict)
     referral: dict[str, int] = field(default_factory=dict)
+    application: dict[str, str] = field(default_factory=dict)
 
 
 Kwargs = Callable[[World, str], dict[str, Any]]
@@ -172,6 +175,19 @@ MATRIX: dict[str, Entry] = {
         data={"transition": "accept"},
     ),
     "cases:step": Entry(ZONE, lambda w, s: {"reference": w.case_ref[s], "step": "submit"}, "POST"),
+    # what followed an intervention (issue 17): the zone's officer records it
+    "cases:followup": Entry(
+        ZONE, lambda w, s: {"reference": w.case_ref[s], "kind": "judicial"}, "POST"
+    ),
+    # applications from support services (issue 17): the applying service and the zone's
+    # officers see them; a member of a support service applies; the zone's officer decides
+    "cases:application_list": Entry(frozenset({"counsellor", "reference"})),
+    "cases:application_new": Entry(frozenset({"counsellor"})),
+    "cases:application_detail": Entry(
+        frozenset({"counsellor", "reference"}),
+        lambda w, s: {"reference": w.application[s]},
+    ),
+    "cases:application_decide": Entry(ZONE, lambda w, s: {"reference": w.application[s]}, "POST"),
     # machine APIs: never through a staff session
     "device_v1:post_alarm": Entry(NOBODY, method="POST", machine=True),
     "device_v1:post_locations": Entry(
@@ -201,6 +217,7 @@ MATRIX: dict[str, Entry] = {
 EXEMPT = {
     "login": "the sign-in page, open to everybody",
     "logout": "signs the session out, whoever it is",
+    "language": "sets the display language (a cookie, and a signed-in user's profile): everybody",
 }
 # API descriptions (openapi.json, the index page): public by design.
 EXEMPT_SUFFIXES = (":openapi-json", ":api-root")
@@ -208,7 +225,6 @@ EXEMPT_SUFFIXES = (":openapi-json", ":api-root")
 ADMIN_NAMESPACE = "admin:"
 
 
-    "language": "sets the display language (a cookie, and a signed-in user's profile): everybody",
 def admin_pages() -> list[str]:
     """Every page of the admin site (issue 11): the index, and for every registered model its
     list, its add page and the change page of one object. The administrator gets each (200, or
@@ -308,5 +324,16 @@ def build_world() -> World:
         updated_at=NOW,
     )
     w.referral["in"] = referral.pk
+    w.application["in"] = case_factories.application().reference
+    other_service = Organisation.objects.create(
+        kind=OrgKind.SUPPORT_SERVICE, name="Slachtofferhulp Elders", code="SHELS"
+    )
+    other_counsellor = User.objects.create_user(username="counsellor-elders")
+    Membership.objects.create(user=other_counsellor, organisation=other_service, role="counsellor")
+    # the other zone's case above took its first reference by hand
+    ReferenceCounter.objects.get_or_create(prefix="ELZ-C", year=NOW.year, defaults={"last": 1})
+    w.application["out"] = case_factories.application(
+        zone_code="ELZ", applicant="counsellor-elders"
+    ).reference
     _ = demo_device_id
     return w

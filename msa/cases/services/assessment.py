@@ -26,6 +26,7 @@ from msa.cases.models import (
 from msa.cases.risk import answers_clean, instrument_validate, localised, score
 from msa.cases.states import (
     CASE_MACHINE,
+    ApplicationState,
     CaseTransitionName,
 )
 from msa.core import clock
@@ -106,6 +107,11 @@ def assessment_record(
     """Score the answers, apply a professional override (it may only raise the level, and
     needs a reason), move the case to ``assessed``, and open the urgent task when a
     bombshell was answered yes."""
+    if case.applications.filter(status=ApplicationState.RECEIVED).exists():
+        raise ValidationError(
+            "decide on the support service's application first (accept it, merge it or decline it)",
+            fields={"application": "not decided"},
+        )
     clean = answers_clean(instrument.definition, answers)
     result = score(instrument.definition, clean)
     level = result.level

@@ -15,6 +15,7 @@ from msa.cases.models import (
     Consent,
     ProtectionCase,
 )
+from msa.cases.services.application import applications_case_changed
 from msa.cases.services.review import review_schedule
 from msa.cases.services.tasks import expiry_task_open
 from msa.cases.states import (
@@ -67,7 +68,7 @@ def consent_withdraw(*, case: ProtectionCase, actor: Actor, reason: str = "") ->
     consent.withdrawn_at = now
     consent.withdrawal_recorded_by = actor.label
     consent.save(update_fields=["withdrawn_at", "withdrawal_recorded_by"])
-    return transition_apply(
+    ended = transition_apply(
         CASE_MACHINE,
         case,
         T.END,
@@ -76,6 +77,8 @@ def consent_withdraw(*, case: ProtectionCase, actor: Actor, reason: str = "") ->
         reason=reason or "consent withdrawn",
         changes={"end_reason": EndReason.CONSENT_WITHDRAWN},
     )
+    applications_case_changed(case=ended, actor=actor)
+    return ended
 
 
 CHECK_ITEMS = ("button_paired", "permissions_granted")
@@ -141,6 +144,7 @@ def case_activate(*, case: ProtectionCase, actor: Actor) -> ProtectionCase:
         )
     now = clock.now()
     locked = transition_apply(CASE_MACHINE, case, T.ACTIVATE, actor=actor, at=now)
+    applications_case_changed(case=locked, actor=actor)
     review_schedule(locked, now)
     expiry_task_open(locked, now)
     return locked

@@ -75,6 +75,21 @@ def case_open(
 ) -> ProtectionCase:
     """A new case in state ``requested``. ``victim`` may be an existing victim (a second
     suspect gets a second case for the same victim)."""
+    return case_create(zone=zone, victim=victim, suspect=suspect, relation=relation, actor=actor)
+
+
+def case_create(
+    *,
+    zone: Organisation,
+    victim: PersonInput | Victim,
+    suspect: PersonInput,
+    relation: str,
+    actor: Actor,
+) -> ProtectionCase:
+    """``case_open`` as a step of the caller's transaction (an application opens its case in
+    the transaction that stores it)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("case_create must run inside a transaction")
     _require_zone(zone)
     if not suspect.first_name.strip() and not suspect.last_name.strip():
         raise ValidationError("the suspect needs a name", fields={"suspect_last_name": "required"})

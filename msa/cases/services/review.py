@@ -20,6 +20,7 @@ from msa.cases.models import (
     Review,
     ReviewOutcome,
 )
+from msa.cases.services.application import applications_case_changed
 from msa.cases.services.tasks import alert_recipient
 from msa.cases.states import (
     CASE_MACHINE,
@@ -31,8 +32,8 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ValidationError
 from msa.core.transitions import transition_apply
-from msa.messaging.models import MessageChannel
 from msa.messaging.language import in_recipient_language
+from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
 T = CaseTransitionName
@@ -82,7 +83,7 @@ def review_record(
     review.reviewed_by = actor.label
     review.save(update_fields=["done_at", "outcome", "notes", "reviewed_by"])
     if outcome == ReviewOutcome.END:
-        transition_apply(
+        ended = transition_apply(
             CASE_MACHINE,
             locked,
             T.END,
@@ -91,8 +92,8 @@ def review_record(
             reason="review: no longer needed",
             changes={"end_reason": EndReason.REVIEW},
         )
-        return review
         applications_case_changed(case=ended, actor=actor)
+        return review
     changes: dict[str, Any] = {}
     if outcome == ReviewOutcome.ADJUST and risk_level:
         changes["risk_level"] = risk_level

@@ -13,9 +13,16 @@ from msa.alarms.revocation import loan_pair
 from msa.alarms.selectors import case_test_alarm_last
 from msa.alarms.services.intake import alarm_raise
 from msa.alarms.states import CallState, Channel, Trigger
-from msa.cases.models import ProtectionCase, Referral, ReferralWho, RiskInstrument
+from msa.cases.models import (
+    CaseApplication,
+    ProtectionCase,
+    Referral,
+    ReferralWho,
+    RiskInstrument,
+)
 from msa.cases.risk import DEFAULT_INSTRUMENT, items_of
 from msa.cases.selectors import instrument_current
+from msa.cases.services.application import ApplicationInput, application_submit
 from msa.cases.services.assessment import (
     assessment_record,
     case_submit,
@@ -181,3 +188,43 @@ def referral_in(status: str) -> Referral:
         created_at=clock.now(),
         updated_at=clock.now(),
     )
+
+
+def application(
+    *,
+    zone_code: str = "GNT",
+    applicant: str = "counsellor",
+    number: int = 1,
+    org_level: str = "high",
+    items: tuple[str, ...] = ("strangulation",),
+) -> CaseApplication:
+    """A support service's application (the applicant's first service), as submitted."""
+    user = User.objects.get(username=applicant)
+    service = Organisation.objects.filter(
+        kind=OrgKind.SUPPORT_SERVICE, memberships__user=user
+    ).first()
+    assert service is not None, f"{applicant} is in no support service"
+    return application_submit(
+        organisation=service,
+        zone=Organisation.objects.get(code=zone_code),
+        data=ApplicationInput(
+            victim=PersonInput(first_name="Sara", last_name=f"Applied{number}", languages="nl"),
+            suspect=PersonInput(first_name="Tom", last_name=f"Applied{number}"),
+            relation="ex_partner",
+            safe_number=f"0470 11 22 3{number}",
+            times_to_avoid="evenings, when he is home",
+            org_level=org_level,
+            urgency_notes="He choked her last week and waits at her work.",
+            items=items,
+            victim_agrees=True,
+        ),
+        applicant=user,
+    )
+
+
+def application_in(status: str) -> CaseApplication:
+    """An application put straight into ``status`` (the state-machine walk)."""
+    row = application()
+    CaseApplication.objects.filter(pk=row.pk).update(status=status)
+    row.refresh_from_db()
+    return row

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from msa.cases import forms as f
 from msa.cases import selectors as sel
 from msa.cases.models import ActivationChecklist, ProtectionCase, Referral, RiskLevel, Victim
-from msa.cases.permissions import CASE_OPEN, CASES
+from msa.cases.permissions import APPLICATIONS, APPLY, CASE_OPEN, CASES
 from msa.cases.places import places_on_map
 from msa.cases.risk import localised
 from msa.cases.services.assessment import assessment_record
@@ -30,10 +30,13 @@ from msa.cases.states import (
     CASE_MACHINE,
     REFERRAL_MACHINE,
     REFERRAL_TRANSITION_LABELS,
+    ApplicationState,
     CaseState,
 )
+from msa.cases.views.applications import application_items
 from msa.cases.views.base import actor_of, back, do, fail, load, magistrate_case, officer_case
 from msa.cases.views.base import user_of as _user
+from msa.cases.views.followup import followup_forms
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import NotFoundError, TransitionNotAllowedError, ValidationError
@@ -60,6 +63,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "states": list(CaseState),
             "status": status,
             "may_open": CASE_OPEN.check(user),
+            "may_apply": APPLY.check(user),
+            "may_applications": APPLICATIONS.check(user),
             "now": clock.now(),
         },
     )
@@ -203,7 +208,24 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
             return_form=f.ReturnForm(),
             risk_levels=RiskLevel,
         )
+        context.update(_followup_context(case))
     return render(request, "cases/detail.html", context)
+
+
+def _followup_context(case: ProtectionCase) -> dict[str, Any]:
+    """Issue 17 on the dossier: the applications that led to the case, and what followed
+    its interventions (the page shows them to the full-dossier readers only)."""
+    applications = list(sel.applications_of_case(case))
+    return {
+        "case_applications": [
+            {"application": a, "items": application_items(a)} for a in applications
+        ],
+        "application_pending": any(a.status == ApplicationState.RECEIVED for a in applications),
+        "judicial_steps": case.judicial_steps.all(),
+        "measure_changes": case.measure_changes.all(),
+        "later_reports": case.later_reports.all(),
+        "followup_forms": followup_forms(),
+    }
 
 
 # --- assessment --------------------------------------------------------------------------------
