@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/aml/v1/", aml_api.urls),
     path("api/osmand/v1/", osmand_api.urls),
     path("cases/", include("msa.cases.urls")),
+    path("evaluation/", include("msa.evaluation.urls")),
     path("devices/", include("msa.devices.urls")),
     path("messages/", include("msa.messaging.urls")),
     path("stats/", include("msa.stats.urls")),

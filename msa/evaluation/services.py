@@ -347,3 +347,15 @@ def survey_record(
         at=now,
     )
     return survey
+
+
+# --- reads that are audited ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_read(*, review: IncidentReview | None, actor: Actor, what: str) -> None:
+    """Every page of the working group is audited (``what``: the page)."""
+    if review is None:
+        audit_record(actor=actor, action="incident_review.read", new={"page": what})
+    else:
+        audit_record(actor=actor, action="incident_review.read", subject=review, new={"page": what})

@@ -34,6 +34,7 @@ from msa.demo_data import demo_device_id
 from msa.devices.models import Device, InventoryItem, Loan
 from msa.devices.services import device_enroll
 from msa.dispatch.models import Dispatch, Unit
+from msa.evaluation.models import IncidentReview
 from tests.support.factories import press
 
 ROLES = (
@@ -47,6 +48,7 @@ ROLES = (
     "admin",
 )
 CONSOLE = frozenset({"operator", "supervisor"})
+GROUP = frozenset({"supervisor", "analyst"})  # the working group of a centre
 AUDIT = frozenset({"supervisor", "admin"})
 SUPERVISOR = frozenset({"supervisor"})
 EVERYONE = frozenset(ROLES)
@@ -73,6 +75,7 @@ class World:
     task: dict[str, int] = field(default_factory=dict)
     loan: dict[str, int] = field(default_factory=dict)
     referral: dict[str, int] = field(default_factory=dict)
+    review: dict[str, str] = field(default_factory=dict)
     application: dict[str, str] = field(default_factory=dict)
 
 
@@ -94,6 +97,10 @@ def _ref(w: World, s: str) -> dict[str, Any]:
 
 def _case(w: World, s: str) -> dict[str, Any]:
     return {"reference": w.case_ref[s]}
+
+
+def _review(w: World, s: str) -> dict[str, Any]:
+    return {"reference": w.review[s]}
 
 
 MATRIX: dict[str, Entry] = {
@@ -175,6 +182,19 @@ MATRIX: dict[str, Entry] = {
         data={"transition": "accept"},
     ),
     "cases:step": Entry(ZONE, lambda w, s: {"reference": w.case_ref[s], "step": "submit"}, "POST"),
+    # the technical working group's reviews (issue 14): the centre's supervisors and analysts
+    # read them, supervisors record; a POST without data answers with a message (302)
+    "evaluation:reviews": Entry(GROUP),
+    "evaluation:review": Entry(GROUP, _review),
+    "evaluation:review_findings": Entry(SUPERVISOR, _review, "POST"),
+    "evaluation:review_action_add": Entry(SUPERVISOR, _review, "POST"),
+    "evaluation:review_action_done": Entry(SUPERVISOR, _review, "POST"),
+    "evaluation:review_step": Entry(
+        SUPERVISOR, lambda w, s: {"reference": w.review[s], "transition": "conclude"}, "POST"
+    ),
+    # the victim's survey: the case officer; the evidence bundle: the case's owners
+    "evaluation:survey": Entry(ZONE, _case),
+    "evaluation:evidence": Entry(frozenset({"reference", "magistrate"}), _ref),
     # what followed an intervention (issue 17): the zone's officer records it
     "cases:followup": Entry(
         ZONE, lambda w, s: {"reference": w.case_ref[s], "kind": "judicial"}, "POST"
@@ -324,6 +344,14 @@ def build_world() -> World:
         updated_at=NOW,
     )
     w.referral["in"] = referral.pk
+    # evaluation (issue 14): the review of a closed incident in scope, and one of the other centre
+    reviewed = press(2, at=NOW).incident
+    Incident.objects.filter(pk=reviewed.pk).update(
+        status="closed", outcome="arrested_on_scene", closed_at=NOW
+    )
+    for scope, subject in (("in", reviewed), ("out", other)):
+        IncidentReview.objects.create(incident=subject, created_at=NOW, due_at=NOW)
+        w.review[scope] = subject.reference
     w.application["in"] = case_factories.application().reference
     other_service = Organisation.objects.create(
         kind=OrgKind.SUPPORT_SERVICE, name="Slachtofferhulp Elders", code="SHELS"
