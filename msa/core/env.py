@@ -201,6 +201,14 @@ SETTINGS: tuple[Setting, ...] = (
         "(secret; kept outside the database). Empty: no bundle can be exported (the demo "
         "generates one in demo-secrets.json).",
     ),
+    # Statistics (msa/stats, docs/indicators.md)
+    Setting(
+        "MSA_RESEARCH_KEY",
+        "",
+        "Key of the research export's case pseudonyms (HMAC-SHA256; secret, 32+ bytes "
+        "base64url); empty: derived from MSA_LOOKUP_KEY. A new key gives unlinkable pseudonyms.",
+    ),
+    Setting("MSA_RESEARCH_GRID_M", "500", "Research export: positions coarsened to this grid (m)."),
     # Outbound delivery (msa/messaging, docs/messaging.md). A provider is "fake", a built-in
     # name, or the dotted path of a provider class; empty: the fake in the demo, else no start.
     Setting(

@@ -56,6 +56,7 @@ NOBODY: frozenset[str] = frozenset()
 ZONE = frozenset({"reference"})  # the zone's reference officer runs the case
 # who sees a case at all: the CIC covering its zone, the zone, the prosecutor's office and the
 # support service on its care team (the counsellor sees the team's part only)
+STATS = frozenset({"analyst", "supervisor", "admin"})
 CASE_READERS = frozenset({"operator", "supervisor", "reference", "magistrate", "counsellor"})
 
 NOW = datetime(2026, 5, 4, 21, 14, 3, tzinfo=UTC)
@@ -208,6 +209,12 @@ MATRIX: dict[str, Entry] = {
         lambda w, s: {"reference": w.application[s]},
     ),
     "cases:application_decide": Entry(ZONE, lambda w, s: {"reference": w.application[s]}, "POST"),
+    # statistics (issue 14): analysts, supervisors, administrators; the research export's
+    # POST without a purpose is refused (400)
+    "stats:dashboard": Entry(STATS),
+    "stats:csv": Entry(STATS),
+    "stats:pdf": Entry(STATS),
+    "stats:research": Entry(frozenset({"analyst", "admin"})),
     # machine APIs: never through a staff session
     "device_v1:post_alarm": Entry(NOBODY, method="POST", machine=True),
     "device_v1:post_locations": Entry(
