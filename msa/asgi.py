@@ -21,10 +21,8 @@ django_asgi = get_asgi_application()
 
 from typing import Any  # noqa: E402
 
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-
 from msa.core.bodylimit import body_limited  # noqa: E402
+from msa.ingest.machine_asgi import OneHopMachineHandler  # noqa: E402
 from msa_protocol import MAX_BODY_BYTES  # noqa: E402
 
 MACHINE_PREFIXES = ("/api/device/", "/api/sms/", "/api/unit/", "/api/cic/")
@@ -34,17 +32,10 @@ MACHINE_MIDDLEWARE = [
 ]
 
 
-class MachineHandler(ASGIHandler):
-    """Django's ASGI handler with the machine endpoints' lean middleware chain."""
-
-    def load_middleware(self, is_async: bool = False) -> None:
-        # The chain is built once, here; nothing else reads MIDDLEWARE afterwards.
-        with override_settings(MIDDLEWARE=MACHINE_MIDDLEWARE):
-            super().load_middleware(is_async)
-
-
-# Bodies over the protocol's 64 KiB are refused before they are read (msa.core.bodylimit).
-machine_asgi = body_limited(MachineHandler(), MAX_BODY_BYTES)
+# The lean chain and the view run in one hop to a pool thread that keeps its connection
+# (msa.ingest.machine_asgi). Bodies over the protocol's 64 KiB are refused before they are
+# read (msa.core.bodylimit).
+machine_asgi = body_limited(OneHopMachineHandler(MACHINE_MIDDLEWARE), MAX_BODY_BYTES)
 
 
 from msa.ops.health import healthz, readyz  # noqa: E402
