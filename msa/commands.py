@@ -16,4 +16,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.stats.commands",
     "msa.worker.commands",
     "msa.worker.commands",
+    "msa_conformance.cli",
 )
