@@ -115,6 +115,16 @@
     try { new Notification(title, { body: text, tag: text, requireInteraction: true }); } catch (e) { /* none */ }
   }
 
+  // Screen readers: a new alarm is said aloud through the page's live region (#alarm-announcer,
+  // aria-live="assertive", present and empty from the start so that assistive technology
+  // watches it). Emptied first, so that the same words said twice are announced twice.
+  function announce(text) {
+    const region = document.getElementById("alarm-announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50);
+  }
+
   // --- Health: never silently deaf ----------------------------------------------------
   // state: "live" (a heartbeat, an event or a good answer within deafAfterMs), "deaf" (none
   // for that long, or the socket refused) or "signed-out" (the sign-in ended). Anything but
@@ -260,22 +270,55 @@
   }
 
   // One fragment refresh at a time: a request asked for while one runs is run once after it.
-  // A fragment that answers with the sign-in page means the session ended.
+  // A fragment that answers with the sign-in page means the session ended. Each request has
+  // its own fetch with a deadline (never htmx.ajax, whose requests share one slot per page:
+  // one that never settles would leave every later refresh queued behind it, the socket
+  // live and the queue stale); a failed one is tried again until one succeeds. htmx.swap
+  // keeps htmx's own rules for the fragment (hx-preserve, hx-* attributes processed).
+  const REFRESH_DEADLINE_MS = 10000;
+  const REFRESH_RETRY_MS = 2000;
   function refresher(url, target, after) {
     let pending = false;
     let again = false;
+    let retry = null;
     function refresh() {
       if (pending) { again = true; return; }
       pending = true;
-      htmx.ajax("GET", url, { target: target, swap: "innerHTML" }).then(function () {
-        pending = false;
-        if (document.querySelector(target + " #id_username, " + target + " #id_token")) {
-          setHealth("signed-out", "session");
-          return;
+      if (retry) { clearTimeout(retry); retry = null; }
+      const abort = new AbortController();
+      const deadline = setTimeout(function () { abort.abort(); }, REFRESH_DEADLINE_MS);
+      fetch(url, {
+        credentials: "same-origin",
+        cache: "no-store",
+        redirect: "manual",
+        headers: { "HX-Request": "true" },
+        signal: abort.signal,
+      }).then(function (r) {
+        if (r.type === "opaqueredirect" || r.status === 401 || r.status === 403) return "signed-out";
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.text().then(function (html) {
+          const el = document.querySelector(target);
+          if (!el) return "gone";
+          htmx.swap(el, html, { swapStyle: "innerHTML" });
+          return document.querySelector(target + " #id_username, " + target + " #id_token") ? "signed-out" : "ok";
+        });
+      }).then(function (result) {
+        if (result === "signed-out") setHealth("signed-out", "session");
+        else if (result === "ok" && after) {
+          try { after(); } catch (e) { window.setTimeout(function () { throw e; }); } // reported, never blocking
         }
-        if (after) after();
-        if (again) { again = false; refresh(); }
-      }, function () { pending = false; });
+        return result;
+      }, function () {
+        again = true; // not read: read it again shortly
+        return "failed";
+      }).then(function (result) {
+        clearTimeout(deadline);
+        pending = false;
+        if (result === "signed-out" || !again) return;
+        again = false;
+        if (result === "failed") retry = setTimeout(refresh, REFRESH_RETRY_MS);
+        else refresh();
+      });
     }
     return refresh;
   }
@@ -346,6 +389,7 @@
     notify: notify,
     feed: feed,
     refresher: refresher,
+    announce: announce,
     shortcuts: shortcuts,
     positionAge: positionAge,
     contact: contact,
