@@ -4,6 +4,7 @@
     python3 dev.py demo    install into .venv, then run the demo on http://127.0.0.1:8000/
     python3 dev.py test    install into .venv, then run every check and every test
     python3 dev.py check   only the checks (what the pre-commit hooks run)
+    python3 dev.py messages  collect the strings into msa/locale, compile, list the untranslated
 
 ``check`` runs ruff, ruff format, mypy (strict), the migrations check, the layer contract
 (import-linter) and the dead-code check (vulture). ``test`` runs the checks, then the suite on
@@ -153,7 +154,21 @@ def test(args: list[str]) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"demo": demo, "test": test, "check": check}
+def messages(_args: list[str]) -> int:
+    """Collect the marked strings into msa/locale (nl, fr, de; needs GNU gettext's xgettext),
+    compile the catalogues with polib, and list what is left to translate (exit 1 if any)."""
+    install("dev")
+    languages = [arg for code in ("nl", "fr", "de") for arg in ("-l", code)]
+    cmd = [str(PY), "-m", "django", "makemessages", *languages, "--no-obsolete"]
+    cmd += ["--add-location", "file", "-i", "tests/*", "-i", "*/tests/*"]
+    env = {**_clean_env(), "DJANGO_SETTINGS_MODULE": "msa.settings_test", "PYTHONPATH": str(ROOT)}
+    print("+ " + " ".join(cmd), flush=True)
+    if subprocess.call(cmd, cwd=ROOT / "msa", env=env) != 0:
+        return 1
+    return run([str(PY), str(ROOT / "msa" / "locale" / "compile.py")])
+
+
+COMMANDS = {"demo": demo, "test": test, "check": check, "messages": messages}
 
 
 def main(argv: list[str]) -> int:

@@ -51,7 +51,10 @@ class EnrolForm(TokenForm):
 
     language = forms.ChoiceField(
         label=_("Your language"),
-        choices=[(code, get_language_info(code)["name_local"]) for code, _n in settings.LANGUAGES],
+        choices=[
+            (code, str(get_language_info(code)["name_local"]).capitalize())
+            for code, _n in settings.LANGUAGES
+        ],
         required=False,
     )
 
