@@ -15,6 +15,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "msa.evaluation.commands",
     "msa.stats.commands",
     "msa.worker.commands",
-    "msa.worker.commands",
     "msa_conformance.cli",
 )
