@@ -153,8 +153,10 @@ def incident_record(incident: Incident) -> dict[str, Any]:
 
 
 def positions_record(incident: Incident) -> list[dict[str, Any]]:
+    """The device's own fixes, then the network's AML positions (kept apart: ``kind``)."""
     return [
         {
+            "kind": "device",
             "source": f.source,
             "lat": f.lat,
             "lon": f.lon,
@@ -167,6 +169,20 @@ def positions_record(incident: Incident) -> list[dict[str, Any]]:
             "altitude_m": f.altitude_m,
         }
         for f in incident.fixes.order_by("fix_at", "id")
+    ] + [
+        {
+            "kind": "aml",
+            "source": f"aml:{a.method}",
+            "lat": a.lat,
+            "lon": a.lon,
+            "accuracy_m": a.radius_m,
+            "fix_at": _t(a.fix_at),
+            "received_at": _t(a.received_at),
+            "channel": a.shape,
+            "confidence_pct": a.confidence_pct,
+            "altitude_m": a.altitude_m,
+        }
+        for a in incident.aml_positions.order_by("received_at", "id")
     ]
 
 

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from msa.accounts.models import User
-from msa.alarms.models import Incident
+from msa.alarms.models import AmlPosition, Incident
 from msa.alarms.services.tracking import FixInput, alarm_locations_add
 from msa.alarms.states import Outcome
 from msa.audit.models import AuditEntry
@@ -56,6 +56,16 @@ def _incident() -> Incident:
         alarm_id=incident.alarm_id,
         fixes=[FixInput(lat=51.051, lon=3.721, accuracy_m=8, fix_at=later, source="gps")],
         actor=Actor.device(incident.device.device_id),
+    )
+    AmlPosition.objects.create(
+        incident=incident,
+        lat=51.06,
+        lon=3.73,
+        radius_m=40,
+        fix_at=later,
+        method="wifi",
+        shape="sms_v1",
+        received_at=later + timedelta(seconds=2),
     )
     incident = incident_acknowledge(incident=incident, actor=operator)
     incident_note_add(incident=incident, actor=operator, text="Silent call, breathing heard.")
@@ -115,12 +125,15 @@ def test_an_untouched_bundle_verifies_and_holds_what_it_says(bundle: bytes) -> N
     assert incident["outcome"]["outcome"] == "arrested_on_scene"
     assert incident["milestones"]["received_at"] == NOW.isoformat()
     positions = json.loads(files["positions.json"])
-    assert [(p["source"], p["accuracy_m"], p["fix_at"]) for p in positions][-1] == (
+    assert all(p["received_at"] for p in positions)
+    device = [p for p in positions if p["kind"] == "device"]
+    assert [(p["source"], p["accuracy_m"], p["fix_at"]) for p in device][-1] == (
         "gps",
         8,
         (NOW + timedelta(seconds=10)).isoformat(),
     )
-    assert all(p["received_at"] for p in positions)
+    aml = [p for p in positions if p["kind"] == "aml"]
+    assert [(p["source"], p["accuracy_m"]) for p in aml] == [("aml:wifi", 40)]
     actions = json.loads(files["actions.json"])
     assert [t["transition"] for t in actions["incident_transitions"]][-2:] == [
         "acknowledge",
