@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
-from msa.alarms.models import Incident, LocationFix
+from msa.alarms.models import AmlPosition, Incident, LocationFix
 from msa.cases.models import ProtectionCase
 from msa.cases.retention import (
     BATCH,
@@ -50,6 +50,9 @@ def case_anonymise(*, case_id: int, actor: Actor = RETENTION_ACTOR) -> bool:
     if case is None:
         return False
     fixes_deleted, _ = LocationFix.objects.filter(incident__case=case).delete()
+    # her phone's own AML positions are positions of her too (kept apart, deleted alike)
+    aml_deleted, _ = AmlPosition.objects.filter(incident__case=case).delete()
+    fixes_deleted += aml_deleted
     case_anonymise_step(
         case=case,
         actor=actor,

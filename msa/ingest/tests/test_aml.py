@@ -417,3 +417,24 @@ def test_the_console_shows_the_device_and_the_aml_position_apart(
     assert "15" in html  # the radius
     # the device's fix is still the incident's position; the AML one is not among its fixes
     assert list(raised.incident.fixes.values_list("lat", flat=True)) == [51.05]
+
+
+@pytest.mark.django_db
+def test_https_with_a_gateway_bearer_token_and_no_position(
+    token: str, client: Client, frozen: Clock
+) -> None:
+    fields = {"device_number": VICTIM_PHONE, "emergency_number": "112", "time": "1773476100000"}
+    response = client.post(
+        HTTPS,
+        data=urlencode(fields),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert (response.status_code, response.json()) == (200, {"result": "raised"})
+    incident = Incident.objects.get(channels=[Channel.AML])
+    assert incident.pressed_at == datetime.fromtimestamp(1773476100, tz=UTC)
+    assert not AmlPosition.objects.exists()
+    unsigned = client.post(
+        HTTPS, data=urlencode(fields), content_type="application/x-www-form-urlencoded"
+    )
+    assert unsigned.status_code == 401

@@ -240,3 +240,32 @@ def test_any_request_gets_a_defined_answer(
         body = {"device_id": ident, "location": {"coords": params, "extras": params, **params}}
         response = client.post(BASE, data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_command_line_enrols_osmand_devices_and_units(
+    demo: None, enabled: None, client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from msa.audit.models import AuditEntry  # noqa: PLC0415
+    from msa.cli import main  # noqa: PLC0415
+
+    assert main(["case", "list", "--json"]) == 0
+    cases = json.loads(capsys.readouterr().out)
+    elise = next(c for c in cases if c["victim_phone"] == "+32470000101")
+    assert AuditEntry.objects.filter(action="case.list_victim_phones").exists()
+    assert (
+        main(["device", "enroll", "--case", elise["reference"], "--protocol", "osmand", "--json"])
+        == 0
+    )
+    enrolled = json.loads(capsys.readouterr().out)
+    assert enrolled["protocol"] == "osmand"
+    assert len(enrolled["identifier"]) * 4 >= 128
+    assert enrolled["server_url"].endswith("/api/osmand/v1/")
+    assert client.get(BASE, {"id": enrolled["identifier"]}).status_code == 200
+    assert main(["unit", "osmand-id", "G-12", "--json"]) == 0
+    unit = json.loads(capsys.readouterr().out)
+    assert (
+        client.get(BASE, {"id": unit["identifier"], "lat": "51.1", "lon": "3.7"}).status_code == 200
+    )
+    assert Unit.objects.get(call_sign="G-12").positions.filter(source="osmand").count() == 1
+    assert main(["unit", "osmand-id", "NOPE"]) == 2

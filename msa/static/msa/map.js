@@ -220,6 +220,27 @@
     layoutUnits();
   }
 
+  // AML (docs/interop.md): her phone's own emergency location, drawn apart from the device's
+  // track with a marker and a dashed radius of its own; read from the incident's live panel
+  // (console/_aml.html), so that it follows each re-render and never joins the device's fixes.
+  let amlLayer = null;
+  function drawAml() {
+    const items = document.querySelectorAll("#aml-positions .aml-position[data-lat]");
+    if (amlLayer) { map.removeLayer(amlLayer); amlLayer = null; }
+    if (!items.length) return;
+    const p = items[items.length - 1].dataset;
+    const at = [parseFloat(p.lat), parseFloat(p.lon)];
+    if (isNaN(at[0]) || isNaN(at[1])) return;
+    amlLayer = L.layerGroup().addTo(map);
+    if (p.radius) L.circle(at, { radius: parseFloat(p.radius), color: "#9254de", weight: 1, dashArray: "4 4", fillOpacity: 0.08, className: "aml-radius" }).addTo(amlLayer);
+    L.circleMarker(at, { radius: 6, color: "#fff", weight: 2, fillColor: "#9254de", fillOpacity: 1, className: "aml-position" })
+      .addTo(amlLayer)
+      .bindTooltip(msaText("mapAml", "AML"), { permanent: true, direction: "left" });
+  }
+  const livePanel = document.getElementById("incident-live");
+  if (livePanel && window.MutationObserver) new MutationObserver(drawAml).observe(livePanel, { childList: true, subtree: true });
+  drawAml();
+
   setFollow(true);
   layoutUnits();
 
