@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from msa.accounts.models import Membership, Organisation, OrgKind, User
 from msa.audit.services import audit_record
@@ -51,6 +52,7 @@ from msa.core.actors import Actor
 from msa.core.errors import ConflictError, ValidationError
 from msa.core.references import reference_next
 from msa.core.transitions import history_start, transition_apply
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -229,20 +231,26 @@ def applicant_recipient(user: User, organisation: Organisation) -> str:
 
 
 def _notify(application: CaseApplication, actor: Actor) -> None:
+    """Tell the applicant, in her own language, that her application changed: its reference
+    and its state (and a decline's reason), never the victim's data."""
     view = applicant_view(application)
-    label = str(APPLICANT_VIEW_LABELS[view])
-    body = f"Your application {application.reference} is now: {label}."
-    if view == ApplicantView.DECLINED and application.decline_reason:
-        body += f" Reason: {DeclineReason(application.decline_reason).label}."
-    body += " The application page shows the details."
-    message_enqueue(
-        channel=MessageChannel.NOTIFICATION,
-        recipient=applicant_recipient(application.applicant, application.source_org),
-        subject=f"Application {application.reference}: {label}",
-        body=body,
-        actor=actor,
-        about=application,
-    )
+    recipient = applicant_recipient(application.applicant, application.source_org)
+    with in_recipient_language(recipient, application.source_org):
+        facts = {"ref": application.reference, "state": str(APPLICANT_VIEW_LABELS[view])}
+        body = gettext("Your application %(ref)s is now: %(state)s.") % facts
+        if view == ApplicantView.DECLINED and application.decline_reason:
+            body += " " + gettext("Reason: %(reason)s.") % {
+                "reason": str(DeclineReason(application.decline_reason).label)
+            }
+        body += " " + gettext("The application's page shows the details.")
+        message_enqueue(
+            channel=MessageChannel.NOTIFICATION,
+            recipient=recipient,
+            subject=gettext("Application %(ref)s: %(state)s") % facts,
+            body=body,
+            actor=actor,
+            about=application,
+        )
 
 
 def applications_case_changed(*, case: ProtectionCase, actor: Actor) -> int:
@@ -374,7 +382,8 @@ def application_decline(
         CaseTransitionName.END,
         actor=actor,
         reason="application declined",
-        changes={"end_reason": EndReason.REFUSED},
+        # not the magistrate's refusal: the police declined the service's application
+        changes={"end_reason": EndReason.OTHER},
     )
     _done(declined, actor)
     _notify(declined, actor)

@@ -215,3 +215,25 @@ def test_applications_by_outcome_for_the_indicators(demo: None, clock) -> None:
     gnt = Organisation.objects.get(code="GNT").pk
     assert applications_by_outcome(since=T0, until=T0 + timedelta(days=1), zones=[gnt + 999]) == []
     assert applications_by_outcome(since=T0 + timedelta(days=1), until=T0 + timedelta(days=2)) == []
+
+
+def test_the_officer_merges_on_the_page_and_the_applicant_hears_when_it_goes_live(
+    demo: None,
+) -> None:
+    existing = h.new_case()
+    application = h.application()
+    officer = h.client_for("reference")
+    url = f"/cases/applications/{application.reference}/decide/"
+    assert officer.post(url, {"action": "merge", "into": "GNT-C-1999-99999"}).status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationState.RECEIVED  # no such case: nothing changed
+    answer = officer.post(url, {"action": "merge", "into": existing.reference})
+    assert answer["Location"] == f"/cases/{existing.reference}/"
+    application.refresh_from_db()
+    assert application.merged_into == existing
+    # the existing case goes live: the applicant is told, and sees it active
+    h.active(existing)
+    told = OutboundMessage.objects.filter(about_id=str(application.pk)).order_by("id")
+    assert [m.subject.split(": ")[-1] for m in told] == ["accepted by the police", "alarm active"]
+    listing = h.client_for("counsellor").get("/cases/applications/").content.decode()
+    assert f'data-reference="{application.reference}" data-view="active"' in listing
