@@ -4,12 +4,14 @@ page and counted for the indicators."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from msa.accounts.models import Organisation
 from msa.audit.models import AuditEntry
+from msa.cases.commands import cmd_outcomes
 from msa.cases.models import ProtectionCase
 from msa.cases.selectors import judicial_steps_by_kind, reports_after_alarm
 from msa.cases.services.followup import (
@@ -119,3 +121,17 @@ def test_the_indicators_see_whether_reports_stop_after_the_alarm(demo: None, clo
     )
     counts = judicial_steps_by_kind(since=T0, until=T0 + timedelta(days=60))
     assert counts == {"referred": 1, "referred:addiction": 1}
+
+
+def test_msa_outcomes_prints_the_counts(demo: None, clock, capsys) -> None:
+    clock.freeze(T0)
+    h.application()
+    case = _live_case()
+    ref = h.actor("reference")
+    later_report_record(case=case, kind="threats", reported_on=T0.date(), actor=ref)
+    args = argparse.Namespace(since=T0, until=T0, zone=["GNT"])
+    assert cmd_outcomes(args) == 0
+    out = capsys.readouterr().out
+    assert "VSOVL received 1" in out
+    assert "reports before: 0, after: 1" in out
+    assert cmd_outcomes(argparse.Namespace(since=T0, until=None, zone=["NOPE"])) == 2
