@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from msa.alarms.models import Incident
 from msa.audit.models import AuditEntry
@@ -40,6 +41,18 @@ from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError, ValidationError
 from msa.core.pdf import render_pdf
 from msa.dispatch.models import Dispatch, DispatchTransition, IncidentNote
+from msa.evaluation.selectors import MILESTONES
+
+MILESTONE_LABELS = (
+    *MILESTONES,
+    ("victim_cancelled_at", _("cancelled on the phone")),
+    ("duress_at", _("duress signalled")),
+    ("track_until", _("tracking until")),
+    ("supervisor_alerted_at", _("supervisor alerted (not acknowledged in time)")),
+    ("backup_offered_at", _("offered to the backup centre")),
+    ("dispatch_overdue_at", _("dispatch overdue")),
+    ("on_scene_breach_at", _("on-scene target missed")),
+)
 
 FORMAT = "msa-evidence/1"
 MANIFEST = "manifest.json"
@@ -291,10 +304,18 @@ def _zip(files: list[tuple[str, bytes]], at: datetime) -> bytes:
 def _report_html(
     records: dict[str, Any], *, now: datetime, actor: Actor, reason: str, key: Ed25519PrivateKey
 ) -> str:
+    incident = records["incident.json"]
+    labels = {key: str(label) for key, label in MILESTONE_LABELS}
+    milestones = [
+        (labels.get(key, key.replace("_", " ")), at)
+        for key, at in [*incident["milestones"].items(), *incident["escalations"].items()]
+        if at is not None and key != "backup_centre"
+    ]
     return render_to_string(
         "evaluation/evidence_report.html",
         {
-            "incident": records["incident.json"],
+            "incident": incident,
+            "milestones": milestones,
             "timeline": records["timeline.json"],
             "positions": records["positions.json"],
             "call": records["call.json"],

@@ -86,7 +86,13 @@ def review_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evaluation/review_list.html",
-        {"reviews": reviews, "actions": list(sel.actions_open(user)[:200]), "today": now.date()},
+        {
+            "reviews": reviews,
+            "actions": list(sel.actions_open(user)[:200]),
+            "today": now.date(),
+            # free text may name people: supervisors read it, analysts never do
+            "supervised": sel.group_centres(user, {Role.SUPERVISOR}),
+        },
     )
 
 
@@ -111,6 +117,8 @@ def review_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "may_edit": may_edit,
         "steps": [str(t) for t in REVIEW_MACHINE.allowed(review.status)],
         "findings_open": review.status == ReviewState.OPEN,
+        # free text may name people: the centre's supervisors read it, analysts never do
+        "show_text": review.incident.centre_id in sel.group_centres(user, {Role.SUPERVISOR}),
         "actions_open": review.status != ReviewState.CLOSED,
         "today": clock.now().date(),
     }
