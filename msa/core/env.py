@@ -187,7 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MSA_CASE_MAX_DAYS", "183", "Longest a decision keeps an alarm; renewable."),
     Setting("MSA_NATIONAL_DB_RECIPIENT", "national-police-db", "Address of suspect notices."),
     Setting("MSA_CASE_ALERT_TO", "", "Where overdue case tasks go; empty: the supervisor's."),
-    # Evaluation (msa/evaluation, docs/review.md, docs/evidence.md)
+    # Evaluation: the incident reviews, the victim survey and the evidence bundle
     Setting("MSA_INCIDENT_REVIEW_DAYS", "14", "Days the working group has to review an incident."),
     Setting(
         "MSA_REVIEW_ALERT_TO",
