@@ -30,7 +30,7 @@ from msa.cases.models import (
 )
 from msa.cases.risk import items_of, localised
 from msa.cases.services.decision import ZoneInput
-from msa.cases.states import REFERRAL_TRANSITION_LABELS, EndReason
+from msa.cases.states import END_REASON_LABELS, REFERRAL_TRANSITION_LABELS, EndReason
 from msa.core import clock
 from msa.devices.models import InventoryItem
 
@@ -261,7 +261,7 @@ class EndForm(forms.Form):
         label=_("reason"),
         choices=[
             ("", _("— choose the reason —")),
-            *[(r.value, r.value.replace("_", " ")) for r in EndReason],
+            *[(r.value, END_REASON_LABELS[r]) for r in EndReason],
         ],
     )
     note = forms.CharField(label=_("note"), required=False, max_length=300)
@@ -323,6 +323,8 @@ class NoteForm(forms.Form):
 class ReturnForm(forms.Form):
     condition = forms.ChoiceField(
         label=_("condition"),
+        # shown in the loans table without its label: the select names itself
+        widget=forms.Select(attrs={"aria-label": _("condition of the returned device")}),
         choices=[
             ("ok", _("back in stock")),
             ("repair", _("needs repair")),

@@ -90,6 +90,16 @@ class EndReason(StrEnum):
     OTHER = "other"
 
 
+# Why a case ended, in words (the end form's choices, the case header): never the raw value.
+END_REASON_LABELS: dict[str, Promise] = {
+    EndReason.REFUSED: _("refused by the magistrate"),
+    EndReason.REVIEW: _("ended at its review"),
+    EndReason.CONSENT_WITHDRAWN: _("the victim withdrew her consent"),
+    EndReason.EXPIRED: _("the order expired"),
+    EndReason.OTHER: _("another reason"),
+}
+
+
 CASE_MACHINE: StateMachine[CaseState, CaseTransitionName] = StateMachine(
     name="case",
     states=CaseState,

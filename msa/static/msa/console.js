@@ -102,7 +102,9 @@
     if (event.type === "alarm.raised" && event.data.lane === "live") {
       showPopup(event.data.incident);
       live.beep(880);
-      live.notify(document.getElementById("alarm-popup").querySelector("strong").textContent, event.data.incident);
+      const title = document.getElementById("alarm-popup").querySelector("strong").textContent;
+      live.notify(title, event.data.incident);
+      live.announce(title + " " + event.data.incident);
     }
     if (event.type === "incident.escalated") live.beep(440);
     if (event.type !== "alarm.located") refreshQueue();

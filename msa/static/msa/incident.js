@@ -72,6 +72,7 @@
     const link = document.getElementById("alarm-popup-ref");
     if (!pop || !link) return;
     live.notify(pop.querySelector("strong").textContent, ref);
+    live.announce(pop.querySelector("strong").textContent + " " + ref);
     link.textContent = ref;
     link.href = link.href.split("?")[0].replace(/\/$/, "") + "/incidents/" + encodeURIComponent(ref) + "/";
     pop.hidden = false;
