@@ -269,7 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Where device-health notices and reports go when a zone's reference officers have no "
         "e-mail address; empty: reference-officers@<zone code>.",
     ),
-    # Interoperability (docs/interop.md)
+    # Interoperability: AML and OsmAnd, as docs/interop.md describes them
     Setting(
         "MSA_OSMAND_ENABLED",
         "0",

@@ -27,10 +27,10 @@ def _fail(message: str) -> int:
 
 def cmd_case_list(args: argparse.Namespace) -> int:
     setup_django()
-    from msa.cases.models import ProtectionCase  # noqa: PLC0415 - after setup_django()
     from django.db import transaction  # noqa: PLC0415 - after setup_django()
 
     from msa.audit.services import audit_record  # noqa: PLC0415 - after setup_django()
+    from msa.cases.models import ProtectionCase  # noqa: PLC0415 - after setup_django()
     from msa.devices.states import DeviceStatus  # noqa: PLC0415 - after setup_django()
 
     cases = ProtectionCase.objects.select_related("police_zone", "victim").prefetch_related(

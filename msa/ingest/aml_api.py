@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import Schema
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from msa.accounts.models import TokenKind
 from msa.accounts.tokens import bearer, token_authenticate
@@ -44,14 +44,6 @@ class AmlSmsIn(Schema):
     data_base64: Annotated[str, Field(max_length=3000, pattern=r"^[A-Za-z0-9+/=\s]*$")] | None = (
         None
     )
-
-    @model_validator(mode="after")
-    def one_content(self) -> AmlSmsIn:
-        given = [v for v in (self.text, self.data_hex, self.data_base64) if v is not None]
-        if len(given) != 1:
-            msg = "exactly one of text, data_hex, data_base64"
-            raise ValueError(msg)
-        return self
 
 
 Result = Literal["attached", "raised", "duplicate", "ignored", "rejected"]
@@ -135,6 +127,14 @@ class HttpsAuth:
 )
 def post_sms(request: HttpRequest, payload: AmlSmsIn) -> dict[str, Any]:
     gateway: str = request.auth  # type: ignore[attr-defined]
+    given = [v for v in (payload.text, payload.data_hex, payload.data_base64) if v is not None]
+    if len(given) != 1:
+        raise ApiError(
+            400,
+            "validation_error",
+            "the request has invalid fields",
+            fields={"text": "exactly one of text, data_hex, data_base64"},
+        )
     if payload.text is not None:
         shown = payload.text
 

@@ -35,8 +35,6 @@ GSM7_EXTENSION = {
     0x65: "€",
 }
 _ESCAPE = 0x1B
-_TO_SEPTET = {ch: i for i, ch in enumerate(GSM7_BASIC) if i != _ESCAPE}
-_TO_EXTENSION = {ch: code for code, ch in GSM7_EXTENSION.items()}
 
 
 class AmlParseError(Exception):
@@ -79,34 +77,6 @@ def gsm7_unpack(data: bytes) -> str:
         else:
             out.append(GSM7_BASIC[septet])
     return "".join(out)
-
-
-def gsm7_pack(text: str) -> bytes:
-    """The reverse of :func:`gsm7_unpack` (ValueError for a character outside GSM 7-bit)."""
-    septets: list[int] = []
-    for ch in text:
-        if ch in _TO_SEPTET:
-            septets.append(_TO_SEPTET[ch])
-        elif ch in _TO_EXTENSION:
-            septets.extend((_ESCAPE, _TO_EXTENSION[ch]))
-        else:
-            msg = f"not in the GSM 7-bit alphabet: {ch!r}"
-            raise ValueError(msg)
-    if len(septets) % 8 == 7:
-        septets.append(0x0D)  # the eighth septet of a full group would read as '@'
-    out = bytearray()
-    carry = 0
-    bits = 0
-    for septet in septets:
-        carry |= septet << bits
-        bits += 7
-        while bits >= 8:
-            out.append(carry & 0xFF)
-            carry >>= 8
-            bits -= 8
-    if bits:
-        out.append(carry & 0xFF)
-    return bytes(out)
 
 
 def decode_data_sms(*, data_hex: str | None = None, data_base64: str | None = None) -> str:
@@ -283,11 +253,11 @@ def _v2(pairs: dict[str, str]) -> AmlReport:
     lo = pairs.get("lo")
     if lo is not None and relative != -9999:
         parts = lo.split(",")
-        if len(parts) < 2:  # noqa: PLR2004 - lat,lon[,accuracy]
+        if len(parts) < 2:  # lat,lon[,accuracy]
             raise AmlParseError("bad_position")
         coordinates = _coordinates(parts[0], parts[1])
         if coordinates is not None:
-            accuracy = _float(parts[2]) if len(parts) > 2 else None  # noqa: PLR2004
+            accuracy = _float(parts[2]) if len(parts) > 2 else None
             fix_at = None
             if call_at is not None and relative is not None and abs(relative) < 86_400:
                 fix_at = call_at + timedelta(seconds=relative)

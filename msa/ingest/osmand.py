@@ -122,7 +122,7 @@ def _pct(value: float | None, *, fraction: bool = False) -> int | None:
     if value is None:
         return None
     pct = value * 100 if fraction else value
-    return int(round(pct)) if 0 <= pct <= 100 else None
+    return round(pct) if 0 <= pct <= 100 else None
 
 
 def _from_params(params: dict[str, str], now: datetime) -> OsmandReport:

@@ -25,12 +25,12 @@ from msa.core.clock import Clock
 from msa.ingest.aml_parse import (
     AmlParseError,
     decode_data_sms,
-    gsm7_pack,
     gsm7_unpack,
     parse_aml_form,
     parse_aml_text,
 )
 from msa.ingest.models import InboundAml, InboundSms
+from msa.ingest.tests.gsm7 import gsm7_pack
 from tests.support.factories import press
 
 SMS = "/api/aml/v1/sms"
