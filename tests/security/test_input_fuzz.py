@@ -265,6 +265,11 @@ def test_any_headers_and_body_to_the_other_machine_apis_get_a_defined_answer(
         ("POST", "/api/unit/v1/positions", unit),
         ("GET", "/api/cic/v1/incidents", cic),
         ("GET", "/api/cic/v1/incidents/GNT-2026-00001", cic),
+        ("GET", "/api/cic/v1/incidents/GNT-2026-00001/eido", cic),
+        ("POST", "/api/aml/v1/sms", sms),
+        ("POST", "/api/aml/v1/https", sms),
+        ("GET", "/api/osmand/v1/", ""),  # off by default: 404 (its own tests turn it on)
+        ("POST", "/api/osmand/v1/traccar", ""),
     ]
 
     @FUZZ
@@ -305,6 +310,11 @@ def test_the_fuzz_covers_every_machine_endpoint() -> None:
         "unit_v1:positions",
         "cic_v1:incident_list",
         "cic_v1:incident_detail",
+        "cic_v1:incident_eido_read",
+        "aml_v1:post_sms",
+        "aml_v1:post_https",
+        "osmand_v1:report_root",
+        "osmand_v1:report_below",
     }
     assert machine == covered
     assert all(re.match(r"^/api/device/v1/", p) for p in DEVICE_PATHS)
