@@ -11,15 +11,16 @@ Two buckets, each one row per device holding the current window number and its c
   same timestamp and body, within the clock-skew window) is answered without counting.
 
 The common case is one ``UPDATE … WHERE window = current AND count < limit`` (autocommit, a row
-lock held for that statement only), so it is exact across any number of server processes on
-PostgreSQL and on SQLite alike, and costs one statement per request.
+lock held for that statement only; for heartbeats the replay check is in the same statement), so
+it is exact across any number of server processes on PostgreSQL and on SQLite alike, and costs
+one statement per request.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 
 from msa.core import clock
 from msa.ingest.models import DeviceRateWindow, HeartbeatRateWindow
@@ -29,13 +30,18 @@ def _hit(
     model: type[DeviceRateWindow] | type[HeartbeatRateWindow],
     device_pk: int,
     limit: int,
+    *,
+    counted: bool = False,
     **mark: str,
 ) -> int | None:
+    """``counted``: the caller already tried the common case (this window, under the limit)."""
     size = max(1, int(settings.MSA_DEVICE_RATE_WINDOW_S))
     now = clock.now().timestamp()
     window = int(now // size)
     rows = model.objects.filter(device_id=device_pk)
-    if rows.filter(window=window, count__lt=limit).update(count=F("count") + 1, **mark):
+    if not counted and rows.filter(window=window, count__lt=limit).update(
+        count=F("count") + 1, **mark
+    ):
         return None
     # Not counted: a new window, the first request ever, or over the limit.
     if rows.filter(window__lt=window).update(window=window, count=1, **mark):
@@ -59,11 +65,18 @@ def rate_limit_hit(device_pk: int) -> int | None:
 def heartbeat_rate_hit(device_pk: int, signature: str) -> int | None:
     """Count one heartbeat, unless it is an exact replay of the last one counted (its
     signature covers the timestamp and the body); the seconds to wait when over the limit."""
-    if HeartbeatRateWindow.objects.filter(device_id=device_pk, last_signature=signature).exists():
+    limit = int(settings.MSA_HEARTBEAT_RATE_LIMIT)
+    window = int(clock.now().timestamp() // max(1, int(settings.MSA_DEVICE_RATE_WINDOW_S)))
+    # One statement in the common cases: a replay leaves the count as it is, any other beat of
+    # this window under the limit counts one.
+    replay = Q(last_signature=signature)
+    if (
+        HeartbeatRateWindow.objects.filter(device_id=device_pk)
+        .filter(replay | Q(window=window, count__lt=limit))
+        .update(
+            count=Case(When(replay, then=F("count")), default=F("count") + 1),
+            last_signature=signature,
+        )
+    ):
         return None
-    return _hit(
-        HeartbeatRateWindow,
-        device_pk,
-        int(settings.MSA_HEARTBEAT_RATE_LIMIT),
-        last_signature=signature,
-    )
+    return _hit(HeartbeatRateWindow, device_pk, limit, counted=True, last_signature=signature)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from msa.accounts.models import Organisation
@@ -37,14 +37,30 @@ def centre_group(centre_id: int) -> str:
     return f"centre.{centre_id}"
 
 
+def _next_seq(centre_id: int) -> int:
+    """The centre's next sequence number, in one statement (``UPDATE … RETURNING``, SQLite
+    3.35+ and PostgreSQL). The UPDATE takes the row lock and holds it to commit: sequence order
+    is commit order. The first event of a centre creates its stream."""
+    table = connection.ops.quote_name(EventStream._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE centre_id = %s "  # noqa: S608 - a table name
+            "RETURNING last_seq",
+            [centre_id],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    EventStream.objects.get_or_create(centre_id=centre_id)
+    EventStream.objects.filter(centre_id=centre_id).update(last_seq=F("last_seq") + 1)
+    return int(EventStream.objects.values_list("last_seq", flat=True).get(centre_id=centre_id))
+
+
 def event_append(*, centre: Organisation, incident_id: int, event: Event) -> IncidentEvent:
     """Persist ``event`` with the centre's next sequence number; push it after commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run in the transaction of the change it reports")
-    stream, _ = EventStream.objects.get_or_create(centre=centre)
-    # The UPDATE takes the row lock and holds it to commit: sequence order is commit order.
-    EventStream.objects.filter(pk=stream.pk).update(last_seq=F("last_seq") + 1)
-    seq = EventStream.objects.values_list("last_seq", flat=True).get(pk=stream.pk)
+    seq = _next_seq(centre.pk)
     data = event.data()
     row = IncidentEvent.objects.create(
         centre=centre,
