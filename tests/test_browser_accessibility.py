@@ -1,8 +1,8 @@
 """Accessibility in a real browser (issue 13), in one browser context: axe-core finds no serious
-or critical WCAG 2.x A/AA violation on the sign-in, the console, the incident page, the unit's
-page and the case pages; the console is worked by keyboard with a visible focus; a new alarm is
-announced to screen readers (an aria-live region); and a note the operator is typing survives
-the incident page's live re-render on an event (issue 10).
+or critical WCAG 2.x A/AA violation on the sign-in, the console, the incident page, the
+supervisor's view, the unit's page and the case pages; the console is worked by keyboard with
+a visible focus; a new alarm is announced to screen readers (an aria-live region); and a note
+the operator is typing survives the incident page's live re-render on an event (issue 10).
 
 axe-core is vendored under tests/support/vendor/axe-core (test-only, never served) and given
 to every page of the context by ``add_init_script``: the pages' strict CSP stays as it is."""
@@ -159,6 +159,11 @@ def test_every_page_passes_axe_is_worked_by_keyboard_and_keeps_a_typed_note(
             timeout=WAIT_MS,
         )
         screenshot(page, "accessibility-incident")
+
+        _sign_in_by_keyboard(page, base, "supervisor")
+        page.goto(base + "/console/supervisor/")
+        page.wait_for_selector("#shift-figures")
+        _axe(page, "supervisor")
 
         _sign_in_by_keyboard(page, base, "patrol")
         page.goto(base + "/unit/")

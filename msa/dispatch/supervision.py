@@ -26,6 +26,8 @@ from msa.realtime.models import IncidentEvent
 SHIFT_STARTS = (6, 14, 22)
 # The BS 8484 targets of lone-worker alarm centres: acknowledged within 10 s and within 40 s.
 ACK_TARGETS_S = (10, 40)
+# ... for this share of the alarms (percent): 80 % within 10 s, 98.5 % within 40 s.
+ACK_GOALS_PERCENT = {10: 80.0, 40: 98.5}
 
 
 def supervised_centres(user: User) -> QuerySet[Organisation]:
@@ -74,6 +76,18 @@ class AckShare:
     @property
     def percent(self) -> int | None:
         return round(100 * self.met / self.counted) if self.counted else None
+
+    @property
+    def goal_percent(self) -> float | None:
+        return ACK_GOALS_PERCENT.get(self.target_s)
+
+    @property
+    def goal_met(self) -> bool | None:
+        """Whether the share reaches its BS 8484 goal (None: nothing counted yet, or no goal)."""
+        goal = self.goal_percent
+        if goal is None or not self.counted:
+            return None
+        return 100 * self.met / self.counted >= goal
 
 
 @dataclass(frozen=True)

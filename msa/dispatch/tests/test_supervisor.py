@@ -18,7 +18,7 @@ from msa.dispatch.selectors import incident_timeline
 from msa.dispatch.services.console import incident_acknowledge
 from msa.dispatch.services.dispatching import dispatch_create
 from msa.dispatch.services.escalation import incident_ack_escalate
-from msa.dispatch.supervision import shift_start
+from msa.dispatch.supervision import AckShare, shift_start
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)  # 23:14 in Ghent: the night shift
@@ -138,3 +138,10 @@ def test_reassigning_is_refused_with_a_message_and_changes_nothing(
         assert said in page
     assert Incident.objects.get(pk=a.pk).owner_id == operator.pk
     assert not AuditEntry.objects.filter(action="incident.reassign").exists()
+
+
+def test_a_shift_share_says_whether_it_reaches_its_bs_8484_goal() -> None:
+    assert AckShare(10, 8, 10).goal_met is True  # 80 % within 10 s
+    assert AckShare(10, 7, 10).goal_met is False
+    assert AckShare(40, 98, 100).goal_met is False  # 98.5 % within 40 s
+    assert AckShare(40, 0, 0).goal_met is None  # nothing counted yet
