@@ -20,6 +20,7 @@ from msa.cases.models import (
     LaterReportKind,
     MeasureChangeKind,
     NoteKind,
+    PlaceKind,
     Programme,
     ReferralWho,
     Relation,
@@ -30,6 +31,7 @@ from msa.cases.models import (
 )
 from msa.cases.risk import items_of, localised
 from msa.cases.services.decision import ZoneInput
+from msa.cases.services.places import ADDRESS_MAX, gazetteer_lookup
 from msa.cases.states import END_REASON_LABELS, REFERRAL_TRANSITION_LABELS, EndReason
 from msa.core import clock
 from msa.devices.models import InventoryItem
@@ -100,6 +102,26 @@ class CaseOpenForm(forms.Form):
     suspect_address = forms.CharField(label=_("suspect: address"), max_length=300, required=False)
     suspect_vehicle = forms.CharField(label=_("suspect: vehicle"), max_length=200, required=False)
     suspect_weapons = forms.CharField(label=_("suspect: weapons"), max_length=300, required=False)
+    # Places on the incident map (optional; the places page adds more, and pins): each address
+    # as on the places page, found in the gazetteer here, since this form has no map for a pin.
+    place_home = forms.BooleanField(
+        label=_("put her home (the address above) on the map"), required=False
+    )
+    place_work_address = forms.CharField(
+        label=_("her work: address"), max_length=ADDRESS_MAX, required=False
+    )
+    place_work_label = forms.CharField(
+        label=_("her work: label (optional)"), max_length=120, required=False
+    )
+    place_usual_address = forms.CharField(
+        label=_("a usual place: address"), max_length=ADDRESS_MAX, required=False
+    )
+    place_usual_label = forms.CharField(
+        label=_("a usual place: label (optional)"), max_length=120, required=False
+    )
+    place_suspect = forms.BooleanField(
+        label=_("put the suspect's address (above) on the map"), required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -107,7 +129,44 @@ class CaseOpenForm(forms.Form):
             data.get("victim_first_name") and data.get("victim_last_name")
         ):
             self.add_error("victim_last_name", _("The victim's name, or the case of the victim."))
+        for field, address in self._place_addresses(data):
+            if not " ".join(address.split()):
+                self.add_error(field, _("An address is needed to put it on the map."))
+            elif gazetteer_lookup(address) is None:
+                self.add_error(
+                    field,
+                    _(
+                        "This address is not in the gazetteer: place a pin for it on the "
+                        "case's places page."
+                    ),
+                )
         return data
+
+    @staticmethod
+    def _place_addresses(data: dict[str, Any]) -> list[tuple[str, str]]:
+        """(the field to blame, the address) of each place asked for."""
+        asked = []
+        if data.get("place_home"):
+            asked.append(("victim_address", data.get("victim_address") or ""))
+        asked.extend(
+            (name, data[name])
+            for name in ("place_work_address", "place_usual_address")
+            if data.get(name)
+        )
+        if data.get("place_suspect"):
+            asked.append(("suspect_address", data.get("suspect_address") or ""))
+        return asked
+
+    def places(self) -> list[tuple[str, str, str]]:
+        """(kind, label, address) of each place to record with the new case."""
+        d = self.cleaned_data
+        rows = [
+            (PlaceKind.HOME, "", d["victim_address"] if d["place_home"] else ""),
+            (PlaceKind.WORK, d["place_work_label"], d["place_work_address"]),
+            (PlaceKind.USUAL, d["place_usual_label"], d["place_usual_address"]),
+            (PlaceKind.SUSPECT, "", d["suspect_address"] if d["place_suspect"] else ""),
+        ]
+        return [(kind, label, address) for kind, label, address in rows if address]
 
     def __init__(self, *args: Any, zones: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from msa.cases.services.assessment import assessment_record
 from msa.cases.services.decision import case_renew, decision_record
 from msa.cases.services.dossier import case_dossier_read
 from msa.cases.services.opening import PersonInput, case_open
+from msa.cases.services.places import place_record
 from msa.cases.states import (
     CASE_MACHINE,
     REFERRAL_MACHINE,
@@ -114,8 +115,24 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 key = {"phone_number": "victim_phone"}.get(name, name)
                 form.add_error(key if key in form.fields else None, f"{exc.message}: {problem}")
         else:
-            return redirect("cases:assess", reference=case.reference)
+            return _places_of_new_case(request, case, form.places())
     return render(request, "cases/new.html", {"form": form})
+
+
+def _places_of_new_case(
+    request: HttpRequest, case: ProtectionCase, places: list[tuple[str, str, str]]
+) -> HttpResponse:
+    """The places asked for on the new-case form (checked there against the gazetteer), each
+    recorded as on the places page; one refused now goes to the places page to be pinned."""
+    for kind, label, address in places:
+        try:
+            place_record(
+                case=case, kind=kind, label=label, address=address, actor=actor_of(request)
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.message)
+            return redirect("cases:places", reference=case.reference)
+    return redirect("cases:assess", reference=case.reference)
 
 
 # --- the dossier ------------------------------------------------------------------------------
