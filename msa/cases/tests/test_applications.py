@@ -176,6 +176,8 @@ def test_declined_with_a_reason_the_applicant_sees(demo: None) -> None:
     page = h.client_for("counsellor").get(f"/cases/applications/{application.reference}/")
     text = page.content.decode()
     assert 'data-view="declined"' in text
+    read = AuditEntry.objects.filter(action="application.read").get()
+    assert (read.actor_label, read.new) == ("counsellor", {"scope": "applicant"})
     assert "another measure protects her better" in text
     assert "A shelter place today." in text
     told = OutboundMessage.objects.filter(about_id=str(application.pk)).get()
