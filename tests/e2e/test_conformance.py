@@ -17,15 +17,10 @@ import pytest
 
 from msa_conformance.kit import Kit
 from msa_protocol import decode_key
-from tests.support.centre import LiveCentre, live_centre
+from tests.support.centre import LiveCentre
+from tests.support.live import postgres_database
 
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCentre]:
-    with live_centre(tmp_path_factory.mktemp("conformance")) as running:
-        yield running
 
 
 # One process instead of three CLI calls: a device of an active case and a gateway token.
@@ -45,8 +40,20 @@ print(json.dumps({"device_id": device.device.device_id, "key": device.key_text, 
 
 
 @pytest.fixture(scope="module")
+def centre(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCentre]:
+    """A migrated centre serving; the demo region is seeded by the fixture below."""
+    with postgres_database() as database_url:
+        running = LiveCentre(tmp_path_factory.mktemp("conformance"), database_url)
+        try:
+            running.start()
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.fixture(scope="module")
 def credentials(centre: LiveCentre) -> dict[str, str]:
-    done = centre.cli("manage", "shell", "-c", ENROL)
+    done = centre.cli("manage", "shell", "-c", "from msa import demo\ndemo.seed()\n" + ENROL)
     assert done.returncode == 0, done.stderr
     found: dict[str, str] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
