@@ -20,6 +20,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
@@ -76,6 +77,8 @@ def membership_granted(request: HttpRequest, membership: Membership) -> None:
 @admin.register(User)
 class UserAdmin(AuditedAdmin, DjangoUserAdmin[User]):
     inlines = (MembershipInline,)
+    # the language the user chose (blank: the browser's, else the organisation's)
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("Language"), {"fields": ("language",)}))
 
     def inline_saved(self, request: HttpRequest, added: Any, changed: Any) -> None:
         for obj in [*added, *changed]:
@@ -104,7 +107,7 @@ class UserAdmin(AuditedAdmin, DjangoUserAdmin[User]):
 
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedAdmin, admin.ModelAdmin[Organisation]):
-    list_display = ("name", "code", "kind", "covered_by", "time_zone")
+    list_display = ("name", "code", "kind", "covered_by", "time_zone", "language")
     list_filter = ("kind",)
     search_fields = ("name", "code")
 
