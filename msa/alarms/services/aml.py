@@ -11,7 +11,7 @@ from enum import StrEnum
 from django.db import transaction
 
 from msa.alarms.models import AmlPosition, Incident
-from msa.alarms.services.intake import alarm_raise
+from msa.alarms.services.intake import RaiseOutcome, alarm_raise
 from msa.alarms.states import OPEN_STATES, Channel, Lane, Trigger
 from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase
@@ -98,7 +98,10 @@ def aml_report_attach(
             actor=actor,
         )
         incident = raised.incident
-        outcome = AmlOutcome.RAISED
+        # Another delivery may have raised it a moment ago (alarm_raise locks and joins it).
+        outcome = (
+            AmlOutcome.RAISED if raised.outcome == RaiseOutcome.RAISED else AmlOutcome.ATTACHED
+        )
     stored = _position_store(incident, position, shape=shape, actor=actor, now=now)
     log.info(
         "aml_attached incident=%s outcome=%s with_position=%s shape=%s",
