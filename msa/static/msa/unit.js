@@ -30,6 +30,17 @@
   // A dispatch the crew has not taken up yet rings, over and over.
   live.sound(function () { return body.dataset.dispatchStatus === "assigned" ? "playing" : "off"; });
 
+  // ... and is said once to a screen reader (the page reloads when it arrives: the live region
+  // speaks after the load, once per dispatch).
+  const announcer = document.getElementById("alarm-announcer");
+  if (announcer && announcer.dataset.announce) {
+    const key = "msa.announced." + announcer.dataset.announceKey;
+    if (!window.sessionStorage.getItem(key)) {
+      window.sessionStorage.setItem(key, "1");
+      setTimeout(function () { live.announce(announcer.dataset.announce); }, 500);
+    }
+  }
+
   function tick() {
     const pos = document.getElementById("last-position");
     const age = document.getElementById("position-age");
