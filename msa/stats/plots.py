@@ -54,7 +54,7 @@ def csp_safe_svg(svg: str) -> str:
 def _render(fig: Figure, salt: str) -> str:
     out = io.StringIO()
     with mpl.rc_context({"svg.hashsalt": salt}):
-        fig.savefig(out, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(out, format="svg", metadata={"Date": None})
     return csp_safe_svg(out.getvalue())
 
 
@@ -66,7 +66,9 @@ def _bars(
     salt: str,
 ) -> str:
     with _LOCK, mpl.rc_context({"svg.fonttype": "none", "font.size": 9}):
-        fig = Figure(figsize=(7.5, 3.0))
+        # fixed margins instead of a tight bounding box, which draws the figure twice
+        fig = Figure(figsize=(7.5, 3.2))
+        fig.subplots_adjust(left=0.08, right=0.99, top=0.8, bottom=0.22)
         ax = fig.subplots()
         width = 0.8 / max(1, len(series))
         positions = range(len(labels))
@@ -80,12 +82,15 @@ def _bars(
             )
         ax.set_xticks([p + width * (len(series) - 1) / 2 for p in positions])
         ax.set_xticklabels(labels, rotation=45 if len(labels) > 8 else 0, ha="right")
-        ax.set_title(title)
+        ax.set_title(title, pad=26)
         ax.spines[["top", "right"]].set_visible(False)
         if not labels:
+            ax.set_axis_off()
             ax.text(0.5, 0.5, _("no alarm in this period"), ha="center", transform=ax.transAxes)
         else:
-            ax.legend(frameon=False, ncols=len(series))
+            ax.legend(
+                frameon=False, ncols=len(series), loc="lower center", bbox_to_anchor=(0.5, 1.0)
+            )
         return _render(fig, salt)
 
 

@@ -44,11 +44,16 @@ from msa.stats.research import research_export
 from msa.stats.services import stats_read_record
 
 MAX_DAYS = 3660
+BREACHES_SHOWN = 100  # on the page and in the PDF; the CSV and the JSON list every one
 
 
 class StatsFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False)
-    end = forms.DateField(label=_("To"), required=False)
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     area = forms.ChoiceField(label=_("Area"), required=False)
 
     def __init__(self, *args: Any, areas: list[Area], **kwargs: Any) -> None:
@@ -97,8 +102,12 @@ def _query(request: HttpRequest, data: Any, form_class: type[StatsFilterForm]) -
     """The filter of a request, cut to the reader's zones; a bad filter is 400 through the
     form's errors, an area that is not the reader's is 404."""
     within = readable_zone_ids(request.user)
-    form = form_class(data or None, areas=areas_readable(within))
     default = _default_period()
+    form = form_class(
+        data or None,
+        areas=areas_readable(within),
+        initial={"start": default.start, "end": default.end},
+    )
     start, end, code = default.start, default.end, ""
     if form.is_bound and form.is_valid():
         start = form.cleaned_data.get("start") or start
@@ -127,6 +136,8 @@ def _shown(ind: Indicators) -> dict[str, Any]:
         ],
         "plot_month": plot_by_month(ind),
         "plot_zone": plot_by_zone(ind),
+        "breach_shown": BREACHES_SHOWN,
+        "breach_limit": f":{BREACHES_SHOWN}",
     }
 
 
@@ -246,7 +257,10 @@ def research(request: HttpRequest) -> HttpResponse:
     """The pseudonymised research export: a form (GET), the ZIP (POST with a purpose)."""
     within = readable_zone_ids(request.user, RESEARCH_ROLES)
     if request.method == "GET":
-        form = ResearchForm(areas=areas_readable(within))
+        default = _default_period()
+        form = ResearchForm(
+            areas=areas_readable(within), initial={"start": default.start, "end": default.end}
+        )
         return render(request, "stats/research.html", {"form": form})
     form = ResearchForm(request.POST, areas=areas_readable(within))
     if not form.is_valid():
