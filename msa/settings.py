@@ -157,7 +157,6 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": database_config(
         env_optional("DATABASE_URL"),
-                "msa.accounts.context_processors.js_strings",
         str(DATA_DIR / "msa.sqlite3"),
         pool_max=env_int("MSA_DB_POOL_MAX"),
     ),
