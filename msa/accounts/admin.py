@@ -20,6 +20,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -29,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from msa.accounts.models import Membership, Organisation, User
 from msa.audit.admin import AuditedAdmin, admin_audit
 from msa.core.actors import Actor
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -58,17 +60,29 @@ def membership_granted(request: HttpRequest, membership: Membership) -> None:
     }
     admin_audit(request, action="admin.membership_granted_loud", subject=membership, new=facts)
     recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{organisation.code}"
-    with transaction.atomic():
+    words = {
+        "admin": granter.get_username(),
+        "user": facts["user"],
+        "role": membership.role,
+        "organisation": organisation.code,
+    }
+    with transaction.atomic(), in_recipient_language(recipient, organisation):
+        body = (
+            gettext(
+                "Administrator %(admin)s gave %(user)s the role %(role)s in %(organisation)s "
+                "(to themselves). If nobody asked for it, revoke it and check the audit trail."
+            )
+            if to_self
+            else gettext(
+                "Administrator %(admin)s gave %(user)s the role %(role)s in %(organisation)s. "
+                "If nobody asked for it, revoke it and check the audit trail."
+            )
+        )
         message_enqueue(
             channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
             recipient=recipient,
-            subject=f"MSA admin: a {membership.role} role in {organisation.code} was given",
-            body=(
-                f"Administrator {granter.get_username()} gave {facts['user']} the role "
-                f"{membership.role} in {organisation.code}"
-                + (" (to themselves)" if to_self else "")
-                + ". If nobody asked for it, revoke it and check the audit trail."
-            ),
+            subject=gettext("MSA admin: a %(role)s role in %(organisation)s was given") % words,
+            body=body % words,
             actor=Actor.for_user(granter),
             about=membership,
         )

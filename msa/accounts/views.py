@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language, get_language_info
+from django.utils.translation import get_language, get_language_info, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
@@ -28,9 +28,10 @@ from django_otp.models import Device
 from msa.accounts import mfa
 from msa.accounts.language import supported
 from msa.accounts.lockout import console_lock_record, cool_off
-from msa.accounts.models import User
+from msa.accounts.models import Organisation, User
 from msa.core.actors import Actor
 from msa.core.permissions import Permission, public, requires, signed_in_step
+from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
@@ -173,18 +174,26 @@ def locked_out(
         lock = console_lock_record(request)
         if lock is not None:
             recipient = settings.MSA_SUPERVISOR_ALERT_TO or f"supervisor@{lock.centre_code}"
-            message_enqueue(
-                channel=MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL,
-                recipient=recipient,
-                subject="MSA: a console account is being locked",
-                body=(
-                    f"{lock.failures} failed sign-ins within the hour for console account "
-                    f"{lock.user.get_username()}; it is delayed "
-                    f"{int(lock.delay.total_seconds())} s each round, never locked longer. "
-                    "If it was not them, someone is guessing its password."
-                ),
-                actor=Actor.system("sign-in"),
-                about=lock.user,
-            )
+            centre = Organisation.objects.filter(code=lock.centre_code).first()
+            with in_recipient_language(recipient, centre):
+                message_enqueue(
+                    channel=(
+                        MessageChannel.SMS if recipient.startswith("+") else MessageChannel.EMAIL
+                    ),
+                    recipient=recipient,
+                    subject=gettext("MSA: a console account is being locked"),
+                    body=gettext(
+                        "%(failures)s failed sign-ins within the hour for console account "
+                        "%(user)s; it is delayed %(seconds)s s each round, never locked longer. "
+                        "If it was not them, someone is guessing its password."
+                    )
+                    % {
+                        "failures": lock.failures,
+                        "user": lock.user.get_username(),
+                        "seconds": int(lock.delay.total_seconds()),
+                    },
+                    actor=Actor.system("sign-in"),
+                    about=lock.user,
+                )
     seconds = int(cool_off(request).total_seconds())
     return render(request, "registration/locked_out.html", {"cooloff_s": seconds}, status=429)
