@@ -159,6 +159,7 @@ DATABASES = {
         env_optional("DATABASE_URL"),
         str(DATA_DIR / "msa.sqlite3"),
         pool_max=env_int("MSA_DB_POOL_MAX"),
+        pool_timeout_s=float(env_str("MSA_DB_POOL_TIMEOUT_S")),
     ),
 }
 

@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL: connections in each server process's pool (ASGI runs every request in "
         "its own thread, so connections are pooled, never kept per thread).",
     ),
+    Setting(
+        "MSA_DB_POOL_TIMEOUT_S",
+        "0.5",
+        "PostgreSQL: longest wait (seconds) for a pooled connection; after it the device API "
+        "answers 503 and the phone falls back to SMS at once: a database outage is answered "
+        "within 1 s.",
+    ),
     Setting("REDIS_URL", "", "redis://host:6379/0 for the channel layer; unset: in-memory layer."),
     Setting("MSA_DATA_DIR", "var", "Folder for the SQLite file and other local state."),
     Setting("MSA_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names served."),
@@ -339,7 +346,9 @@ def env_list(name: str) -> list[str]:
     return [part.strip() for part in env_str(name).split(",") if part.strip()]
 
 
-def database_config(url: str | None, sqlite_path: str, *, pool_max: int = 20) -> dict[str, Any]:
+def database_config(
+    url: str | None, sqlite_path: str, *, pool_max: int = 20, pool_timeout_s: float = 0.5
+) -> dict[str, Any]:
     """The DATABASES['default'] entry: PostgreSQL through psycopg 3, or SQLite in WAL mode."""
     if not url:
         return {
@@ -359,12 +368,13 @@ def database_config(url: str | None, sqlite_path: str, *, pool_max: int = 20) ->
     config["ENGINE"] = "django.db.backends.postgresql"
     # Under ASGI each request runs in a thread of its own: a connection kept per thread is
     # stranded when the thread ends. Connections come from psycopg's pool instead; a request
-    # that waits more than 5 s for one fails fast (the device API answers 503: SMS fallback).
+    # that waits more than ``pool_timeout_s`` for one fails fast (the device API answers 503:
+    # the phone falls back to SMS at once; with the database down, no connection ever comes).
     config["CONN_MAX_AGE"] = 0
     config.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": pool_max,
-        "timeout": 5,
+        "timeout": pool_timeout_s,
     }
     return config
 

@@ -183,10 +183,12 @@ class Cluster:
 
     # -- looking at it ------------------------------------------------------------------------
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(self, *args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``msa ARGS`` with the cluster's settings (on another database: ``database_url``)."""
+        env = self.env if database_url is None else {**self.env, "DATABASE_URL": database_url}
         return subprocess.run(
             [sys.executable, "-m", "msa.cli", *args],
-            env=self.env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=120,
@@ -388,3 +390,96 @@ def redis_server(folder: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- our own PostgreSQL, to take away and give back ---------------------------------------
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(found[-1]) if found else (shutil.which(name) or name)
+
+
+class PostgresServer:
+    """A PostgreSQL of the test's own (``initdb`` in a temporary folder, a free loopback port,
+    trust authentication): stopped and started again at will, and removed at the end. The
+    shared PostgreSQL on 5432 is never touched. Run as the ``postgres`` user when the tests run
+    as root (initdb refuses root)."""
+
+    def __init__(self) -> None:
+        import os  # noqa: PLC0415 - only this helper needs it
+        import tempfile  # noqa: PLC0415
+
+        self.folder = Path(tempfile.mkdtemp(prefix="msa-pg-"))
+        self.data = self.folder / "data"
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/msa"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run(
+            [*self._as, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    def init(self) -> None:
+        self._run(
+            _pg_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        self.start()
+        self._run(
+            _pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "msa"
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} -c fsync=off"
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "pg.log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Immediate stop, as a crash: connections are cut, nothing is shut down cleanly."""
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(
+            [*self._as, _pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    if not Path(_pg_bin("initdb")).exists():
+        pytest.skip("initdb is not installed (apt-get install postgresql)")
+    server = PostgresServer()
+    try:
+        server.init()
+        yield server
+    finally:
+        server.remove()
