@@ -4,7 +4,8 @@ Every entry says what calls it; an entry whose caller is gone is dead code to de
 
 # ruff: noqa: B018
 from msa.accounts.backends import LockoutBackend
-from msa.accounts.context_processors import nav
+from msa.accounts.context_processors import js_strings, nav
+from msa.accounts.language import LanguageMiddleware
 from msa.accounts.lockout import cool_off
 from msa.accounts.middleware import CentreTimeZoneMiddleware
 from msa.accounts.pseudonyms import case_row_for_analyst, incident_row_for_analyst
@@ -40,6 +41,8 @@ locked_out
 # ASGI_APPLICATION, MSA_ROUTER, the messaging provider setting)
 LockoutBackend
 nav
+js_strings
+LanguageMiddleware
 context_processors.msa
 CentreTimeZoneMiddleware
 ContentSecurityPolicyMiddleware
