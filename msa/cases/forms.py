@@ -524,12 +524,22 @@ def _on(label: Any) -> forms.DateField:
     return forms.DateField(label=label, widget=DATE, validators=[_past_date])
 
 
-class JudicialStepForm(forms.Form):
+class _AfterIncident(forms.Form):
+    """A record that may follow one of the case's incidents (chosen, never typed)."""
+
+    incident_reference = forms.ChoiceField(label=_("after incident"), required=False)
+    field_order = ("kind", "on", "incident_reference")
+
+    def __init__(self, *args: Any, incidents: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["incident_reference"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "—"), *incidents]
+
+
+class JudicialStepForm(_AfterIncident):
     kind = forms.ChoiceField(label=_("step"), choices=JudicialStepKind.choices)
     on = _on(_("date"))
-    incident_reference = forms.CharField(
-        label=_("after incident (reference)"), max_length=32, required=False
-    )
     conditions = _long_text(_("conditions (released under conditions)"))
     programme = forms.ChoiceField(
         label=_("programme (referred)"), choices=[("", "—"), *Programme.choices], required=False
@@ -537,18 +547,18 @@ class JudicialStepForm(forms.Form):
     notes = _long_text(_("notes"))
 
 
-class MeasureChangeForm(forms.Form):
+class MeasureChangeForm(_AfterIncident):
     kind = forms.ChoiceField(label=_("change"), choices=MeasureChangeKind.choices)
     on = _on(_("date"))
-    incident_reference = forms.CharField(
-        label=_("after incident (reference)"), max_length=32, required=False
-    )
     description = forms.CharField(
         label=_("what changed"), max_length=LONG_TEXT, widget=forms.Textarea({"rows": 2})
     )
 
 
 class LaterReportForm(forms.Form):
+    def __init__(self, *args: Any, incidents: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # a report to the police follows no incident here
+
     kind = forms.ChoiceField(label=_("about"), choices=LaterReportKind.choices)
     reported_on = _on(_("reported on"))
     police_reference = forms.CharField(

@@ -21,6 +21,7 @@ from msa.cases.services.followup import (
 )
 from msa.cases.tests import factories as h
 from msa.core.errors import ValidationError
+from tests.support.factories import press
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -37,11 +38,19 @@ def _live_case() -> ProtectionCase:
 
 def test_recorded_on_the_case_page_with_audit(demo: None, clock) -> None:
     clock.freeze(T0 + timedelta(days=20))
-    case = _live_case()
+    incident = press(at=T0 + timedelta(days=8)).incident
+    case = incident.case
     officer = h.client_for("reference")
     url = f"/cases/{case.reference}/followup/"
+    # a step follows one of the case's own incidents, never a typed reference
+    typed = officer.post(
+        url + "judicial/",
+        {"kind": "arrested", "on": "2026-03-10", "incident_reference": "GNT-2026-99999"},
+        follow=True,
+    )
+    assert "Not recorded" in typed.content.decode()
     steps = [
-        {"kind": "arrested", "on": "2026-03-10", "incident_reference": "GNT-2026-00042"},
+        {"kind": "arrested", "on": "2026-03-10", "incident_reference": incident.reference},
         {"kind": "before_judge", "on": "2026-03-11"},
         {"kind": "released_conditions", "on": "2026-03-12", "conditions": "no contact, 500 m"},
         {"kind": "referred", "on": "2026-03-12", "programme": "aggression"},
@@ -66,6 +75,7 @@ def test_recorded_on_the_case_page_with_audit(demo: None, clock) -> None:
     assert audit is not None
     assert "500 m" not in str(audit.new)
 
+    assert case.judicial_steps.get(kind="arrested").incident_reference == incident.reference
     page = officer.get(f"/cases/{case.reference}/").content.decode()
     assert 'data-kind="released_conditions"' in page
     assert "no contact, 500 m" in page

@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from msa.alarms.models import Incident
+from msa.alarms.states import Lane
 from msa.cases import forms as f
 from msa.cases.models import ProtectionCase
 from msa.cases.permissions import CASES
@@ -69,9 +71,23 @@ RECORDS: dict[str, tuple[type[forms.Form], Record]] = {
 }
 
 
-def followup_forms() -> dict[str, forms.Form]:
+def case_incidents(case: ProtectionCase) -> list[tuple[str, str]]:
+    """The case's live incidents, newest first, as choices (a record follows one of them)."""
+    rows = (
+        Incident.objects.filter(case=case, lane=Lane.LIVE)
+        .order_by("-received_at")
+        .values_list("reference", "received_at")[:50]
+    )
+    return [(ref, f"{ref} ({at:%Y-%m-%d})") for ref, at in rows]
+
+
+def followup_forms(case: ProtectionCase) -> dict[str, forms.Form]:
     """The empty forms the case page shows (one per kind of record)."""
-    return {kind: form_class() for kind, (form_class, _call) in RECORDS.items()}
+    incidents = case_incidents(case)
+    return {
+        kind: form_class(incidents=incidents)  # type: ignore[call-arg]  # each takes incidents
+        for kind, (form_class, _call) in RECORDS.items()
+    }
 
 
 @require_POST
@@ -81,7 +97,7 @@ def case_followup(request: HttpRequest, reference: str, kind: str) -> HttpRespon
     if kind not in RECORDS:
         raise Http404
     form_class, call = RECORDS[kind]
-    form = form_class(request.POST)
+    form = form_class(request.POST, incidents=case_incidents(case))  # type: ignore[call-arg]
     if not form.is_valid():
         problems = "; ".join(
             f"{form.fields[name].label if name in form.fields else name}: "

@@ -241,7 +241,7 @@ def _followup_context(case: ProtectionCase) -> dict[str, Any]:
         "judicial_steps": case.judicial_steps.all(),
         "measure_changes": case.measure_changes.all(),
         "later_reports": case.later_reports.all(),
-        "followup_forms": followup_forms(),
+        "followup_forms": followup_forms(case),
     }
 
 
