@@ -17,7 +17,8 @@ from msa.alarms.services.aml import AmlInput, aml_report_attach
 from msa.audit.models import AuditEntry
 from msa.core.actors import Actor
 from msa.core.clock import Clock
-from msa.dispatch.models import IncidentNote
+from msa.dispatch.models import IncidentNote, Unit
+from msa.dispatch.services.dispatching import dispatch_create
 from tests.support.factories import press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
@@ -91,6 +92,9 @@ def test_the_eido_follows_the_rules_and_keeps_aml_apart(
         actor=ACTOR,
     )
     IncidentNote.objects.create(incident=incident, text="door locked", author_label="op", at=NOW)
+    Unit.objects.update(position_at=None)  # seeded at the real time, after NOW
+    unit = Unit.objects.get(call_sign="G-12")
+    dispatch_create(incident=incident, unit_ids=[unit.pk], actor=ACTOR)
     token = token_create(
         kind=TokenKind.INTEGRATION, name="cad", actor=ACTOR, organisation=incident.centre
     ).plain
@@ -114,7 +118,7 @@ def test_the_eido_follows_the_rules_and_keeps_aml_apart(
     ]
     assert len(ids) == len(set(ids)), "every $id is unique"
     assert eido["incidentComponent"]["incidentTrackingIdentifier"] == incident.reference
-    assert eido["incidentComponent"]["incidentStatusCommonRegistryText"] == ["received"]
+    assert eido["incidentComponent"]["incidentStatusCommonRegistryText"] == ["dispatched"]
 
     device = [
         c for c in eido["locationComponent"] if c["locationTypeDescriptionRegistryText"] == "Caller"
@@ -137,7 +141,7 @@ def test_the_eido_follows_the_rules_and_keeps_aml_apart(
     assert "Restraining order" in eido["cautionComponent"][0]["cautionTypeRegistryText"]
     assert eido["alarmsSensorsComponent"][0]["alarmTriggerText"] == "button"
     assert [n["noteText"] for n in eido["notesComponent"]] == ["door locked"]
-    assert isinstance(eido["dispatchComponent"], list)
+    assert [d["unitIdentifier"] for d in eido["dispatchComponent"]] == ["G-12"]
 
     reads = AuditEntry.objects.filter(action="incident.eido_read", subject_id=str(incident.pk))
     assert reads.count() == 1
