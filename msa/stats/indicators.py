@@ -21,7 +21,17 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateTimeField, FloatField, Func, IntegerField, TextField, Value
+from django.db.models import (
+    BooleanField,
+    DateTimeField,
+    ExpressionWrapper,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    TextField,
+    Value,
+)
 from django.db.models.functions import Cast
 
 from msa.accounts.models import Organisation
@@ -282,8 +292,8 @@ def _row(values: tuple[Any, ...]) -> _Row:
         case_id,
     ) = values
     channels = DATA_ONLY if raw_channels in _RAW_DATA_ONLY else tuple(json.loads(raw_channels))
-    duress = trigger == Trigger.DURESS or duress_s is not None
-    cancelled = cancel_s is not None and not duress
+    duress = trigger == Trigger.DURESS or bool(duress_s)
+    cancelled = bool(cancel_s) and not duress
     return _Row(
         pk=pk,
         reference=reference,
@@ -325,8 +335,10 @@ def _incident_rows(lo: datetime, hi: datetime, zones: Iterable[int]) -> list[_Ro
             ack_s=Seconds("acknowledged_at", "received_at"),
             dispatch_s=Seconds("dispatched_at", "received_at"),
             on_scene_s=Seconds("on_scene_at", "received_at"),
-            cancel_s=Seconds("victim_cancelled_at", "received_at"),
-            duress_s=Seconds("duress_at", "received_at"),
+            cancel_s=ExpressionWrapper(
+                Q(victim_cancelled_at__isnull=False), output_field=BooleanField()
+            ),
+            duress_s=ExpressionWrapper(Q(duress_at__isnull=False), output_field=BooleanField()),
             # 0/1/NULL: no boolean converter per row
             violence=Cast("violence_before_arrival", IntegerField()),
             injured=Cast("victim_injured", IntegerField()),
@@ -503,18 +515,14 @@ def _tally(
             continue
         z = t.per_zone[r.zone_id]
         t.used_cases.add(r.case_id)
-        marks = {
-            "live": True,
-            "genuine": r.genuine,
-            "arrests": r.arrested,
-            "dispatched": r.dispatched,
-            "breached": r.breached(now_t),
-        }
-        for key, hit in marks.items():
-            if hit:
-                t.count[key] += 1
-                m[key] += 1
-                z[key] += 1
+        breached = r.breached(now_t)
+        # the counts kept for the total, the month and the zone alike
+        for counter in (t.count, m, z):
+            counter["live"] += 1
+            counter["genuine"] += r.genuine
+            counter["arrests"] += r.arrested
+            counter["dispatched"] += r.dispatched
+            counter["breached"] += breached
         c = t.count
         c[r.outcome] += 1
         c["cancelled"] += r.cancelled
@@ -531,7 +539,7 @@ def _tally(
         if r.dispatched and r.on_scene_s is not None:
             t.on_scene.append(r.on_scene_s)
             t.month_scene[month].append(r.on_scene_s)
-        if marks["breached"]:
+        if breached:
             t.breached.append(r)
     return t
 
