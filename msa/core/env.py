@@ -208,7 +208,7 @@ SETTINGS: tuple[Setting, ...] = (
         "(secret; kept outside the database). Empty: no bundle can be exported (the demo "
         "generates one in demo-secrets.json).",
     ),
-    # Statistics (msa/stats, docs/indicators.md)
+    # The statistics part: msa/stats, docs/indicators.md
     Setting(
         "MSA_RESEARCH_KEY",
         "",
