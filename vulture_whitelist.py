@@ -33,6 +33,7 @@ from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
 from msa.realtime.layer import ResilientRedisChannelLayer
 from msa.simulate import Scenario
+from msa.stats.indicators import Seconds
 
 # settings.py names these for django-axes (AXES_COOLOFF_TIME, AXES_LOCKOUT_CALLABLE)
 cool_off
@@ -82,6 +83,10 @@ rank_units
 
 # the event registry: read by the events contract test and the timeline labels' check
 EVENT_TYPES
+
+# Django's SQL compiler calls an expression's as_<vendor> by name
+Seconds.as_sqlite
+Seconds.as_postgresql
 
 # `msa simulate scenario NAME` calls the scenario methods by name
 Scenario.walk
