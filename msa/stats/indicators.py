@@ -372,16 +372,6 @@ def _incident_rows(lo: datetime, hi: datetime, zones: Iterable[int]) -> list[_Ro
         return [_row(values) for values in cursor.fetchall()]
 
 
-def _seconds(rows: Iterable[_Row], milestone: str) -> list[float]:
-    """Seconds from receipt to ``milestone`` of the live rows that reached it."""
-    out: list[float] = []
-    for r in rows:
-        s = getattr(r, milestone)
-        if r.lane == Lane.LIVE and s is not None:
-            out.append(s)
-    return out
-
-
 def _months(period: Period, lo: datetime) -> tuple[list[float], list[str]]:
     """The months of the period: their first instants in seconds from ``lo`` (local months
     of MSA_TIME_ZONE), and their names."""
