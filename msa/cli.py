@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -61,6 +62,10 @@ def _migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(
     host: str,
     port: int,
@@ -84,6 +89,10 @@ def _serve(
         worker = threading.Thread(target=run_forever, args=(stop,), name="msa-worker", daemon=True)
         worker.start()
     print(f"MSA listening on http://{host}:{port}/  (Ctrl-C stops)", flush=True)
+    # uvicorn shuts down on SIGTERM, then restores the handler it found and raises the signal
+    # again: with the default handler the process died there and this finally never ran (the
+    # worker thread was cut mid-sweep). Ours turns that second SIGTERM into SystemExit.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "msa.asgi:application",
