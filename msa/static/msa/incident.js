@@ -54,6 +54,8 @@
       copy.className = "link copy";
       copy.dataset.copy = "last-position-coords";
       copy.textContent = "⧉";
+      copy.title = pos.dataset.textCopy || "";
+      copy.setAttribute("aria-label", pos.dataset.textCopy || "copy");
       const age = document.createElement("strong");
       age.id = "position-age";
       pos.append(coords, " ", accuracy, " ", copy, " · ", age);
