@@ -75,7 +75,12 @@ def test_gsm7_unpacks_the_published_vectors() -> None:
     assert gsm7_pack("hellohello").hex().upper() == "E8329BFD4697D9EC37"
 
 
-@given(st.text(alphabet=st.sampled_from(list('ABCxyz0189;=+-."@{}[]~€\\|^_ ')), max_size=200))
+# Without the septet count (a gateway hands over octets only), a text ending in '@' (septet 0)
+# on an octet boundary reads like the padding of one character less; AML never ends in '@'.
+GSM7_TEXT = st.text(alphabet=st.sampled_from(list('ABCxyz0189;=+-."@{}[]~€\\|^_ ')), max_size=200)
+
+
+@given(GSM7_TEXT.filter(lambda t: not t.endswith("@")))
 def test_gsm7_round_trips_what_we_pack(text: str) -> None:
     assert gsm7_unpack(gsm7_pack(text)) == text
 
