@@ -54,13 +54,10 @@ class OsmandReport:
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            return None
+    try:
+        number = float(value) if isinstance(value, int | float) else float(str(value).strip())
+    except (ValueError, OverflowError):  # not a number, or an integer beyond a float
+        return None
     return number if math.isfinite(number) else None
 
 

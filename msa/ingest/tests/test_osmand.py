@@ -269,3 +269,15 @@ def test_the_command_line_enrols_osmand_devices_and_units(
     )
     assert Unit.objects.get(call_sign="G-12").positions.filter(source="osmand").count() == 1
     assert main(["unit", "osmand-id", "NOPE"]) == 2
+
+
+@pytest.mark.django_db
+def test_numbers_beyond_a_float_are_no_position(ident: str, client: Client, frozen: Clock) -> None:
+    huge = "1" + "0" * 400  # JSON allows it; float() overflows
+    body = (
+        f'{{"device_id": "{ident}", "location": {{"timestamp": {huge}, "alarm": "sos",'
+        f' "coords": {{"latitude": {huge}, "longitude": 3}}, "battery": {{"level": {huge}}}}}}}'
+    )
+    assert client.post(BASE, data=body, content_type="application/json").status_code == 200
+    incident = Incident.objects.get(unverified_reason="unsigned_protocol")
+    assert not incident.fixes.exists()
