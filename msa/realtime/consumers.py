@@ -76,6 +76,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     last_sent: int
     group: str = ""
     beat: asyncio.Task[None] | None = None
+    layer_down = False  # the last group_add failed: the outage is logged once
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -158,7 +159,14 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
         except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
-            log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
+            # once per outage and socket, not at every heartbeat while Redis is away
+            if not self.layer_down:
+                log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
+            self.layer_down = True
+            return
+        if self.layer_down:
+            log.info("channel_layer_back")
+        self.layer_down = False
 
     async def _replay(self) -> None:
         while True:
