@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
+from django.utils.translation import gettext_noop
 
 from msa.core.crypto import lookup_hash
 from msa.core.errors import ValidationError
@@ -18,10 +19,12 @@ def normalise_phone(raw: str, *, region: str) -> str:
         number = phonenumbers.parse(raw, region.upper() or None)
     except phonenumbers.NumberParseException:
         raise ValidationError(
-            "not a phone number", fields={"phone_number": raw[:3] + "…"}
+            gettext_noop("not a phone number"), fields={"phone_number": raw[:3] + "…"}
         ) from None
     if not phonenumbers.is_possible_number(number):
-        raise ValidationError("not a possible phone number", fields={"phone_number": "invalid"})
+        raise ValidationError(
+            gettext_noop("not a possible phone number"), fields={"phone_number": "invalid"}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 
 from msa.cases.models import RISK_ORDER
 from msa.core.errors import ValidationError
@@ -158,7 +158,7 @@ def answers_clean(definition: Mapping[str, Any], raw: Mapping[str, str]) -> dict
         else:
             answers[key] = value[:4000]
     if errors:
-        raise ValidationError("some answers are missing or invalid", fields=errors)
+        raise ValidationError(gettext_noop("some answers are missing or invalid"), fields=errors)
     return answers
 
 

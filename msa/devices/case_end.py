@@ -17,6 +17,7 @@ Views, the CLI and tests call these; the cases halves are never entry points of 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.cases.models import ProtectionCase, Review, ReviewOutcome
 from msa.cases.services.enrolment import consent_withdraw
@@ -41,7 +42,9 @@ def case_end_and_recall(
     of the case is open (``open_incident``, the caller asks ``alarms``): her button must keep
     working until the centre has closed it."""
     if open_incident:
-        raise ConflictError("an incident of this case is open: the centre closes it first")
+        raise ConflictError(
+            gettext_noop("an incident of this case is open: the centre closes it first")
+        )
     was = case.status
     ended = case_end(case=case, reason=reason, actor=actor, note=note)
     if was in HOLDS_DEVICES:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.audit.services import audit_record
@@ -77,15 +78,21 @@ def item_add(
     budget: str = "",
 ) -> InventoryItem:
     if kind not in ItemKind.values:
-        raise ValidationError("unknown kind", fields={"kind": kind})
+        raise ValidationError(gettext_noop("unknown kind"), fields={"kind": kind})
     if district.kind != OrgKind.PROSECUTOR_OFFICE:
-        raise ValidationError("stock belongs to a judicial district", fields={"district": "kind"})
+        raise ValidationError(
+            gettext_noop("stock belongs to a judicial district"), fields={"district": "kind"}
+        )
     if not serial.strip():
-        raise ValidationError("a serial number", fields={"serial": "required"})
+        raise ValidationError(gettext_noop("a serial number"), fields={"serial": "required"})
     if imei and not (imei.isdigit() and len(imei) in {15, 16}):
-        raise ValidationError("an IMEI is 15 or 16 digits", fields={"imei": "invalid"})
+        raise ValidationError(
+            gettext_noop("an IMEI is 15 or 16 digits"), fields={"imei": "invalid"}
+        )
     if iccid and not (iccid.isdigit() and 18 <= len(iccid) <= 22):
-        raise ValidationError("an ICCID is 18 to 22 digits", fields={"iccid": "invalid"})
+        raise ValidationError(
+            gettext_noop("an ICCID is 18 to 22 digits"), fields={"iccid": "invalid"}
+        )
     now = clock.now()
     try:
         with transaction.atomic():
@@ -102,7 +109,7 @@ def item_add(
                 added_at=now,
             )
     except IntegrityError:
-        raise ConflictError("an item of this kind with this serial exists") from None
+        raise ConflictError(gettext_noop("an item of this kind with this serial exists")) from None
     history_start(ITEM_MACHINE, item, transition=ItemTransitionName.ADD, actor=actor, at=now)
     audit_record(
         actor=actor,
@@ -121,12 +128,12 @@ def item_status_change(
     """Mark an item that is not lent as in repair, lost or retired, or back in stock."""
     if transition not in STOCK_TRANSITIONS:
         raise ValidationError(
-            "unknown change (lending and returning go through the loan)",
+            gettext_noop("unknown change (lending and returning go through the loan)"),
             fields={"transition": transition},
         )
     locked = InventoryItem.objects.select_for_update().get(pk=item.pk)
     if locked.loans.filter(returned_at__isnull=True).exists():
-        raise ConflictError("the item is lent: record its return first")
+        raise ConflictError(gettext_noop("the item is lent: record its return first"))
     return transition_apply(
         ITEM_MACHINE, locked, ItemTransitionName(transition), actor=actor, reason=reason
     )
@@ -136,18 +143,22 @@ def item_status_change(
 def loan_create(*, item: InventoryItem, case: ProtectionCase, actor: Actor) -> Loan:
     """Lend ``item`` to ``case``: the item must be in stock in the case's district."""
     if case.status not in LENDABLE_STATES:
-        raise ValidationError("devices are lent once consent is recorded", fields={"case": "state"})
+        raise ValidationError(
+            gettext_noop("devices are lent once consent is recorded"), fields={"case": "state"}
+        )
     locked = InventoryItem.objects.select_for_update().get(pk=item.pk)
     if locked.district_id != case.police_zone.prosecutor_office_id:
-        raise ValidationError("the item belongs to another district", fields={"item": "district"})
+        raise ValidationError(
+            gettext_noop("the item belongs to another district"), fields={"item": "district"}
+        )
     if locked.status != ItemStatus.IN_STOCK:
-        raise ConflictError("the item is not in stock")
+        raise ConflictError(gettext_noop("the item is not in stock"))
     now = clock.now()
     try:
         with transaction.atomic():
             loan = Loan.objects.create(item=locked, case=case, loaned_at=now, loaned_by=actor.label)
     except IntegrityError:
-        raise ConflictError("the item is already lent") from None
+        raise ConflictError(gettext_noop("the item is already lent")) from None
     loan.item = transition_apply(ITEM_MACHINE, locked, ItemTransitionName.LEND, actor=actor, at=now)
     audit_record(
         actor=actor,
@@ -177,9 +188,13 @@ def loan_pair_step(
         .first()
     )
     if loan is None:
-        raise ValidationError("lend a phone to this case first", fields={"loan": "no phone"})
+        raise ValidationError(
+            gettext_noop("lend a phone to this case first"), fields={"loan": "no phone"}
+        )
     if not case.loans.filter(returned_at__isnull=True, item__kind=ItemKind.BUTTON).exists():
-        raise ValidationError("lend a button to this case first", fields={"loan": "no button"})
+        raise ValidationError(
+            gettext_noop("lend a button to this case first"), fields={"loan": "no button"}
+        )
     revoked = _revoke_lent(loan, actor=actor, at=at)
     device = device_enroll(case=case, actor=actor, device_id=device_id)
     key = device.secret()
@@ -232,7 +247,7 @@ def loan_return_step(*, loan: Loan, condition: str, actor: Actor, at: datetime) 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("loan_return_step runs in the return's transaction")
     if condition not in RETURN_CONDITIONS:
-        raise ValidationError("unknown condition", fields={"condition": condition})
+        raise ValidationError(gettext_noop("unknown condition"), fields={"condition": condition})
     locked = (
         Loan.objects.select_for_update(of=("self",))
         .select_related("item", "device")

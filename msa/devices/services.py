@@ -17,6 +17,7 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase
@@ -51,10 +52,12 @@ def device_enroll(
     """
     device_id = device_id or new_device_id()
     if not DEVICE_ID_RE.fullmatch(device_id):
-        raise ValidationError("invalid device id", fields={"device_id": "3-32 of A-Z a-z 0-9 -"})
+        raise ValidationError(
+            gettext_noop("invalid device id"), fields={"device_id": "3-32 of A-Z a-z 0-9 -"}
+        )
     key = key if key is not None else secrets.token_bytes(KEY_BYTES)
     if len(key) != KEY_BYTES:
-        raise ValidationError("the key must be 32 bytes", fields={"key": "32 bytes"})
+        raise ValidationError(gettext_noop("the key must be 32 bytes"), fields={"key": "32 bytes"})
     now = clock.now()
     device = Device.objects.create(
         device_id=device_id,
@@ -124,7 +127,9 @@ def device_credentials_issue(
 ) -> DeviceCredentials:
     """Enrol a phone for ``case``: a new device id and key, returned once for the QR code."""
     if device_id is not None and Device.objects.filter(device_id=device_id).exists():
-        raise ValidationError("this device id is taken", fields={"device_id": "taken"})
+        raise ValidationError(
+            gettext_noop("this device id is taken"), fields={"device_id": "taken"}
+        )
     key = secrets.token_bytes(KEY_BYTES)
     device = device_enroll(case=case, actor=actor, device_id=device_id, key=key)
     return device_credentials(device, key)
@@ -135,7 +140,9 @@ def device_key_rotate(*, device: Device, actor: Actor) -> DeviceCredentials:
     """A new key for the same device id; the old key stops working at once."""
     locked = Device.objects.select_for_update().get(pk=device.pk)
     if locked.status == DeviceStatus.REVOKED:
-        raise ValidationError("a revoked device gets no new key", fields={"device": "revoked"})
+        raise ValidationError(
+            gettext_noop("a revoked device gets no new key"), fields={"device": "revoked"}
+        )
     key = secrets.token_bytes(KEY_BYTES)
     now = clock.now()
     locked.key = encode_key(key)

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from msa.accounts.models import Membership, Organisation, OrgKind, User
 from msa.audit.services import audit_record
@@ -109,18 +109,27 @@ def _validate(data: ApplicationInput, zone: Organisation) -> tuple[str, list[str
     if not data.victim_agrees:
         raise ValidationError(NO_AGREEMENT, fields={"victim_agrees": "required"})
     if zone.kind != OrgKind.POLICE_ZONE:
-        raise ValidationError("choose the victim's police zone", fields={"zone": "not a zone"})
+        raise ValidationError(
+            gettext_noop("choose the victim's police zone"), fields={"zone": "not a zone"}
+        )
     if not (data.victim.first_name.strip() and data.victim.last_name.strip()):
         raise ValidationError(
-            "the victim's first and last name", fields={"victim_last_name": "required"}
+            gettext_noop("the victim's first and last name"),
+            fields={"victim_last_name": "required"},
         )
     if data.org_level not in RiskLevel.values:
-        raise ValidationError("the service's own assessment", fields={"org_level": "unknown"})
+        raise ValidationError(
+            gettext_noop("the service's own assessment"), fields={"org_level": "unknown"}
+        )
     if not data.urgency_notes.strip():
-        raise ValidationError("say why protection is urgent", fields={"urgency_notes": "required"})
+        raise ValidationError(
+            gettext_noop("say why protection is urgent"), fields={"urgency_notes": "required"}
+        )
     unknown = sorted(set(data.items) - set(ApplicationItem.values))
     if unknown:
-        raise ValidationError("unknown item", fields={"items": ", ".join(unknown)[:80]})
+        raise ValidationError(
+            gettext_noop("unknown item"), fields={"items": ", ".join(unknown)[:80]}
+        )
     safe = ""
     if data.safe_number.strip():
         safe = normalise_phone(data.safe_number, region=zone.country)
@@ -141,7 +150,8 @@ def application_submit(
     or from someone who is not a member of ``organisation`` (a support service)."""
     if not _support_member(applicant, organisation):
         raise ValidationError(
-            "only a member of a support service applies", fields={"organisation": "not yours"}
+            gettext_noop("only a member of a support service applies"),
+            fields={"organisation": "not yours"},
         )
     safe, items = _validate(data, zone)
     actor = Actor.for_user(applicant)
@@ -276,7 +286,7 @@ def _lock_received(application: CaseApplication) -> CaseApplication:
         .get(pk=application.pk)
     )
     if locked.status != ApplicationState.RECEIVED:
-        raise ConflictError("this application was already decided")
+        raise ConflictError(gettext_noop("this application was already decided"))
     return locked
 
 
@@ -325,11 +335,17 @@ def application_merge(
     details are shown there) and the case the application opened ends."""
     locked = _lock_received(application)
     if into.pk == locked.case_id:
-        raise ValidationError("merge with another case", fields={"into": "the same case"})
+        raise ValidationError(
+            gettext_noop("merge with another case"), fields={"into": "the same case"}
+        )
     if into.police_zone_id != locked.case.police_zone_id:
-        raise ValidationError("merge with a case of the same zone", fields={"into": "zone"})
+        raise ValidationError(
+            gettext_noop("merge with a case of the same zone"), fields={"into": "zone"}
+        )
     if into.status in {CaseState.ENDED, CaseState.REFUSED}:
-        raise ValidationError("that case is closed", fields={"into": str(into.status)})
+        raise ValidationError(
+            gettext_noop("that case is closed"), fields={"into": str(into.status)}
+        )
     merged = transition_apply(
         APPLICATION_MACHINE,
         locked,
@@ -361,9 +377,9 @@ def application_decline(
 ) -> CaseApplication:
     """Declined with a reason the applicant sees; the case the application opened ends."""
     if reason not in DeclineReason.values:
-        raise ValidationError("choose the reason", fields={"reason": "required"})
+        raise ValidationError(gettext_noop("choose the reason"), fields={"reason": "required"})
     if reason == DeclineReason.OTHER and not note.strip():
-        raise ValidationError("say why in the note", fields={"note": "required"})
+        raise ValidationError(gettext_noop("say why in the note"), fields={"note": "required"})
     locked = _lock_received(application)
     declined = transition_apply(
         APPLICATION_MACHINE,

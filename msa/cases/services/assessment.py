@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -109,7 +110,10 @@ def assessment_record(
     bombshell was answered yes."""
     if case.applications.filter(status=ApplicationState.RECEIVED).exists():
         raise ValidationError(
-            "decide on the support service's application first (accept it, merge it or decline it)",
+            gettext_noop(
+                "decide on the support service's application first "
+                "(accept it, merge it or decline it)"
+            ),
             fields={"application": "not decided"},
         )
     clean = answers_clean(instrument.definition, answers)
@@ -117,15 +121,17 @@ def assessment_record(
     level = result.level
     if override_level:
         if override_level not in RISK_ORDER:
-            raise ValidationError("unknown level", fields={"override_level": "unknown"})
+            raise ValidationError(
+                gettext_noop("unknown level"), fields={"override_level": "unknown"}
+            )
         if RISK_ORDER.index(override_level) <= RISK_ORDER.index(result.level):
             raise ValidationError(
-                "an override may only raise the level",
+                gettext_noop("an override may only raise the level"),
                 fields={"override_level": "must be higher than the computed level"},
             )
         if not override_reason.strip():
             raise ValidationError(
-                "an override needs a reason", fields={"override_reason": "required"}
+                gettext_noop("an override needs a reason"), fields={"override_reason": "required"}
             )
         level = override_level
     now = clock.now()

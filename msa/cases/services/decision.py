@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -48,28 +49,38 @@ class ZoneInput:
 
 def _check_lat_lon(lat: Any, lon: Any) -> None:
     if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
-        raise ValidationError("a zone needs coordinates", fields={"zones": "coordinates"})
+        raise ValidationError(
+            gettext_noop("a zone needs coordinates"), fields={"zones": "coordinates"}
+        )
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationError("coordinates out of range", fields={"zones": "coordinates"})
+        raise ValidationError(
+            gettext_noop("coordinates out of range"), fields={"zones": "coordinates"}
+        )
 
 
 def zone_check(zone: ZoneInput) -> None:
     if not zone.label.strip():
-        raise ValidationError("every zone needs a label", fields={"zones": "label"})
+        raise ValidationError(gettext_noop("every zone needs a label"), fields={"zones": "label"})
     if zone.shape == ZoneShape.CIRCLE:
         _check_lat_lon(zone.lat, zone.lon)
         if not zone.radius_m or not (10 <= zone.radius_m <= 20_000):
-            raise ValidationError("a radius between 10 m and 20 km", fields={"zones": "radius_m"})
+            raise ValidationError(
+                gettext_noop("a radius between 10 m and 20 km"), fields={"zones": "radius_m"}
+            )
     elif zone.shape == ZoneShape.POLYGON:
         if not zone.rings or len(zone.rings[0]) < 3:
-            raise ValidationError("a polygon needs 3 points or more", fields={"zones": "rings"})
+            raise ValidationError(
+                gettext_noop("a polygon needs 3 points or more"), fields={"zones": "rings"}
+            )
         for ring in zone.rings:
             for point in ring:
                 if len(point) != 2:
-                    raise ValidationError("a point is [lat, lon]", fields={"zones": "rings"})
+                    raise ValidationError(
+                        gettext_noop("a point is [lat, lon]"), fields={"zones": "rings"}
+                    )
                 _check_lat_lon(point[0], point[1])
     else:
-        raise ValidationError("unknown zone shape", fields={"zones": "shape"})
+        raise ValidationError(gettext_noop("unknown zone shape"), fields={"zones": "shape"})
 
 
 def max_duration() -> timedelta:
@@ -86,10 +97,12 @@ def _validity(valid_from: date, valid_until: date | None) -> date:
     longest = valid_from + max_duration()
     until = valid_until or longest
     if until < valid_from:
-        raise ValidationError("ends before it starts", fields={"valid_until": "before start"})
+        raise ValidationError(
+            gettext_noop("ends before it starts"), fields={"valid_until": "before start"}
+        )
     if until > longest:
         raise ValidationError(
-            "longer than the maximum duration",
+            gettext_noop("longer than the maximum duration"),
             fields={"valid_until": f"at most {settings.MSA_CASE_MAX_DAYS} days"},
         )
     return until
@@ -130,7 +143,9 @@ def decision_record(
     """Approve (with the measures) or refuse. An approval registers the suspect with the
     national police database and asks the victim's consent."""
     if not reference.strip():
-        raise ValidationError("the decision's reference", fields={"reference": "required"})
+        raise ValidationError(
+            gettext_noop("the decision's reference"), fields={"reference": "required"}
+        )
     now = clock.now()
     start = valid_from or now.date()
     until = _validity(start, valid_until) if approve else None
@@ -238,7 +253,9 @@ def case_renew(
 ) -> Decision:
     """A new decision extends the alarm beyond its maximum duration."""
     if not reference.strip():
-        raise ValidationError("the decision's reference", fields={"reference": "required"})
+        raise ValidationError(
+            gettext_noop("the decision's reference"), fields={"reference": "required"}
+        )
     now = clock.now()
     locked = transition_apply(CASE_MACHINE, case, T.RENEW, actor=actor, at=now)
     start = now.date()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -29,5 +30,5 @@ def case_dossier_read(*, case: ProtectionCase, actor: Actor, reason: str, scope:
 def case_reason_state(*, case: ProtectionCase, actor: Actor, reason: str) -> None:
     """A reader outside the case's owners states why they need the full dossier."""
     if not reason.strip():
-        raise ValidationError("state a reason", fields={"reason": "required"})
+        raise ValidationError(gettext_noop("state a reason"), fields={"reason": "required"})
     audit_record(actor=actor, action="dossier.reason", subject=case, reason=reason.strip())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -39,7 +40,7 @@ def consent_record(
     now = clock.now()
     if given_at > now + timedelta(minutes=5):
         raise ValidationError(
-            "consent cannot be given in the future", fields={"given_at": "future"}
+            gettext_noop("consent cannot be given in the future"), fields={"given_at": "future"}
         )
     locked = transition_apply(CASE_MACHINE, case, T.CONSENT, actor=actor, at=now)
     consent = Consent.objects.create(
@@ -64,7 +65,7 @@ def consent_withdraw(*, case: ProtectionCase, actor: Actor, reason: str = "") ->
     now = clock.now()
     consent = case.consents.filter(withdrawn_at__isnull=True).first()
     if consent is None:
-        raise NotFoundError("no consent to withdraw")
+        raise NotFoundError(gettext_noop("no consent to withdraw"))
     consent.withdrawn_at = now
     consent.withdrawal_recorded_by = actor.label
     consent.save(update_fields=["withdrawn_at", "withdrawal_recorded_by"])
@@ -87,16 +88,17 @@ CHECK_ITEMS = ("button_paired", "permissions_granted")
 @transaction.atomic(durable=True)
 def checklist_mark(*, case: ProtectionCase, item: str, actor: Actor) -> ActivationChecklist:
     if item not in CHECK_ITEMS:
-        raise ValidationError("unknown checklist item", fields={"item": item})
+        raise ValidationError(gettext_noop("unknown checklist item"), fields={"item": item})
     if case.status != CaseState.ENROLLING:
-        raise ValidationError("the checklist belongs to the enrolment")
+        raise ValidationError(gettext_noop("the checklist belongs to the enrolment"))
     checklist, _ = ActivationChecklist.objects.select_for_update().get_or_create(case=case)
     if (
         item == "button_paired"
         and not case.loans.filter(returned_at__isnull=True, device__isnull=False).exists()
     ):
         raise ValidationError(
-            "pair the phone first (no credentials issued)", fields={"item": "not paired"}
+            gettext_noop("pair the phone first (no credentials issued)"),
+            fields={"item": "not paired"},
         )
     name = f"{item}_at"
     if getattr(checklist, name) is None:
@@ -117,7 +119,7 @@ def checklist_confirm_test(
     or None when none arrived."""
     if not test_incident_reference:
         raise ValidationError(
-            "no test alarm from this case's phone has reached the centre yet",
+            gettext_noop("no test alarm from this case's phone has reached the centre yet"),
             fields={"test_alarm": "none received"},
         )
     checklist, _ = ActivationChecklist.objects.select_for_update().get_or_create(case=case)
@@ -140,7 +142,8 @@ def case_activate(*, case: ProtectionCase, actor: Actor) -> ProtectionCase:
     checklist = ActivationChecklist.objects.filter(case=case).first()
     if checklist is None or not checklist.complete:
         raise ValidationError(
-            "the activation checklist is not complete", fields={"checklist": "incomplete"}
+            gettext_noop("the activation checklist is not complete"),
+            fields={"checklist": "incomplete"},
         )
     now = clock.now()
     locked = transition_apply(CASE_MACHINE, case, T.ACTIVATE, actor=actor, at=now)

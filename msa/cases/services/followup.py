@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -38,10 +39,10 @@ NOT_YET = frozenset({CaseState.REQUESTED})
 def _check(case: ProtectionCase, on: date) -> None:
     if case.status in NOT_YET:
         raise ValidationError(
-            "the case has not been assessed yet", fields={"case": str(case.status)}
+            gettext_noop("the case has not been assessed yet"), fields={"case": str(case.status)}
         )
     if on > clock.now().date():
-        raise ValidationError("a date in the future", fields={"on": on.isoformat()})
+        raise ValidationError(gettext_noop("a date in the future"), fields={"on": on.isoformat()})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,13 +62,15 @@ def judicial_step_record(
     """One step of the suspect's judicial follow-up. Released under conditions needs the
     conditions; referred needs the programme."""
     if step.kind not in JudicialStepKind.values:
-        raise ValidationError("unknown step", fields={"kind": step.kind[:40]})
+        raise ValidationError(gettext_noop("unknown step"), fields={"kind": step.kind[:40]})
     if step.programme and step.programme not in Programme.values:
-        raise ValidationError("unknown programme", fields={"programme": step.programme[:40]})
+        raise ValidationError(
+            gettext_noop("unknown programme"), fields={"programme": step.programme[:40]}
+        )
     if step.kind == JudicialStepKind.RELEASED_CONDITIONS and not step.conditions.strip():
-        raise ValidationError("which conditions?", fields={"conditions": "required"})
+        raise ValidationError(gettext_noop("which conditions?"), fields={"conditions": "required"})
     if step.kind == JudicialStepKind.REFERRED and not step.programme:
-        raise ValidationError("which programme?", fields={"programme": "required"})
+        raise ValidationError(gettext_noop("which programme?"), fields={"programme": "required"})
     _check(case, step.on)
     row = JudicialStep.objects.create(
         case=case,
@@ -107,9 +110,9 @@ def measure_change_record(
 ) -> MeasureChange:
     """A measure that changed after an incident (a new or stricter order, a new area ban)."""
     if kind not in MeasureChangeKind.values:
-        raise ValidationError("unknown change", fields={"kind": kind[:40]})
+        raise ValidationError(gettext_noop("unknown change"), fields={"kind": kind[:40]})
     if not description.strip():
-        raise ValidationError("say what changed", fields={"description": "required"})
+        raise ValidationError(gettext_noop("say what changed"), fields={"description": "required"})
     _check(case, on)
     row = MeasureChange.objects.create(
         case=case,
@@ -146,7 +149,7 @@ def later_report_record(
 ) -> LaterReport:
     """A report the victim made to the police about the suspect after the case began."""
     if kind not in LaterReportKind.values:
-        raise ValidationError("unknown report", fields={"kind": kind[:40]})
+        raise ValidationError(gettext_noop("unknown report"), fields={"kind": kind[:40]})
     _check(case, reported_on)
     row = LaterReport.objects.create(
         case=case,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.audit.services import audit_record
@@ -61,7 +62,9 @@ def _phone(raw: str, region: str) -> tuple[str, str]:
 
 def _require_zone(zone: Organisation) -> None:
     if zone.kind != OrgKind.POLICE_ZONE:
-        raise ValidationError("a case belongs to a police zone", fields={"zone": "not a zone"})
+        raise ValidationError(
+            gettext_noop("a case belongs to a police zone"), fields={"zone": "not a zone"}
+        )
 
 
 @transaction.atomic(durable=True)
@@ -92,7 +95,9 @@ def case_create(
         raise RuntimeError("case_create must run inside a transaction")
     _require_zone(zone)
     if not suspect.first_name.strip() and not suspect.last_name.strip():
-        raise ValidationError("the suspect needs a name", fields={"suspect_last_name": "required"})
+        raise ValidationError(
+            gettext_noop("the suspect needs a name"), fields={"suspect_last_name": "required"}
+        )
     now = clock.now()
     if isinstance(victim, Victim):
         victim_row = victim

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import GazetteerEntry, Place, PlaceKind, PlaceSource, ProtectionCase
@@ -64,7 +65,8 @@ def gazetteer_parse(text: str) -> list[GazetteerRow]:
         header = [h.strip().casefold() for h in next(reader, [])]
         if header != ["address", "lat", "lon"]:
             raise ValidationError(
-                "line 1: the header must be address,lat,lon", fields={"line 1": "header"}
+                gettext_noop("line 1: the header must be address,lat,lon"),
+                fields={"line 1": "header"},
             )
         for record in reader:
             line = reader.line_num
@@ -216,10 +218,10 @@ def place_store(
     when the officer placed one, else at the gazetteer's coordinates of ``address``; refused
     when neither gives any."""
     if kind not in PlaceKind.values:
-        raise ValidationError("unknown kind of place", fields={"kind": "unknown"})
+        raise ValidationError(gettext_noop("unknown kind of place"), fields={"kind": "unknown"})
     address = " ".join(address.split())
     if not address or len(address) > ADDRESS_MAX:
-        raise ValidationError("an address is needed", fields={"address": "required"})
+        raise ValidationError(gettext_noop("an address is needed"), fields={"address": "required"})
     if lat is not None and lon is not None:
         checked_lat, lat_error = _coordinate(str(lat), "lat", 90)
         checked_lon, lon_error = _coordinate(str(lon), "lon", 180)
@@ -230,7 +232,7 @@ def place_store(
         found = gazetteer_lookup(address)
         if found is None:
             raise ValidationError(
-                "the address is not in the gazetteer: place a pin on the map",
+                gettext_noop("the address is not in the gazetteer: place a pin on the map"),
                 fields={"address": "not_in_gazetteer"},
             )
         at, source = found, PlaceSource.GAZETTEER

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from msa.audit.services import audit_record
 from msa.cases.models import (
@@ -67,9 +67,9 @@ def review_record(
     A step in the caller's transaction: the entry point, which also recalls the devices when
     the review ends the case, is ``msa.devices.case_end.review_record_and_recall``."""
     if outcome not in ReviewOutcome.values:
-        raise ValidationError("unknown outcome", fields={"outcome": outcome})
+        raise ValidationError(gettext_noop("unknown outcome"), fields={"outcome": outcome})
     if risk_level and risk_level not in RISK_ORDER:
-        raise ValidationError("unknown level", fields={"risk_level": risk_level})
+        raise ValidationError(gettext_noop("unknown level"), fields={"risk_level": risk_level})
     now = clock.now()
     locked = ProtectionCase.objects.select_for_update().get(pk=case.pk)
     if locked.status == CaseState.ACTIVE:
@@ -146,7 +146,9 @@ def review_escalate(*, review: Review, actor: Actor) -> bool:
 @transaction.atomic(durable=True)
 def case_suspend(*, case: ProtectionCase, reason: str, actor: Actor) -> ProtectionCase:
     if not reason.strip():
-        raise ValidationError("a suspension needs a reason", fields={"reason": "required"})
+        raise ValidationError(
+            gettext_noop("a suspension needs a reason"), fields={"reason": "required"}
+        )
     return transition_apply(
         CASE_MACHINE,
         case,
@@ -167,7 +169,7 @@ def case_end(*, case: ProtectionCase, reason: str, actor: Actor, note: str = "")
     """End the case with a reason: a step in the caller's transaction. The entry point, which
     also recalls the devices still lent, is ``msa.devices.case_end.case_end_and_recall``."""
     if reason not in {r.value for r in EndReason}:
-        raise ValidationError("unknown end reason", fields={"reason": reason})
+        raise ValidationError(gettext_noop("unknown end reason"), fields={"reason": reason})
     ended = transition_apply(
         CASE_MACHINE,
         case,

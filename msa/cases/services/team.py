@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.audit.services import audit_record
@@ -26,22 +27,24 @@ def team_member_add(
     *, case: ProtectionCase, organisation: Organisation, role: str, person: str, actor: Actor
 ) -> CareTeamMember:
     if role not in TeamRole.values:
-        raise ValidationError("unknown team role", fields={"role": role})
+        raise ValidationError(gettext_noop("unknown team role"), fields={"role": role})
     if role == TeamRole.REFERENCE_MAGISTRATE and organisation.kind != OrgKind.PROSECUTOR_OFFICE:
         raise ValidationError(
-            "a magistrate comes from a prosecutor's office", fields={"role": role}
+            gettext_noop("a magistrate comes from a prosecutor's office"), fields={"role": role}
         )
     if role in {TeamRole.VICTIM_SUPPORT, TeamRole.OFFENDER_COUNSELLING} and (
         organisation.kind != OrgKind.SUPPORT_SERVICE
     ):
-        raise ValidationError("support comes from a support service", fields={"role": role})
+        raise ValidationError(
+            gettext_noop("support comes from a support service"), fields={"role": role}
+        )
     try:
         with transaction.atomic():
             member = CareTeamMember.objects.create(
                 case=case, organisation=organisation, role=role, person=person, added_at=clock.now()
             )
     except IntegrityError:
-        raise ConflictError("already on the team") from None
+        raise ConflictError(gettext_noop("already on the team")) from None
     audit_record(
         actor=actor,
         action="case.team_add",
@@ -56,7 +59,9 @@ def referral_create(
     *, case: ProtectionCase, who: str, organisation: Organisation, actor: Actor
 ) -> Referral:
     if organisation.kind != OrgKind.SUPPORT_SERVICE:
-        raise ValidationError("refer to a support service", fields={"organisation": "kind"})
+        raise ValidationError(
+            gettext_noop("refer to a support service"), fields={"organisation": "kind"}
+        )
     now = clock.now()
     referral = Referral.objects.create(
         case=case, who=who, organisation=organisation, created_at=now, updated_at=now
@@ -78,7 +83,7 @@ def referral_update(*, referral: Referral, transition: str, actor: Actor) -> Ref
     """Move a referral on by one of ``REFERRAL_MACHINE``'s transitions (history and audit
     rows included); a transition the table does not allow from its status is refused."""
     if transition not in {t.value for t in REFERRAL_TABLE}:
-        raise ValidationError("unknown transition", fields={"transition": transition})
+        raise ValidationError(gettext_noop("unknown transition"), fields={"transition": transition})
     return transition_apply(
         REFERRAL_MACHINE,
         referral,
@@ -98,9 +103,9 @@ def note_add(
     organisation: Organisation | None,
 ) -> CaseNote:
     if kind not in NoteKind.values:
-        raise ValidationError("unknown kind", fields={"kind": kind})
+        raise ValidationError(gettext_noop("unknown kind"), fields={"kind": kind})
     if not text.strip():
-        raise ValidationError("empty note", fields={"text": "required"})
+        raise ValidationError(gettext_noop("empty note"), fields={"text": "required"})
     note = CaseNote.objects.create(
         case=case,
         kind=kind,

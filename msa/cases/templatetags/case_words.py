@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from msa.cases.models import RiskLevel
+from msa.cases.models import ApplicationItem, RiskLevel
 from msa.cases.states import END_REASON_LABELS
 
 register = template.Library()
@@ -48,3 +48,11 @@ def risk_level(value: object) -> str:
         return str(RiskLevel(str(value)).label)
     except ValueError:
         return str(value)
+
+
+@register.filter
+def bombshell_words(keys: object) -> str:
+    """The bombshells answered yes (``recent_separation``) in the reader's words."""
+    labels = dict(ApplicationItem.choices)
+    items = keys if isinstance(keys, list | tuple) else [keys]
+    return ", ".join(str(labels.get(str(key), key)) for key in items)

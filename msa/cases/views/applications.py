@@ -103,7 +103,7 @@ def application_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             for name, problem in exc.fields.items():
                 key = {"phone_number": "safe_number"}.get(name, name)
-                form.add_error(key if key in form.fields else None, f"{exc.message}: {problem}")
+                form.add_error(key if key in form.fields else None, f"{_(exc.message)}: {problem}")
         else:
             messages.success(
                 request,

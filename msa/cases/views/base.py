@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 
 from msa.accounts.models import User
 from msa.alarms.selectors import case_has_open_incident
@@ -72,7 +73,7 @@ def fail(request: HttpRequest, exc: MsaError) -> None:
     detail = ""
     if isinstance(exc, ValidationError) and exc.fields:
         detail = " (" + ", ".join(f"{k}: {v}" for k, v in exc.fields.items()) + ")"
-    messages.error(request, f"{exc.message}{detail}")
+    messages.error(request, f"{gettext(exc.message)}{detail}")  # marked with gettext_noop
 
 
 def do(

@@ -113,7 +113,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             for name, problem in exc.fields.items():
                 key = {"phone_number": "victim_phone"}.get(name, name)
-                form.add_error(key if key in form.fields else None, f"{exc.message}: {problem}")
+                form.add_error(key if key in form.fields else None, f"{_(exc.message)}: {problem}")
         else:
             return _places_of_new_case(request, case, form.places())
     return render(request, "cases/new.html", {"form": form})
@@ -130,7 +130,7 @@ def _places_of_new_case(
                 case=case, kind=kind, label=label, address=address, actor=actor_of(request)
             )
         except ValidationError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, _(exc.message))
             return redirect("cases:places", reference=case.reference)
     return redirect("cases:assess", reference=case.reference)
 

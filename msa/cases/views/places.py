@@ -53,7 +53,7 @@ def case_places(request: HttpRequest, reference: str) -> HttpResponse:
                 actor=actor_of(request),
             )
         except ValidationError as exc:
-            form.add_error("address", exc.message)
+            form.add_error("address", _(exc.message))
         else:
             messages.success(request, _("Place recorded."))
             return redirect("cases:places", reference=case.reference)

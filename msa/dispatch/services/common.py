@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from msa.alarms.models import Incident
 from msa.alarms.states import IncidentTransitionName
 from msa.core.actors import Actor
@@ -30,9 +32,9 @@ def incident_state_changed(
 def reason_clean(reason: str, *, required: bool) -> str:
     reason = reason.strip()
     if required and not reason:
-        raise ValidationError("a reason is required", fields={"reason": "required"})
+        raise ValidationError(gettext_noop("a reason is required"), fields={"reason": "required"})
     if len(reason) > MAX_REASON:
-        raise ValidationError("the reason is too long", fields={"reason": "too long"})
+        raise ValidationError(gettext_noop("the reason is too long"), fields={"reason": "too long"})
     return reason
 
 

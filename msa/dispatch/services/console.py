@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import User
 from msa.accounts.selectors import user_is_console_staff
@@ -62,9 +63,9 @@ def incident_acknowledge(*, incident: Incident, actor: Actor) -> Incident:
 def incident_note_add(*, incident: Incident, actor: Actor, text: str) -> IncidentNote:
     text = text.strip()
     if not text:
-        raise ValidationError("a note needs text", fields={"text": "required"})
+        raise ValidationError(gettext_noop("a note needs text"), fields={"text": "required"})
     if len(text) > MAX_NOTE:
-        raise ValidationError("the note is too long", fields={"text": "too long"})
+        raise ValidationError(gettext_noop("the note is too long"), fields={"text": "too long"})
     locked = incident_lock(incident)
     note = IncidentNote.objects.create(
         incident=locked,
@@ -92,7 +93,9 @@ def incident_outcome_record(
 ) -> Incident:
     locked = incident_lock(incident)
     if locked.status not in OPEN_STATES:
-        raise TransitionNotAllowedError("incident: the outcome of a closed incident is fixed")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident: the outcome of a closed incident is fixed")
+        )
     old = {
         "outcome": locked.outcome,
         "violence_before_arrival": locked.violence_before_arrival,
@@ -125,7 +128,9 @@ def incident_close(*, incident: Incident, actor: Actor, reason: str = "") -> Inc
     """Close an incident whose outcome is recorded; units still on it are cleared."""
     locked = incident_lock(incident)
     if not locked.outcome and locked.status in OPEN_STATES:
-        raise ValidationError("record the outcome first", fields={"outcome": "required"})
+        raise ValidationError(
+            gettext_noop("record the outcome first"), fields={"outcome": "required"}
+        )
     updated = transition_apply(
         INCIDENT_MACHINE,
         locked,
@@ -170,7 +175,7 @@ def tracking_stop(*, incident: Incident, actor: Actor, reason: str) -> Incident:
     now = clock.now()
     old = locked.track_until
     if old is not None and old <= now:
-        raise ConflictError("tracking has already ended")
+        raise ConflictError(gettext_noop("tracking has already ended"))
     locked.track_until = now
     locked.save(update_fields=["track_until"])
     return _tracking_changed(locked, actor, old, "stop", reason)
@@ -181,10 +186,14 @@ def tracking_extend(*, incident: Incident, actor: Actor, reason: str, by: timede
     """Keep tracking ``by`` longer than now or the current end, whichever is later."""
     reason = reason_clean(reason, required=True)
     if by <= timedelta(0) or by > MAX_EXTEND:
-        raise ValidationError("extend by 1 minute to 4 hours", fields={"minutes": "range"})
+        raise ValidationError(
+            gettext_noop("extend by 1 minute to 4 hours"), fields={"minutes": "range"}
+        )
     locked = incident_lock(incident)
     if locked.status not in OPEN_STATES:
-        raise TransitionNotAllowedError("incident: reopen it before extending tracking")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident: reopen it before extending tracking")
+        )
     now = clock.now()
     old = locked.track_until
     locked.track_until = max(now, old or now) + by

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from msa.alarms.models import Incident
 from msa.alarms.states import INCIDENT_MACHINE, OPEN_STATES, IncidentState, IncidentTransitionName
@@ -39,7 +40,9 @@ def _last_position(incident: Incident) -> tuple[float, float] | None:
 def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor) -> list[Dispatch]:
     """Send one or more available units. A unit already on a dispatch is refused."""
     if not unit_ids:
-        raise ValidationError("choose at least one unit", fields={"units": "required"})
+        raise ValidationError(
+            gettext_noop("choose at least one unit"), fields={"units": "required"}
+        )
     locked = incident_lock(incident)
     if locked.status not in OPEN_STATES:
         raise TransitionNotAllowedError(f"incident: cannot dispatch from '{locked.status}'")
@@ -49,7 +52,7 @@ def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor
         .order_by("pk"),
     )
     if len(units) != len(set(unit_ids)):
-        raise ValidationError("no such unit", fields={"units": "unknown"})
+        raise ValidationError(gettext_noop("no such unit"), fields={"units": "unknown"})
     now = clock.now()
     at = _last_position(locked)
     origins = [Origin(u.lat or 0.0, u.lon or 0.0, u.kind) for u in units]

@@ -7,6 +7,7 @@ figures) are in ``msa.dispatch.supervision``.
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import User
 from msa.accounts.selectors import user_is_console_staff
@@ -37,12 +38,14 @@ def incident_reassign(
         supervisor is None
         or not supervised_centres(supervisor).filter(pk=locked.centre_id).exists()
     ):
-        raise NotFoundError("no such incident")
+        raise NotFoundError(gettext_noop("no such incident"))
     target = User.objects.filter(pk=to_user_id, is_active=True).first()
     if target is None or not user_is_console_staff(target, locked.centre_id):
-        raise NotFoundError("no such operator at this centre")
+        raise NotFoundError(gettext_noop("no such operator at this centre"))
     if locked.status not in OPEN_STATES:
-        raise TransitionNotAllowedError("incident: a closed incident is not reassigned")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident: a closed incident is not reassigned")
+        )
     if locked.owner_id == target.pk:
         raise ConflictError(f"{target.get_username()} already works this incident")
     previous = User.objects.filter(pk=locked.owner_id).first() if locked.owner_id else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import TokenKind
 from msa.accounts.tokens import token_create
@@ -42,10 +43,14 @@ def unit_position_record(
     Positions are frequent and not personal data of a victim: they are not audited one by one.
     """
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
-        raise ValidationError("not a position", fields={"lat": str(lat), "lon": str(lon)})
+        raise ValidationError(
+            gettext_noop("not a position"), fields={"lat": str(lat), "lon": str(lon)}
+        )
     now = clock.now()
     if fix_at > now + timedelta(minutes=5):
-        raise ValidationError("the position is in the future", fields={"fix_at": "future"})
+        raise ValidationError(
+            gettext_noop("the position is in the future"), fields={"fix_at": "future"}
+        )
     position = UnitPosition.objects.create(
         unit=unit,
         lat=lat,
@@ -82,12 +87,14 @@ def unit_release(*, unit_id: int, actor: Actor, reason: str = "") -> Unit:
 def unit_status_change(*, unit: Unit, transition: UnitTransitionName, actor: Actor) -> Unit:
     """The crew signs on (available) or off (off duty). Busy comes and goes with dispatches."""
     if transition not in UNIT_CREW_LABELS:
-        raise ValidationError("busy follows the dispatches", fields={"transition": str(transition)})
+        raise ValidationError(
+            gettext_noop("busy follows the dispatches"), fields={"transition": str(transition)}
+        )
     locked = Unit.objects.select_for_update().get(pk=unit.pk)
     if Dispatch.objects.filter(
         unit=locked, status__in=[str(s) for s in OPEN_DISPATCH_STATES]
     ).exists():
-        raise ConflictError("clear the current dispatch first")
+        raise ConflictError(gettext_noop("clear the current dispatch first"))
     return transition_apply(UNIT_MACHINE, locked, transition, actor=actor)
 
 
