@@ -8,7 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from msa.alarms.models import Incident, LocationFix
 from msa.cli import main
+from msa.core import clock
 from msa.core.errors import NotFoundError
 from msa.stats.areas import all_zone_ids, area_resolve, areas_readable, readable_zone_ids
 from msa.stats.indicators import Period, indicators_compute, percentile
@@ -192,3 +194,19 @@ def test_command_prints_json(region, capsys):
         )
         == 2
     )
+
+
+def test_seed_history_builds_a_dataset_the_indicators_count(region, capsys):
+    assert main(["stats", "seed-history", "--incidents", "30", "--fixes", "95"]) == 0
+    assert "30 incidents, 95 positions" in capsys.readouterr().out
+    history = Incident.objects.filter(reference__startswith="HIS-")
+    assert history.count() == 30
+    assert LocationFix.objects.filter(incident__in=history).count() == 95
+    today = clock.now().date()
+    ind = indicators_compute(
+        period=Period(date(today.year - 3, 1, 1), today),
+        area=area_resolve("", within=all_zone_ids()),
+        now=clock.now(),
+    )
+    # the region's own ten (I1..I8, T1, X1 in TCIC; X3 in TZ3) and the thirty
+    assert ind.alarms_live + ind.alarms_test == 11 + 30
