@@ -29,6 +29,7 @@ from msa.evaluation.sweeps import sweep_incident_reviews
 from msa.messaging.services import message_deliver_due
 from msa.realtime.events import TrackingEnded
 from msa.worker import timers
+from msa.worker.demo_phones import sweep_demo_heartbeats
 from msa.worker.probe import sweep_probe
 from msa.worker.retention import ops_retention_run
 
@@ -84,4 +85,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("device_reports", 300.0, sweep_device_reports, SLOW),
     # path monitoring: decides itself when a round is due (MSA_PROBE_INTERVAL_S)
     Sweep("probe", 5.0, sweep_probe, SLOW),
+    Sweep("demo_heartbeats", 60.0, sweep_demo_heartbeats, SLOW),  # MSA_DEMO=1 only
 )

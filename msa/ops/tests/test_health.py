@@ -66,8 +66,10 @@ def test_the_worker_is_ready_only_while_its_timer_loop_beats(clock: Clock) -> No
 
 
 @pytest.mark.django_db
-def test_readyz_answers_503_while_no_worker_beats() -> None:
-    # nothing committed a heartbeat: the endpoint's own connection finds none
+def test_readyz_answers_503_while_no_worker_beats(demo: None) -> None:
+    # nothing committed a heartbeat: the endpoint's own connection finds none. (``demo``: this
+    # test's transaction keeps the region instead of removing it, which on PostgreSQL locks the
+    # tables that the endpoint's probe check reads from its own connection.)
     async def get() -> httpx.Response:
         async with _client() as c:
             return await c.get("/readyz")

@@ -82,7 +82,9 @@ def test_a_round_goes_through_the_device_api_to_the_probe_s_acknowledgement(
     assert sweep_probe(post) == 1
     round_ = ProbeRound.objects.get()
     assert round_.status == ProbeStatus.OK
-    assert round_.answered_at and round_.seen_at and round_.acknowledged_at
+    assert round_.answered_at is not None
+    assert round_.seen_at is not None
+    assert round_.acknowledged_at is not None
     incident = Incident.objects.get(reference=round_.incident_reference)
     assert incident.device_id == probe.device.pk
     assert incident.lane == Lane.PROBE
