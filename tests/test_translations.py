@@ -189,3 +189,50 @@ def test_the_heuristics_find_what_they_should() -> None:
     assert unmarked_in_template(html) == ['title="Tip here"', "Unmarked heading"]
     python = 'messages.error(request, "Plain English")\nf = forms.CharField(label=_("ok"))'
     assert unmarked_in_python(python) == ["line 1: Plain English"]
+
+
+# JavaScript: its words come from the page (data-* attributes written by a template, or the
+# JSON of <html data-msa-strings>, msaText in msa/static/msa/i18n.js); a literal with words is
+# allowed only as the English fallback of such a look-up.
+JS_LITERAL = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+JS_LOOKUP = re.compile(r'((msaText|\bt|text)\("\w+",\s*|\|\|\s*)$')
+JS_CODE_WORDS = re.compile(r"[#\[\]=.:<>]|px\b|rgba")  # selectors, styles, a developer's error
+
+
+def unmarked_in_javascript(source: str) -> list[str]:
+    found = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code = "" if line.lstrip().startswith("//") else line.split(" // ")[0]
+        for match in JS_LITERAL.finditer(code):
+            text = match.group(1)
+            if not re.search(r"[A-Za-z]{2,} [A-Za-z]{2,}", text) or JS_CODE_WORDS.search(text):
+                continue
+            if text.endswith("-") or JS_LOOKUP.search(code[: match.start()]):
+                continue  # a class-name prefix, or a look-up's English fallback
+            if re.fullmatch(r"[a-z-]+( [a-z-]+)*", text) and "-" in text:
+                continue  # CSS classes ("link copy" has none: see below)
+            found.append(f"line {number}: {text[:60]}")
+    return found
+
+
+# Class names and event names that read like words.
+JS_NOT_WORDS = {"use strict", "link copy", "move zoom resize"}
+
+
+def test_no_unmarked_words_in_javascript() -> None:
+    offenders = {
+        path.name: found
+        for path in sorted((ROOT / "msa" / "static" / "msa").glob("*.js"))
+        if (
+            found := [
+                f
+                for f in unmarked_in_javascript(path.read_text(encoding="utf-8"))
+                if f.split(": ", 1)[1] not in JS_NOT_WORDS
+            ]
+        )
+    }
+    assert not offenders, f"give these words through data-* or msaText: {offenders}"
+    assert unmarked_in_javascript('el.textContent = "Plain English here";') == [
+        "line 1: Plain English here"
+    ]
+    assert not unmarked_in_javascript('say(msaText("zoneDrawn", "area(s) drawn"));')
