@@ -24,7 +24,6 @@ NAV: tuple[tuple[frozenset[str], str, Any], ...] = (
     ),
     (frozenset({"supervisor", "admin"}), "messaging:undelivered", _("Undelivered messages")),
     (frozenset({"analyst", "supervisor", "admin"}), "stats:dashboard", _("Statistics")),
-    (frozenset({"analyst", "supervisor", "admin"}), "stats:dashboard", _("Statistics")),
 )
 
 
