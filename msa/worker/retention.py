@@ -31,7 +31,7 @@ from msa.ingest.models import InboundSms, SmsResult
 from msa.messaging.models import MessageStatus, OutboundMessage
 from msa.realtime.events import TrackingEnded
 from msa.realtime.models import IncidentEvent
-from msa.worker.models import WorkerHeartbeat
+from msa.worker.models import ProbeRound, WorkerHeartbeat
 
 log = logging.getLogger("msa.worker")
 
@@ -39,6 +39,7 @@ RETENTION_ACTOR = Actor.system("retention")
 BATCH = 1000
 MAX_BATCHES = 20  # per kind and run: the rest waits for the next run
 HEARTBEAT_KEEP = timedelta(days=1)
+PROBE_ROUNDS_KEEP = timedelta(days=90)
 
 
 def _due(kind: str) -> models.QuerySet[models.Model]:
@@ -90,4 +91,6 @@ def ops_retention_run() -> int:
             log.info("retention_purged kind=%s deleted=%d", kind, deleted)
         total += deleted
     stale, _ = WorkerHeartbeat.objects.filter(beat_at__lt=clock.now() - HEARTBEAT_KEEP).delete()
-    return total + stale
+    # the path probe's rounds (their incidents follow the incidents' own retention)
+    rounds, _ = ProbeRound.objects.filter(sent_at__lt=clock.now() - PROBE_ROUNDS_KEEP).delete()
+    return total + stale + rounds

@@ -29,6 +29,7 @@ from msa.ops.health import probe_check
 from msa.ops.metrics import metrics_text
 from msa.worker.models import ProbeRound, ProbeStatus
 from msa.worker.probe import Poster, probe_enrol, probe_health, sweep_probe
+from msa.worker.retention import ops_retention_run
 from tests.support.loopback import http_endpoint
 
 NOW = datetime(2026, 5, 6, 3, 0, 0, tzinfo=UTC)
@@ -100,6 +101,9 @@ def test_a_round_goes_through_the_device_api_to_the_probe_s_acknowledgement(
     assert 'msa_probe_rounds_total{path="data",status="ok"} 2.0' in text
     assert 'msa_probe_round_seconds_count{path="data"} 2.0' in text
     assert f'msa_probe_ok{{centre="{CENTRE_CODE}",path="data"}} 1.0' in text
+    clock.advance(timedelta(days=91))  # the rounds age out with the operational retention
+    ops_retention_run()
+    assert not ProbeRound.objects.exists()
 
 
 @pytest.mark.django_db
