@@ -195,6 +195,17 @@ class Cluster:
             check=False,
         )
 
+    def cli_start(self, *args: str, database_url: str | None = None) -> subprocess.Popen[str]:
+        """``msa ARGS`` started, not awaited (``communicate`` it): commands that may overlap."""
+        env = self.env if database_url is None else {**self.env, "DATABASE_URL": database_url}
+        return subprocess.Popen(
+            [sys.executable, "-m", "msa.cli", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
     def press(self, victim: int) -> str:
         """A live press of a demo victim's phone through nginx; the incident's reference."""
         done = self.cli(
