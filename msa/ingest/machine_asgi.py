@@ -29,7 +29,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import connections, reset_queries
 from django.http.response import HttpResponseBase
 from django.test.utils import override_settings
-from django.urls import set_script_prefix
+from django.urls import get_resolver, set_script_prefix
 
 from msa.core.publish import loop_bind
 
@@ -92,6 +92,9 @@ class OneHopMachineHandler(ASGIHandler):
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
+            # The URLconf imports every app's views (the staff pages too): once, before the
+            # first request, not inside a press (it took about a second under load).
+            get_resolver().url_patterns  # noqa: B018 - imported for its side effect
             with self._pool_lock:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(

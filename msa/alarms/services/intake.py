@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext
 
 from msa.accounts.models import Organisation
@@ -161,6 +162,88 @@ def _same_press(
     return _Match(repeat.incident, repeat) if repeat is not None else None
 
 
+def _press_match(
+    *,
+    device: Device | None,
+    case: ProtectionCase,
+    alarm_id: uuid.UUID | None,
+    alarm_ref: str,
+    pressed_at: datetime,
+) -> _Match | None:
+    """:func:`_same_press`; for a press with its full alarm id in two statements instead of
+    four (:func:`_same_data_press`: every data press is on the hot path)."""
+    if device is not None and alarm_id is not None and alarm_ref:
+        try:
+            earliest, latest = pressed_at - MERGE_WINDOW, pressed_at + MERGE_WINDOW
+        except OverflowError:  # the calendar's edge: _same_press matches it exactly only
+            pass
+        else:
+            return _same_data_press(
+                device=device,
+                case=case,
+                alarm_id=alarm_id,
+                alarm_ref=alarm_ref,
+                earliest=earliest,
+                latest=latest,
+            )
+    return _same_press(
+        device=device, case=case, alarm_id=alarm_id, alarm_ref=alarm_ref, pressed_at=pressed_at
+    )
+
+
+def _same_data_press(
+    *,
+    device: Device,
+    case: ProtectionCase,
+    alarm_id: uuid.UUID,
+    alarm_ref: str,
+    earliest: datetime,
+    latest: datetime,
+) -> _Match | None:
+    """:func:`_same_press` for a press with its full alarm id: the incidents, then the repeat
+    presses, that match it exactly or by its ref within the window; the same precedence as
+    there (an exact incident, an exact repeat, the newest incident by ref, then repeat)."""
+    incidents = list(
+        Incident.objects.filter(device=device).filter(
+            Q(alarm_id=alarm_id)
+            | Q(
+                case=case,
+                alarm_ref=alarm_ref,
+                pressed_at__gte=earliest,
+                pressed_at__lte=latest,
+                alarm_id__isnull=True,
+            )
+        )
+    )
+    exact = [i for i in incidents if i.alarm_id == alarm_id]
+    if exact:
+        return _Match(min(exact, key=lambda i: i.pk), exact=True)
+    repeats = list(
+        RepeatPress.objects.select_related("incident")
+        .filter(device=device)
+        .filter(
+            Q(alarm_id=alarm_id)
+            | Q(
+                incident__case=case,
+                alarm_ref=alarm_ref,
+                pressed_at__gte=earliest,
+                pressed_at__lte=latest,
+                alarm_id__isnull=True,
+            )
+        )
+    )
+    exact_repeats = [r for r in repeats if r.alarm_id == alarm_id]
+    if exact_repeats:
+        repeat = min(exact_repeats, key=lambda r: r.pk)
+        return _Match(repeat.incident, repeat, exact=True)
+    if incidents:
+        return _Match(max(incidents, key=lambda i: (i.received_at, i.pk)))
+    if repeats:
+        repeat = max(repeats, key=lambda r: (r.received_at, r.pk))
+        return _Match(repeat.incident, repeat)
+    return None
+
+
 def _open_incident(
     *, device: Device | None, case: ProtectionCase, channel: Channel, trigger: Trigger
 ) -> Incident | None:
@@ -239,7 +322,7 @@ def alarm_raise(
         device_revoked=device is not None and device.status == DeviceStatus.REVOKED,
         case_ended=case.status == CaseState.ENDED,
     )
-    match = _same_press(
+    match = _press_match(
         device=device, case=case, alarm_id=alarm_id, alarm_ref=ref, pressed_at=pressed_at
     )
     if match is not None:
