@@ -15,6 +15,7 @@ from typing import Any
 
 DB = os.environ.get("FLOOR_DB", "floor.sqlite3")
 _local = threading.local()
+_create = threading.Lock()  # two threads creating the table at once race on PostgreSQL
 _sockets: set[Any] = set()
 
 
@@ -25,8 +26,9 @@ def _connection() -> Any:
             import psycopg  # noqa: PLC0415 - optional driver, --postgres only
 
             conn = psycopg.connect(DB)
-            conn.execute("CREATE TABLE IF NOT EXISTS floor (id serial PRIMARY KEY, body text)")
-            conn.commit()
+            with _create:
+                conn.execute("CREATE TABLE IF NOT EXISTS floor (id serial PRIMARY KEY, body text)")
+                conn.commit()
         else:
             conn = sqlite3.connect(DB, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -39,10 +41,13 @@ def _connection() -> Any:
 
 def _store(body: bytes) -> int:
     conn = _connection()
-    placeholder = "%s" if DB.startswith("postgres") else "?"
-    cur = conn.execute(f"INSERT INTO floor (body) VALUES ({placeholder})", (body.decode(),))
+    if DB.startswith("postgres"):
+        cur = conn.execute("INSERT INTO floor (body) VALUES (%s) RETURNING id", (body.decode(),))
+        row = int(cur.fetchone()[0])
+    else:
+        row = int(conn.execute("INSERT INTO floor (body) VALUES (?)", (body.decode(),)).lastrowid)
     conn.commit()
-    return int(cur.lastrowid or 0)
+    return row
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

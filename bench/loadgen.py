@@ -127,3 +127,76 @@ async def open_loop(
         _reader, writer = pool.get_nowait()
         writer.close()
     return result
+
+
+@dataclass
+class Sent:
+    """One request of :func:`open_loop_records`: when it was due, answered, and the answer."""
+
+    index: int
+    due: float
+    done: float = 0.0
+    status: int = 0
+    body: bytes = b""
+
+
+async def _exchange_body(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    status = int(status_line.split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in {b"\r\n", b"\n", b""}:
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+async def open_loop_records(
+    host: str,
+    port: int,
+    make: Callable[[int], bytes],
+    *,
+    rate: float,
+    duration_s: float,
+    connections: int = 0,
+) -> list[Sent]:
+    """:func:`open_loop` that keeps every request's due time, answer time, status and body
+    (``make`` is called when the request is due, so that it can carry the time it was sent)."""
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(connections or max(4, int(rate // 10))):
+        pool.put_nowait(await asyncio.open_connection(host, port))
+    interval = 1.0 / rate
+    total = int(rate * duration_s)
+    start = time.perf_counter()
+    sent: list[Sent] = []
+
+    async def one(record: Sent) -> None:
+        reader, writer = await pool.get()
+        try:
+            record.status, record.body = await _exchange_body(reader, writer, make(record.index))
+        finally:
+            pool.put_nowait((reader, writer))
+        record.done = time.perf_counter()
+
+    tasks = []
+    for index in range(total):
+        due = start + index * interval
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        record = Sent(index, due)
+        sent.append(record)
+        tasks.append(asyncio.create_task(one(record)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        _reader, writer = pool.get_nowait()
+        writer.close()
+    return sent
