@@ -225,7 +225,7 @@ def _finish(round_: ProbeRound, **changes: Any) -> ProbeRound:
             round_.status,
             round_.error or "-",
         )
-    else:
+    elif round_.status != ProbeStatus.PENDING:  # a step of a round on its way: no line
         log.info(
             "probe_done centre=%s path=%s status=%s ms=%d",
             round_.centre_id,
