@@ -65,7 +65,7 @@ def main() -> int:
     from msa.accounts.models import User  # noqa: PLC0415 - after setup_django()
     from msa.core import clock  # noqa: PLC0415 - after setup_django()
     from msa.stats.areas import all_zone_ids, area_resolve  # noqa: PLC0415 - after setup_django()
-    from msa.stats.history import history_seed  # noqa: PLC0415 - after setup_django()
+    from msa.stats.history import analyse, history_seed  # noqa: PLC0415 - after setup_django()
     from msa.stats.indicators import Period, indicators_compute  # noqa: PLC0415
 
     demo.seed()
@@ -75,6 +75,7 @@ def main() -> int:
     if not Incident.objects.filter(reference__startswith="HIS-").exists():
         history_seed(incidents=args.incidents, fixes=args.fixes)
         print(f"seeded in {time.perf_counter() - started:.1f} s")
+    analyse()  # as autovacuum leaves a database in service
     print(
         f"{connection_vendor()} in {os.environ['MSA_DATA_DIR']}: "
         f"{Incident.objects.count():,} incidents, {LocationFix.objects.count():,} positions"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.alarms.models import Incident, LocationFix
@@ -117,6 +117,13 @@ def _incident(rng: random.Random, n: int, case: ProtectionCase, at: datetime) ->
         violence_before_arrival=(rng.random() < 0.1) if dispatched else None,
         victim_injured=(rng.random() < 0.05) if dispatched else None,
     )
+
+
+def analyse() -> None:
+    """Refresh the planner's statistics after a bulk load (what autovacuum does later): with
+    none, PostgreSQL estimates a handful of rows and nests loops over thousands."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 @transaction.atomic
@@ -244,4 +251,5 @@ def history_seed(*, incidents: int, fixes: int, seed: int = 14) -> Seeded:
             positions = []
     _bulk(LocationFix, positions)
     total += len(positions)
+    analyse()
     return Seeded(n_cases, len(made), total, start.date(), now.date())
