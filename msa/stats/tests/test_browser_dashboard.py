@@ -25,11 +25,12 @@ def test_the_dashboard_draws_its_plots_under_the_csp(live_server_url: str, brows
         assert box is not None
         assert box["width"] > 300
         assert box["height"] > 100
-    # the axes are drawn with presentation attributes, which the CSP does not block
-    stroke = page.eval_on_selector(
-        "#plot-month svg path[stroke]", "p => getComputedStyle(p).stroke"
-    )
-    assert stroke not in ("", "none")
+    # drawn with presentation attributes, which the CSP does not block: the figure's white
+    # background (fill="#ffffff") and its text's size reach the computed style
+    fill = page.eval_on_selector("#plot-month svg path[fill]", "p => getComputedStyle(p).fill")
+    assert fill == "rgb(255, 255, 255)"
+    size = page.eval_on_selector("#plot-month svg text", "t => getComputedStyle(t).fontSize")
+    assert size != "16px"  # matplotlib's 9-12 px, not the browser's default
     page.select_option("#id_area", "GNT")
     page.click("#stats-filter button[type=submit]")
     page.wait_for_selector("#stats-scope:has-text('GNT')", timeout=10_000)
