@@ -125,7 +125,7 @@ def test_end_to_end_scenarios_log_no_personal_data(
         console = _sign_in(live_server_url, "supervisor")
         page = console.get(f"/console/incidents/{reference}/")
         assert 'id="reason-required"' in page.text  # a test alarm is no live incident
-        form = re.search(r'<form method="post" action="([^"]+)"', page.text.split("<main>")[1])
+        form = re.search(r'<form method="post" action="([^"]+)"', page.text.split("<main", 1)[1])
         assert form is not None
         page = console.post(
             form.group(1),
