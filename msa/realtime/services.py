@@ -26,11 +26,17 @@ class IncidentLike(Protocol):
 
 def incident_event_append(*, incident: IncidentLike, event: Event) -> None:
     """Append ``event`` to the stream of the incident's centre, and of the backup centre it
-    was offered to (both see it until one of them takes it)."""
-    event_append(centre=incident.centre, incident_id=incident.pk, event=event)
+    was offered to (both see it until one of them takes it).
+
+    Two streams are locked in the order of their centres' ids, whichever is the incident's
+    own: an incident of A backed up by B and one of B backed up by A would otherwise lock
+    A then B and B then A, and PostgreSQL ends one of them as a deadlock (seen with the
+    worker's backup offers against position requests)."""
+    centres = [incident.centre]
     if incident.backup_centre_id and incident.backup_centre_id != incident.centre_id:
-        backup = Organisation.objects.get(pk=incident.backup_centre_id)
-        event_append(centre=backup, incident_id=incident.pk, event=event)
+        centres.append(Organisation.objects.get(pk=incident.backup_centre_id))
+    for centre in sorted(centres, key=lambda c: c.pk):
+        event_append(centre=centre, incident_id=incident.pk, event=event)
 
 
 def centre_group(centre_id: int) -> str:
