@@ -116,6 +116,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "msa.accounts.language.LanguageMiddleware",  # the profile, the browser, the organisation
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "msa.core.middleware.IdleTimeoutMiddleware",
@@ -124,7 +125,6 @@ MIDDLEWARE = [
     "msa.core.middleware.ContentSecurityPolicyMiddleware",
     "axes.middleware.AxesMiddleware",
     "msa.accounts.middleware.CentreTimeZoneMiddleware",
-    "msa.accounts.language.LanguageMiddleware",  # the profile, the browser, the organisation
 ]
 
 ROOT_URLCONF = "msa.urls"
@@ -148,6 +148,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "msa.core.context_processors.msa",
                 "msa.accounts.context_processors.nav",
+                "msa.accounts.context_processors.js_strings",
             ],
         },
     },
@@ -195,6 +196,7 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored in UTC; shown in the centre's zone (CentreTimeZoneMiddleware)
 MSA_TIME_ZONE = env_str("MSA_TIME_ZONE")
+MSA_COUNTRY = env_str("MSA_COUNTRY").upper()  # phone numbers of the SMS gateway (msa.cases.phones)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -203,7 +205,6 @@ STATICFILES_DIRS = [BASE_DIR / "msa" / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-MSA_COUNTRY = env_str("MSA_COUNTRY").upper()  # phone numbers of the SMS gateway (msa.cases.phones)
 # --- Security (issue 6; docs/security.md) -------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -276,6 +277,8 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
 MSA_MAP_TILE_URL = env_str("MSA_MAP_TILE_URL")
 MSA_MAP_ATTRIBUTION = env_str("MSA_MAP_ATTRIBUTION")
 MSA_DEVICE_CLOCK_SKEW_S = env_int("MSA_DEVICE_CLOCK_SKEW_S")
+MSA_OSMAND_ENABLED = env_bool("MSA_OSMAND_ENABLED")
+MSA_AML_HTTPS_KEYS = env_str("MSA_AML_HTTPS_KEYS")
 MSA_REPORT_INTERVAL_S = env_int("MSA_REPORT_INTERVAL_S")
 MSA_TRACKING_AFTER_CALL_S = env_int("MSA_TRACKING_AFTER_CALL_S")
 MSA_HEARTBEAT_INTERVAL_S = env_int("MSA_HEARTBEAT_INTERVAL_S")
@@ -285,8 +288,6 @@ MSA_DEVICE_RATE_WINDOW_S = env_int("MSA_DEVICE_RATE_WINDOW_S")
 MSA_HEARTBEAT_RATE_LIMIT = env_int("MSA_HEARTBEAT_RATE_LIMIT")
 MSA_REPEAT_PRESS_ALERT_PER_MIN = env_int("MSA_REPEAT_PRESS_ALERT_PER_MIN")
 MSA_MACHINE_DB_TIMEOUT_MS = env_int("MSA_MACHINE_DB_TIMEOUT_MS")
-MSA_OSMAND_ENABLED = env_bool("MSA_OSMAND_ENABLED")
-MSA_AML_HTTPS_KEYS = env_str("MSA_AML_HTTPS_KEYS")
 MSA_SMS_NUMBER = env_str("MSA_SMS_NUMBER")
 MSA_PUBLIC_URL = env_str("MSA_PUBLIC_URL")
 # Case management (issue 5)

@@ -28,6 +28,5 @@ urlpatterns = [
     path("devices/", include("msa.devices.urls")),
     path("messages/", include("msa.messaging.urls")),
     path("stats/", include("msa.stats.urls")),
-    path("stats/", include("msa.stats.urls")),
     path("admin/", admin.site.urls),
 ]
