@@ -24,6 +24,7 @@ NAV: tuple[tuple[frozenset[str], str, Any], ...] = (
     ),
     (frozenset({"supervisor", "admin"}), "messaging:undelivered", _("Undelivered messages")),
     (frozenset({"analyst", "supervisor", "admin"}), "stats:dashboard", _("Statistics")),
+    (frozenset({"supervisor", "analyst"}), "evaluation:reviews", _("Incident reviews")),
 )
 
 
