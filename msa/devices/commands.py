@@ -36,6 +36,8 @@ def cmd_case_list(args: argparse.Namespace) -> int:
     cases = ProtectionCase.objects.select_related("police_zone", "victim").prefetch_related(
         "devices"
     )
+    if not args.probes:  # the centre's path-monitoring probe is nobody's case
+        cases = cases.filter(is_probe=False)
     rows: list[dict[str, Any]] = [
         {
             "reference": case.reference,
@@ -165,6 +167,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = p.add_subparsers(dest="what", required=True)
     c = sub.add_parser("list", help="every case: reference, zone, status, active devices")
     c.add_argument("--json", action="store_true", help="print JSON")
+    c.add_argument(
+        "--probes", action="store_true", help="also list the centres' path-monitoring probe cases"
+    )
     c.set_defaults(func=cmd_case_list)
 
     p = subparsers.add_parser("device", help="device credentials: enrol, rotate, revoke")

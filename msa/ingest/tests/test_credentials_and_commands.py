@@ -108,3 +108,21 @@ def test_the_command_line(demo: None, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["token", "create", "--sms-gateway", "gw-1"]) == 2
     with pytest.raises(SystemExit):
         main(["token", "create"])  # a kind is required
+
+
+@pytest.mark.django_db
+def test_case_list_leaves_out_the_probe_unless_asked(
+    demo: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    probe = ProtectionCase.objects.exclude(victim__first_name="Elise").order_by("pk").first()
+    assert probe is not None
+    ProtectionCase.objects.filter(pk=probe.pk).update(is_probe=True)
+    assert main(["case", "list", "--json"]) == 0
+    listed = {c["reference"] for c in json.loads(capsys.readouterr().out)}
+    assert probe.reference not in listed
+    assert elise_case().reference in listed
+    assert main(["case", "list"]) == 0
+    assert probe.reference not in capsys.readouterr().out
+    assert main(["case", "list", "--probes", "--json"]) == 0
+    with_probes = {c["reference"] for c in json.loads(capsys.readouterr().out)}
+    assert with_probes == listed | {probe.reference}
