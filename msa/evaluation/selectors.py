@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django_stubs_ext import StrOrPromise
 
 from msa.accounts.models import Membership, OrgKind, Role, User
@@ -125,7 +126,7 @@ def review_get(user: User, reference: str) -> IncidentReview:
         .first()
     )
     if review is None:
-        raise NotFoundError("no such review")
+        raise NotFoundError(gettext_noop("no such review"))
     return review
 
 
@@ -245,7 +246,7 @@ def evidence_incident_get(user: User, reference: str) -> Incident:
         .first()
     )
     if incident is None or not case_owned_by(user, incident.case):
-        raise NotFoundError("no such incident")
+        raise NotFoundError(gettext_noop("no such incident"))
     return incident
 
 

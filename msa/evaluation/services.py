@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from msa.accounts.models import User
 from msa.alarms.models import Incident
@@ -51,12 +52,25 @@ def review_alert_recipient(centre_code: str) -> str:
     return str(settings.MSA_REVIEW_ALERT_TO or f"supervisor@{centre_code}")
 
 
+# Marked with gettext_noop: the pages translate them (``gettext(exc.message)``).
+_REQUIRED = {
+    "description": gettext_noop("the description is required"),
+    "reason": gettext_noop("the reason is required"),
+}
+_TOO_LONG = {
+    "findings": gettext_noop("the findings are too long"),
+    "description": gettext_noop("the description is too long"),
+    "reason": gettext_noop("the reason is too long"),
+    "comment": gettext_noop("the comment is too long"),
+}
+
+
 def _text(value: str, name: str, *, required: bool) -> str:
     value = value.strip()
     if required and not value:
-        raise ValidationError(f"{name} is required", fields={name: "required"})
+        raise ValidationError(_REQUIRED[name], fields={name: "required"})
     if len(value) > MAX_TEXT:
-        raise ValidationError(f"{name} is too long", fields={name: "too long"})
+        raise ValidationError(_TOO_LONG[name], fields={name: "too long"})
     return value
 
 
@@ -118,15 +132,20 @@ def review_record_findings(
     nothing did. Only while the review is open."""
     locked = _review_locked(review)
     if locked.status != ReviewState.OPEN:
-        raise TransitionNotAllowedError("incident review: reopen it before changing its findings")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident review: reopen it before changing its findings")
+        )
     known = {c.value for c in TechnicalIssue}
     chosen = sorted(set(issues))
     unknown = [c for c in chosen if c not in known]
     if unknown:
-        raise ValidationError("unknown category", fields={"issues": ",".join(unknown)})
+        raise ValidationError(
+            gettext_noop("unknown category"), fields={"issues": ",".join(unknown)}
+        )
     if no_issue and chosen:
         raise ValidationError(
-            "either nothing went wrong or something did", fields={"no_issue": "conflict"}
+            gettext_noop("either nothing went wrong or something did"),
+            fields={"no_issue": "conflict"},
         )
     findings = _text(findings, "findings", required=False)
     old = {"issues": locked.issues, "no_issue": locked.no_issue}
@@ -164,12 +183,18 @@ def review_action_add(
 ) -> ReviewAction:
     locked = _review_locked(review)
     if locked.status == ReviewState.CLOSED:
-        raise TransitionNotAllowedError("incident review: reopen it before adding an action")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident review: reopen it before adding an action")
+        )
     description = _text(description, "description", required=True)
     if owner.pk not in {u.pk for u in action_owner_candidates(locked)}:
-        raise ValidationError("the owner must work at the centre", fields={"owner": "scope"})
+        raise ValidationError(
+            gettext_noop("the owner must work at the centre"), fields={"owner": "scope"}
+        )
     if due_on < clock.now().date():
-        raise ValidationError("the due date is in the past", fields={"due_on": "past"})
+        raise ValidationError(
+            gettext_noop("the due date is in the past"), fields={"due_on": "past"}
+        )
     now = clock.now()
     action = ReviewAction.objects.create(
         review=locked,
@@ -215,15 +240,18 @@ def review_transition(
     changes: dict[str, object] = {}
     if transition == _T.CONCLUDE and not (locked.issues or locked.no_issue):
         raise ValidationError(
-            "record what went wrong (or that nothing did) first", fields={"issues": "required"}
+            gettext_noop("record what went wrong (or that nothing did) first"),
+            fields={"issues": "required"},
         )
     if transition == _T.CLOSE and locked.actions.filter(done_at__isnull=True).exists():
-        raise ConflictError("every action must be done before the review is closed")
+        raise ConflictError(gettext_noop("every action must be done before the review is closed"))
     if transition == _T.REOPEN:
         reason = _text(reason, "reason", required=True)
         changes = {"concluded_at": None, "closed_at": None}
     if transition == _T.CREATE:
-        raise TransitionNotAllowedError("incident review: a review is created by the worker")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident review: a review is created by the worker")
+        )
     return transition_apply(
         REVIEW_MACHINE, locked, transition, actor=actor, reason=reason, changes=changes
     )
@@ -323,11 +351,11 @@ def survey_record(
     if answered_at > now:
         problems["answered_at"] = "in the future"
     if problems:
-        raise ValidationError("the survey is incomplete", fields=problems)
+        raise ValidationError(gettext_noop("the survey is incomplete"), fields=problems)
     comment = _text(comment, "comment", required=False)
     locked = ProtectionCase.objects.select_for_update().get(pk=case.pk)
     if VictimSurvey.objects.filter(case=locked, wave=wave).exists():
-        raise ConflictError("this survey has already been recorded")
+        raise ConflictError(gettext_noop("this survey has already been recorded"))
     survey = VictimSurvey.objects.create(
         case=locked,
         wave=wave,
