@@ -4,7 +4,10 @@ a running centre, one result per rule (docs/conformance.md).
 Standard library, ``httpx`` and :mod:`msa_protocol` only: no Django, nothing of the server, so
 that an app vendor or a member state runs it from any machine. It raises test alarms only
 (trigger ``test``: the test lane, never the dispatch queue) and cancels them with the normal
-PIN; it never sends a duress PIN nor floods the centre (about 40 requests).
+PIN. The rate-limit rule sends heartbeats until one is answered 429 (at most
+``rate_limit_max``): the device's heartbeats are refused until the ``Retry-After`` it was
+told. The duress PIN escalates even a test alarm at the centre, so its rule runs only when
+asked (``duress_pin=True``, ``--duress-pin``): against a test centre, never a live one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from msa_protocol import (
 TIMEOUT_S = 10.0
 STRANGER = "+32000000000"  # a number no case enrols (not even a possible one)
 SHOWN = 160  # characters of what was sent and what came back, per line
+RATE_LIMIT_MAX = 50  # heartbeats the rate-limit rule sends at most before it gives up
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,8 @@ class Kit:
         key: bytes,
         sms_gateway_token: str | None = None,
         client: httpx.Client | None = None,
+        duress_pin: bool = False,
+        rate_limit_max: int = RATE_LIMIT_MAX,
     ) -> None:
         self.base = base_url.rstrip("/")
         self.device_id = device_id
@@ -107,6 +113,9 @@ class Kit:
         self.incident: str | None = None
         self._sms_ids = iter(range(1, 1_000))
         self._run_tag = uuid.uuid4().hex[:8]
+        self.duress_pin = duress_pin
+        self.rate_limit_max = rate_limit_max
+        self._normal_cancel: Exchange | None = None
 
     # --- requests ----------------------------------------------------------------------
 
@@ -212,8 +221,10 @@ class Kit:
             ("alarm.unknown_alarm_id_404_not_found", self.r_not_found),
             ("call.dialing_answered", self.r_call),
             ("cancel.normal_answer_exact", self.r_cancel),
-            ("heartbeat.answer_and_last_test_alarm", self.r_heartbeat),
         ]
+        if self.duress_pin:
+            rules.append(("cancel.duress_answer_same_bytes_as_normal", self.r_cancel_duress))
+        rules.append(("heartbeat.answer_and_last_test_alarm", self.r_heartbeat))
         if self.sms_token:
             rules += [
                 ("sms.wrong_token_401", self.r_sms_token),
@@ -223,6 +234,9 @@ class Kit:
                 ("sms.then_data_alarm_one_incident", self.r_sms_then_data),
                 ("sms.bad_mac_unknown_sender_rejected", self.r_sms_rejected),
             ]
+        if self.rate_limit_max > 0:
+            # last: it leaves the device's heartbeats refused until Retry-After
+            rules.append(("rate_limit.429_with_retry_after", self.r_rate_limit))
         return rules
 
     def run(self) -> Iterator[RuleResult]:
@@ -404,6 +418,27 @@ class Kit:
             ex.json() == {"alarm_id": str(self.alarm_id), "status": "cancelled"},
             "the answer is not exactly {alarm_id, status: cancelled}",
         )
+        self._normal_cancel = ex
+        return ex
+
+    def r_cancel_duress(self) -> Exchange:
+        normal = self._normal_cancel
+        _expect(normal is not None, "no normal cancel answer to compare with (its rule failed)")
+        assert normal is not None
+        other = uuid.uuid4()
+        self._alarm_answer(self.signed("/alarms", self.alarm(other)), 201)
+        at = format_time(datetime.now(UTC))
+        ex = self._seen(self.signed(f"/alarms/{other}/cancel", {"at": at, "pin": "duress"}))
+        _expect(ex.status == normal.status, f"status {ex.status}, {normal.status} for normal")
+        _expect(
+            ex.text == normal.text.replace(str(self.alarm_id), str(other)),
+            "the body differs from the normal PIN's answer",
+        )
+        for header in ("content-type", "content-length"):
+            _expect(
+                ex.headers.get(header) == normal.headers.get(header),
+                f"{header} differs from the normal PIN's answer",
+            )
         return ex
 
     def heartbeat(self) -> dict[str, Any]:
@@ -418,6 +453,10 @@ class Kit:
 
     def r_heartbeat(self) -> Exchange:
         ex = self._seen(self.signed("/heartbeat", self.heartbeat()))
+        _expect(
+            ex.status != 429,
+            "429: a run less than Retry-After seconds ago used up this device's heartbeats",
+        )
         _expect(ex.status == 200, f"expected 200, got {ex.status}")
         answer = ex.json() or {}
         _expect(isinstance(answer.get("next_heartbeat_s"), int), "no next_heartbeat_s")
@@ -483,4 +522,28 @@ class Kit:
         answer = ex.json() or {}
         _expect(answer.get("result") == "rejected", f"result {answer.get('result')}")
         _expect(answer.get("incident") is None, "a rejected SMS named an incident")
+        return ex
+
+    # --- the rate limit --------------------------------------------------------------------
+
+    def r_rate_limit(self) -> Exchange:
+        """Heartbeats, each signed at another second (so none is a replay of another), until
+        one is answered 429; it must be ``rate_limited`` with a ``Retry-After``."""
+        now = int(time.time())
+        for sent in range(1, self.rate_limit_max + 1):
+            ex = self.signed("/heartbeat", self.heartbeat(), at=now - sent)
+            if ex.status != 200:
+                break
+            self._seen(ex)
+        else:
+            raise RuleFailedError(f"no 429 after {self.rate_limit_max} heartbeats")
+        self._error(ex, 429, "rate_limited")
+        retry_after = ex.headers.get("retry-after", "")
+        _expect(bool(retry_after), "no Retry-After header")
+        _expect(
+            retry_after.isdigit() or retry_after.endswith(" GMT"),
+            f"Retry-After {retry_after!r} is neither seconds nor an HTTP date",
+        )
+        ex.body = f"(heartbeat {sent} of a burst) ".encode() + ex.body
+        ex.text = f"Retry-After: {retry_after} {ex.text}"
         return ex

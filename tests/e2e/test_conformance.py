@@ -1,6 +1,7 @@
 """The conformance kit against a live centre: every rule passes against the real server, and a
 centre with one rule broken on purpose (a proxy that drops ``server_time`` from clock_skew
-answers) fails that rule, and only that one, with a non-zero exit."""
+answers) fails that rule, and only that one, with a non-zero exit. Each test has its own device:
+the rate-limit rule leaves a device's heartbeats refused until its window ends."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tests.support.live import postgres_database
 pytestmark = pytest.mark.live
 
 
-# One process instead of three CLI calls: a device of an active case and a gateway token.
+# One process instead of four CLI calls: two devices of an active case and a gateway token.
 ENROL = """
 import json
 from msa.accounts.models import TokenKind
@@ -34,8 +35,10 @@ from msa.devices.services import device_credentials_issue
 actor = Actor.system("conformance-test")
 case = ProtectionCase.objects.filter(status="active").order_by("pk").first()
 device = device_credentials_issue(case=case, actor=actor)
+other = device_credentials_issue(case=case, actor=actor)
 token = token_create(kind=TokenKind.SMS_GATEWAY, name="conformance-gw", actor=actor).plain
-print(json.dumps({"device_id": device.device.device_id, "key": device.key_text, "token": token}))
+print(json.dumps({"device_id": device.device.device_id, "key": device.key_text, "token": token,
+                  "device_id_2": other.device.device_id, "key_2": other.key_text}))
 """
 
 
@@ -63,12 +66,14 @@ def test_the_kit_passes_against_the_centre(centre: LiveCentre, credentials: dict
     done = subprocess.run(
         [sys.executable, "-m", "msa.cli", "conformance", centre.url,
          "--device-id", credentials["device_id"], "--key", credentials["key"],
-         "--sms-gateway-token", credentials["token"]],
+         "--sms-gateway-token", credentials["token"], "--duress-pin"],
         capture_output=True, text=True, timeout=120, check=False, env=centre.env,
     )  # fmt: skip
     lines = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
     assert done.returncode == 0, done.stdout + done.stderr
-    assert len(lines) == 27
+    assert len(lines) == 29
+    assert any(line.startswith("PASS rate_limit.429_with_retry_after") for line in lines)
+    assert any(line.startswith("PASS cancel.duress_answer_same_bytes_as_normal") for line in lines)
     assert all(
         line.startswith("PASS ") and " | sent: " in line and " | got: " in line for line in lines
     )
@@ -96,6 +101,8 @@ class _BreakClockSkew(http.server.BaseHTTPRequestHandler):
             content = json.dumps(parsed).encode()
         self.send_response(answer.status_code)
         self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
+        if "retry-after" in answer.headers:
+            self.send_header("Retry-After", answer.headers["retry-after"])
         self.send_header("Content-Length", str(len(content)))
         self.end_headers()
         self.wfile.write(content)
@@ -116,8 +123,8 @@ def test_the_kit_fails_the_one_rule_broken_on_purpose(
     try:
         kit = Kit(
             f"http://127.0.0.1:{proxy.server_address[1]}",
-            device_id=credentials["device_id"],
-            key=decode_key(credentials["key"]),
+            device_id=credentials["device_id_2"],
+            key=decode_key(credentials["key_2"]),
         )
         results = list(kit.run())
     finally:
