@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
 
-from msa.accounts.models import Membership, Organisation, OrgKind, User
+from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
 from msa.audit.services import audit_record
 from msa.cases.models import (
     APPLICATION_BOMBSHELLS,
@@ -205,6 +205,7 @@ def application_submit(
         new={"case": case.reference, "kind": task.kind, "due_at": task.due_at.isoformat()},
         at=now,
     )
+    _alert_officers(application, task, actor)
     log.info(
         "application_submitted application=%s zone=%s urgent=%s",
         application.reference,
@@ -212,6 +213,59 @@ def application_submit(
         urgent,
     )
     return application
+
+
+def officer_recipients(zone: Organisation) -> list[str]:
+    """The e-mail addresses of the zone's active reference officers, else the zone's
+    reference officers' mailbox."""
+    emails = sorted(
+        set(
+            User.objects.filter(
+                is_active=True,
+                memberships__organisation=zone,
+                memberships__role=Role.REFERENCE_OFFICER,
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    return emails or [f"reference-officers@{zone.code}"]
+
+
+def _alert_officers(application: CaseApplication, task: CaseTask, actor: Actor) -> int:
+    """Tell each of the zone's reference officers, in their own language, that an application
+    waits for them: its reference, whether it is urgent and by when to decide, never the
+    victim's data. The number of messages queued."""
+    zone = application.case.police_zone
+    recipients = officer_recipients(zone)
+    for recipient in recipients:
+        with in_recipient_language(recipient, zone):
+            received = str(APPLICANT_VIEW_LABELS[ApplicantView.RECEIVED])
+            what = str(task.get_kind_display())
+            what = what[:1].upper() + what[1:]
+            if application.urgent:
+                what += f" ({gettext('urgent')})"
+            body = (
+                f"{what} {application.reference} — {gettext('due at')}: "
+                f"{task.due_at.isoformat(timespec='minutes')}. "
+                + gettext("The application's page shows the details.")
+            )
+            subject = gettext("Application %(ref)s: %(state)s") % {
+                "ref": application.reference,
+                "state": received,
+            }
+            if application.urgent:
+                urgent = gettext("urgent")
+                subject = f"{urgent[:1].upper()}{urgent[1:]}: {subject}"
+            message_enqueue(
+                channel=MessageChannel.NOTIFICATION,
+                recipient=recipient,
+                subject=subject,
+                body=body,
+                actor=actor,
+                about=application,
+            )
+    return len(recipients)
 
 
 # --- what the applicant sees --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from msa.cases.selectors import applications_by_outcome, cases_visible_to
 from msa.cases.services.application import (
     NO_AGREEMENT,
     ApplicationInput,
+    applicant_recipient,
     applicant_view,
     application_accept,
     application_decline,
@@ -33,6 +34,17 @@ from msa.messaging.models import OutboundMessage
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _about(application: CaseApplication) -> list[OutboundMessage]:
+    return list(OutboundMessage.objects.filter(about_id=str(application.pk)).order_by("id"))
+
+
+def _told(application: CaseApplication) -> list[OutboundMessage]:
+    """The messages to the applicant about ``application`` (not the officers' alert; the
+    recipient is encrypted at rest, so it is compared here)."""
+    applicant = applicant_recipient(application.applicant, application.source_org)
+    return [m for m in _about(application) if m.recipient == applicant]
 
 
 def _other_counsellor() -> User:
@@ -109,6 +121,38 @@ def test_submitted_lands_in_the_zone_queue_with_a_deadline_by_urgency(demo: None
     assert entry.new["items"] == ["strangulation"]
 
 
+def test_the_zone_officers_are_told_in_their_language_without_her_data(demo: None, clock) -> None:
+    clock.freeze(T0)
+    zone = Organisation.objects.get(code="GNT")
+    User.objects.filter(username="reference").update(email="reference@gnt.example")
+    dutch = User.objects.create_user(
+        username="reference-nl", email="referentie@gnt.example", language="nl"
+    )
+    Membership.objects.create(user=dutch, organisation=zone, role="reference_officer")
+    officers = User.objects.filter(
+        memberships__organisation=zone, memberships__role="reference_officer", is_active=True
+    ).exclude(email="")
+    urgent = h.application(number=1, org_level="medium", items=("strangulation",))
+    calm = h.application(number=2, org_level="medium", items=("following",))
+    for application, due in ((urgent, T0 + timedelta(hours=1)), (calm, T0 + timedelta(hours=72))):
+        applicant = applicant_recipient(application.applicant, application.source_org)
+        alerts = [m for m in _about(application) if m.recipient != applicant]
+        assert sorted(m.recipient for m in alerts) == sorted(
+            set(officers.values_list("email", flat=True))
+        )
+        for message in alerts:
+            text = f"{message.subject} {message.body}"
+            assert application.reference in message.subject
+            assert due.isoformat(timespec="minutes") in message.body
+            assert ("urgent" in text.lower() or "dringend" in text.lower()) == application.urgent
+            # the reference, the urgency and the deadline: nothing of the victim or the suspect
+            for private in ("Sara", "Applied", "Tom", "0470", "+32", "choked", "evenings"):
+                assert private not in text
+        (nl,) = (m for m in alerts if m.recipient == dutch.email)
+        assert nl.subject.startswith(("Aanvraag", "Dringend: Aanvraag"))
+        assert "beslissen over de aanvraag van een hulpdienst" in nl.body.lower()
+
+
 def test_accepted_goes_on_to_the_assessment_and_the_service_joins_the_team(demo: None) -> None:
     application = h.application()
     case = application.case
@@ -119,7 +163,7 @@ def test_accepted_goes_on_to_the_assessment_and_the_service_joins_the_team(demo:
     assert accepted.decided_at
     assert not case.tasks.filter(kind=TaskKind.APPLICATION, done_at__isnull=True).exists()
     assert case.team.filter(organisation__code="VSOVL", role="victim_support").exists()
-    message = OutboundMessage.objects.filter(about_id=str(application.pk)).get()
+    (message,) = _told(application)
     assert "accepted" in message.subject
     assert "Sara" not in message.body
     with pytest.raises(ConflictError):
@@ -180,7 +224,7 @@ def test_declined_with_a_reason_the_applicant_sees(demo: None) -> None:
     assert (read.actor_label, read.new) == ("counsellor", {"scope": "applicant"})
     assert "another measure protects her better" in text
     assert "A shelter place today." in text
-    told = OutboundMessage.objects.filter(about_id=str(application.pk)).get()
+    (told,) = _told(application)
     assert "declined" in told.body
     assert "another measure protects her better" in told.body
     assert "shelter" not in told.body
@@ -235,7 +279,7 @@ def test_the_officer_merges_on_the_page_and_the_applicant_hears_when_it_goes_liv
     assert application.merged_into == existing
     # the existing case goes live: the applicant is told, and sees it active
     h.active(existing)
-    told = OutboundMessage.objects.filter(about_id=str(application.pk)).order_by("id")
+    told = _told(application)
     assert [m.subject.split(": ")[-1] for m in told] == ["accepted by the police", "alarm active"]
     listing = h.client_for("counsellor").get("/cases/applications/").content.decode()
     assert f'data-reference="{application.reference}" data-view="active"' in listing
