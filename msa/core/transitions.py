@@ -23,6 +23,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from django.apps import apps
 from django.db import models, transaction
+from django.utils.translation import gettext_noop
 
 from msa.core import clock
 from msa.core.actors import Actor
@@ -78,7 +79,8 @@ class StateMachine(Generic[S, T]):
         sources, to = self.table[transition]
         if current not in sources:
             raise TransitionNotAllowedError(
-                f"{self.name}: '{transition}' is not allowed from '{current}'",
+                gettext_noop("%(machine)s: '%(transition)s' is not allowed from '%(state)s'"),
+                params={"machine": self.name, "transition": str(transition), "state": str(current)},
             )
         return to
 

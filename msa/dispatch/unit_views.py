@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from msa.accounts.models import User
@@ -139,7 +138,7 @@ def unit_progress(request: HttpRequest, dispatch_id: int) -> HttpResponse:
             dispatch=dispatch, transition=transition, actor=Actor.for_user(_user(request))
         )
     except MsaError as exc:
-        messages.error(request, gettext(exc.message))
+        messages.error(request, exc.translated())
     return redirect("unit:home")
 
 
@@ -160,7 +159,7 @@ def unit_outcome(request: HttpRequest, dispatch_id: int) -> HttpResponse:
             victim_injured=injured,
         )
     except MsaError as exc:
-        messages.error(request, gettext(exc.message))
+        messages.error(request, exc.translated())
     return redirect("unit:home")
 
 
@@ -175,7 +174,7 @@ def unit_status(request: HttpRequest) -> HttpResponse:
     except ValueError:
         messages.error(request, "unknown status")
     except MsaError as exc:
-        messages.error(request, gettext(exc.message))
+        messages.error(request, exc.translated())
     return redirect("unit:home")
 
 

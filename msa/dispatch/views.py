@@ -257,7 +257,7 @@ def _act(
     try:
         action(incident, Actor.for_user(_user(request)))
     except MsaError as exc:
-        messages.error(request, _(exc.message))
+        messages.error(request, exc.translated())
     return redirect("console:incident", reference=reference)
 
 
@@ -277,7 +277,7 @@ def incident_note_view(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         incident_note_add(incident=incident, actor=Actor.for_user(_user(request)), text=text)
     except MsaError as exc:
-        error = _(exc.message)  # the service's words, marked with gettext_noop
+        error = exc.translated()  # the service's words, marked with gettext_noop
         context = {"incident": incident, "text": text, "error": error, "max_note": MAX_NOTE}
         return render(request, "console/note_refused.html", context, status=422)
     return redirect("console:incident", reference=reference)
@@ -505,7 +505,7 @@ def incident_reassign_view(request: HttpRequest, reference: str) -> HttpResponse
             reason=reason,
         )
     except MsaError as exc:
-        messages.error(request, _(exc.message))
+        messages.error(request, exc.translated())
     else:
         owner = updated.owner.get_username() if updated.owner else ""
         messages.success(

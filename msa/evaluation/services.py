@@ -52,7 +52,7 @@ def review_alert_recipient(centre_code: str) -> str:
     return str(settings.MSA_REVIEW_ALERT_TO or f"supervisor@{centre_code}")
 
 
-# Marked with gettext_noop: the pages translate them (``gettext(exc.message)``).
+# Marked with gettext_noop: the pages translate them (``exc.translated()``).
 _REQUIRED = {
     "description": gettext_noop("the description is required"),
     "reason": gettext_noop("the reason is required"),

@@ -52,7 +52,7 @@ def _fail(request: HttpRequest, exc: MsaError) -> None:
     detail = ""
     if isinstance(exc, ValidationError) and exc.fields:
         detail = " (" + ", ".join(f"{k}: {v}" for k, v in exc.fields.items()) + ")"
-    messages.error(request, f"{_(exc.message)}{detail}")  # marked with gettext_noop
+    messages.error(request, f"{exc.translated()}{detail}")  # marked with gettext_noop where raised
 
 
 def _review(request: HttpRequest, reference: str) -> IncidentReview:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.utils.translation import gettext
 
 from msa.accounts.models import User
 from msa.alarms.selectors import case_has_open_incident
@@ -73,7 +72,7 @@ def fail(request: HttpRequest, exc: MsaError) -> None:
     detail = ""
     if isinstance(exc, ValidationError) and exc.fields:
         detail = " (" + ", ".join(f"{k}: {v}" for k, v in exc.fields.items()) + ")"
-    messages.error(request, f"{gettext(exc.message)}{detail}")  # marked with gettext_noop
+    messages.error(request, f"{exc.translated()}{detail}")  # marked with gettext_noop where raised
 
 
 def do(

@@ -130,7 +130,7 @@ def _places_of_new_case(
                 case=case, kind=kind, label=label, address=address, actor=actor_of(request)
             )
         except ValidationError as exc:
-            messages.error(request, _(exc.message))
+            messages.error(request, exc.translated())
             return redirect("cases:places", reference=case.reference)
     return redirect("cases:assess", reference=case.reference)
 
