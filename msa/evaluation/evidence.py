@@ -32,6 +32,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from msa.alarms.models import Incident
 from msa.audit.models import AuditEntry
@@ -334,9 +335,11 @@ def bundle_export(*, incident: Incident, actor: Actor, reason: str, language: st
     has checked that the reader may: ``msa.evaluation.selectors.evidence_incident_get``)."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError("state why the bundle is exported", fields={"reason": "required"})
+        raise ValidationError(
+            gettext_noop("state why the bundle is exported"), fields={"reason": "required"}
+        )
     if len(reason) > MAX_REASON:
-        raise ValidationError("the reason is too long", fields={"reason": "too long"})
+        raise ValidationError(gettext_noop("the reason is too long"), fields={"reason": "too long"})
     key = signing_key()
     now = clock.now()
     incident = Incident.objects.select_related(

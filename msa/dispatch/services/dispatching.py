@@ -45,7 +45,10 @@ def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor
         )
     locked = incident_lock(incident)
     if locked.status not in OPEN_STATES:
-        raise TransitionNotAllowedError(f"incident: cannot dispatch from '{locked.status}'")
+        raise TransitionNotAllowedError(
+            gettext_noop("incident: cannot dispatch from '%(state)s'"),
+            params={"state": str(locked.status)},
+        )
     units = list(
         Unit.objects.select_for_update()
         .filter(pk__in=list(unit_ids), police_zone__covered_by_id=locked.centre_id)
@@ -62,7 +65,10 @@ def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor
     created: list[Dispatch] = []
     for unit, eta in zip(units, etas, strict=True):
         if unit.status != UnitStatus.AVAILABLE:
-            raise ConflictError(f"unit {unit.call_sign} is {unit.status}")
+            raise ConflictError(
+                gettext_noop("unit %(unit)s is %(status)s"),
+                params={"unit": unit.call_sign, "status": str(unit.status)},
+            )
         try:
             with transaction.atomic():
                 dispatch = Dispatch.objects.create(
@@ -74,7 +80,9 @@ def dispatch_create(*, incident: Incident, unit_ids: Sequence[int], actor: Actor
                     assigned_by_id=actor.user_id,
                 )
         except IntegrityError:
-            raise ConflictError(f"unit {unit.call_sign} is already dispatched") from None
+            raise ConflictError(
+                gettext_noop("unit %(unit)s is already dispatched"), params={"unit": unit.call_sign}
+            ) from None
         unit_engage(unit=unit, actor=actor, at=now, reason=locked.reference)
         history_start(
             DISPATCH_MACHINE,

@@ -47,7 +47,10 @@ def incident_reassign(
             gettext_noop("incident: a closed incident is not reassigned")
         )
     if locked.owner_id == target.pk:
-        raise ConflictError(f"{target.get_username()} already works this incident")
+        raise ConflictError(
+            gettext_noop("%(operator)s already works this incident"),
+            params={"operator": target.get_username()},
+        )
     previous = User.objects.filter(pk=locked.owner_id).first() if locked.owner_id else None
     reason = reason_clean(reason, required=False)
     locked.owner = target
