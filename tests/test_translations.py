@@ -183,12 +183,64 @@ def test_no_unmarked_user_text_in_python() -> None:
     assert not offenders, f"mark these with gettext / gettext_lazy: {offenders}"
 
 
+# Services: a refusal (an MsaError) that a page shows is marked with gettext_noop where it is
+# raised, its values as named params (``ConflictError(gettext_noop("unit %(unit)s is busy"),
+# params={...})``); the page says ``exc.translated()``, the API and the logs keep the English
+# ``exc.message`` (the device protocol's messages are a contract). A module opts in by importing
+# gettext_noop; from then on a plain or f-string refusal in it is a page left in English.
+REFUSALS = {"MsaError", "ValidationError", "ConflictError", "TransitionNotAllowedError"}
+REFUSALS |= {"NotFoundError"}
+# Their refusals answer the command line (msa instrument load, msa places load): English.
+CLI_ONLY = {"msa/cases/services/assessment.py", "msa/cases/services/places.py"}
+# Whose refusals reach the pages: they must stay opted in.
+PAGE_MODULES = {
+    "msa/core/transitions.py",
+    "msa/dispatch/services/console.py",
+    "msa/dispatch/services/dispatching.py",
+    "msa/dispatch/services/supervisor.py",
+    "msa/dispatch/services/units.py",
+    "msa/evaluation/evidence.py",
+    "msa/evaluation/selectors.py",
+    "msa/evaluation/services.py",
+}
+
+
+def unmarked_refusals(source: str) -> list[str]:
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args):
+            continue
+        name = getattr(node.exc.func, "id", getattr(node.exc.func, "attr", ""))
+        first = node.exc.args[0]
+        if name in REFUSALS and isinstance(first, ast.Constant | ast.JoinedStr | ast.BinOp):
+            found.append(f"line {node.lineno}: {ast.unparse(first)[:60]}")
+    return found
+
+
+def test_services_mark_the_refusals_pages_show() -> None:
+    opted_in = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "msa").rglob("*.py")
+        if "tests" not in path.parts and "gettext_noop" in path.read_text(encoding="utf-8")
+    }
+    assert opted_in >= PAGE_MODULES, f"import gettext_noop and mark: {PAGE_MODULES - opted_in}"
+    offenders = {
+        name: found
+        for name in sorted(opted_in - CLI_ONLY)
+        if (found := unmarked_refusals((ROOT / name).read_text(encoding="utf-8")))
+    }
+    assert not offenders, f"mark with gettext_noop (values as params=...): {offenders}"
+
+
 def test_the_heuristics_find_what_they_should() -> None:
     html = '<p>{% translate "Fine" %} {{ value }}</p><h2>Unmarked heading</h2>'
     html += '<b title="Tip here">x</b>'
     assert unmarked_in_template(html) == ['title="Tip here"', "Unmarked heading"]
     python = 'messages.error(request, "Plain English")\nf = forms.CharField(label=_("ok"))'
     assert unmarked_in_python(python) == ["line 1: Plain English"]
+    refusals = 'raise ConflictError(f"unit {u} is busy")\n'
+    refusals += 'raise ConflictError(gettext_noop("unit %(u)s is busy"), params={"u": u})'
+    assert unmarked_refusals(refusals) == ["line 1: f'unit {u} is busy'"]
 
 
 # JavaScript: its words come from the page (data-* attributes written by a template, or the
