@@ -25,7 +25,6 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConflictError, TransitionNotAllowedError, ValidationError
 from msa.core.transitions import history_start, transition_apply
-from msa.evaluation.escalation import Alert, escalate_once
 from msa.evaluation.models import (
     Compared,
     Confidence,
@@ -37,6 +36,7 @@ from msa.evaluation.models import (
 )
 from msa.evaluation.selectors import is_genuine_closed
 from msa.evaluation.states import REVIEW_MACHINE, ReviewState, ReviewTransitionName
+from msa.messaging.escalation import Alert, escalate_once
 
 log = logging.getLogger("msa.evaluation")
 

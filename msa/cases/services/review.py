@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
 
-from msa.audit.services import audit_record
 from msa.cases.models import (
     RISK_ORDER,
     ProtectionCase,
@@ -32,9 +31,9 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ValidationError
 from msa.core.transitions import transition_apply
+from msa.messaging.escalation import Alert, escalate_once
 from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
-from msa.messaging.services import message_enqueue
 
 T = CaseTransitionName
 
@@ -104,43 +103,40 @@ def review_record(
     return review
 
 
-@transaction.atomic(durable=True)
 def review_escalate(*, review: Review, actor: Actor) -> bool:
     """An overdue review: tell the zone's supervisors once."""
-    try:
-        locked = (
-            Review.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case__police_zone")
-            .get(pk=review.pk)
+
+    def is_due(row: Review, now: datetime) -> bool:
+        return (
+            row.done_at is None
+            and row.due_at <= now
+            and row.case.status in {CaseState.ACTIVE, CaseState.UNDER_REVIEW}
         )
-    except Review.DoesNotExist:
-        return False
-    now = clock.now()
-    if locked.done_at is not None or locked.escalated_at is not None or locked.due_at > now:
-        return False
-    if locked.case.status not in {CaseState.ACTIVE, CaseState.UNDER_REVIEW}:
-        return False
-    locked.escalated_at = now
-    locked.save(update_fields=["escalated_at"])
-    recipient = alert_recipient(locked.case.police_zone)
-    with in_recipient_language(recipient, locked.case.police_zone):
-        facts = {"case": locked.case.reference, "due": locked.due_at.isoformat()}
-        message_enqueue(
-            channel=MessageChannel.NOTIFICATION,
+
+    def alert(row: Review) -> Alert:
+        recipient = alert_recipient(row.case.police_zone)
+        with in_recipient_language(recipient, row.case.police_zone):
+            facts = {"case": row.case.reference, "due": row.due_at.isoformat()}
+            subject = gettext("Overdue review — case %(case)s") % facts
+            body = gettext("The review of case %(case)s was due at %(due)s.") % facts
+        return Alert(
             recipient=recipient,
-            subject=gettext("Overdue review — case %(case)s") % facts,
-            body=gettext("The review of case %(case)s was due at %(due)s.") % facts,
-            actor=actor,
-            about=locked.case,
+            subject=subject,
+            body=body,
+            about=row.case,
+            action="case.review_escalated",
+            audit_new={"review": row.pk, "due_at": row.due_at.isoformat()},
+            channel=MessageChannel.NOTIFICATION,
+            audit_subject=row.case,
         )
-    audit_record(
+
+    return escalate_once(
+        queryset=Review.objects.select_related("case__police_zone"),
+        pk=review.pk,
         actor=actor,
-        action="case.review_escalated",
-        subject=locked.case,
-        new={"review": locked.pk, "due_at": locked.due_at.isoformat()},
-        at=now,
+        is_due=is_due,
+        alert=alert,
     )
-    return True
 
 
 @transaction.atomic(durable=True)

@@ -22,9 +22,9 @@ from msa.cases.states import (
 )
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.messaging.escalation import Alert, escalate_once
 from msa.messaging.language import in_recipient_language
 from msa.messaging.models import MessageChannel
-from msa.messaging.services import message_enqueue
 
 log = logging.getLogger("msa.cases")
 
@@ -49,51 +49,43 @@ def alert_recipient(zone: Organisation) -> str:
     return settings.MSA_CASE_ALERT_TO or f"supervisors@{zone.code}"
 
 
-@transaction.atomic(durable=True)
 def task_escalate(*, task: CaseTask, actor: Actor) -> bool:
     """Tell the zone's supervisors that an urgent task ran out. Idempotent: True once."""
-    try:
-        locked = (
-            CaseTask.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case__police_zone")
-            .get(pk=task.pk)
-        )
-    except CaseTask.DoesNotExist:
-        return False  # another worker has it
-    now = clock.now()
-    if locked.done_at is not None or locked.escalated_at is not None or locked.due_at > now:
-        return False
-    if locked.case.status in CLOSED_STATES:
-        return False
-    locked.escalated_at = now
-    locked.save(update_fields=["escalated_at"])
-    recipient = alert_recipient(locked.case.police_zone)
-    with in_recipient_language(recipient, locked.case.police_zone):
-        facts = {
-            "task": locked.get_kind_display(),
-            "case": locked.case.reference,
-            "due": locked.due_at.isoformat(),
-        }
-        message_enqueue(
-            channel=MessageChannel.NOTIFICATION,
-            recipient=recipient,
-            subject=gettext("Overdue: %(task)s — case %(case)s") % facts,
-            body=gettext(
-                "The task '%(task)s' for case %(case)s was due at %(due)s and is not done."
+
+    def is_due(row: CaseTask, now: datetime) -> bool:
+        return row.done_at is None and row.due_at <= now and row.case.status not in CLOSED_STATES
+
+    def alert(row: CaseTask) -> Alert:
+        recipient = alert_recipient(row.case.police_zone)
+        with in_recipient_language(recipient, row.case.police_zone):
+            facts = {
+                "task": row.get_kind_display(),
+                "case": row.case.reference,
+                "due": row.due_at.isoformat(),
+            }
+            subject = gettext("Overdue: %(task)s — case %(case)s") % facts
+            body = (
+                gettext("The task '%(task)s' for case %(case)s was due at %(due)s and is not done.")
+                % facts
             )
-            % facts,
-            actor=actor,
-            about=locked.case,
+        return Alert(
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            about=row.case,
+            action="case.task_escalated",
+            audit_new={"case": row.case.reference, "kind": row.kind},
+            channel=MessageChannel.NOTIFICATION,
+            log_line=f"case_task_escalated case={row.case.reference} kind={row.kind}",
         )
-    audit_record(
+
+    return escalate_once(
+        queryset=CaseTask.objects.select_related("case__police_zone"),
+        pk=task.pk,
         actor=actor,
-        action="case.task_escalated",
-        subject=locked,
-        new={"case": locked.case.reference, "kind": locked.kind},
-        at=now,
+        is_due=is_due,
+        alert=alert,
     )
-    log.info("case_task_escalated case=%s kind=%s", locked.case.reference, locked.kind)
-    return True
 
 
 EXPIRY_NOTICE = timedelta(days=14)

@@ -1,11 +1,9 @@
-"""Escalating an overdue row once, through the outbox: the one helper of the evaluation part.
+"""Escalating an overdue row once, through the outbox: one helper for every row kind (a case's
+task or review, an incident review, a review action).
 
-The pattern of ``msa.cases.services.tasks.task_escalate`` and ``review_escalate``, written
-once for every row kind here: claim the row (``SKIP LOCKED``: another worker that has it
-wins), check again that it is still due and not yet escalated, mark it, queue the alert and
-write the audit row, all in one durable transaction — so the alert is sent once or, when the
-transaction rolls back, never. (The cases part's two copies sit below ``messaging``'s users
-as well and could move onto a helper like this one in ``messaging``; see the report.)
+Claim the row (``SKIP LOCKED``: another worker that has it wins), check again that it is still
+due and not yet escalated, mark it, queue the alert and write the audit row, all in one durable
+transaction — so the alert is sent once or, when the transaction rolls back, never.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from msa.core.actors import Actor
 from msa.messaging.models import MessageChannel
 from msa.messaging.services import message_enqueue
 
-log = logging.getLogger("msa.evaluation")
+log = logging.getLogger("msa.messaging")
 
 M = TypeVar("M", bound=models.Model)
 
@@ -38,6 +36,9 @@ class Alert:
     about: models.Model
     action: str  # the audit action, e.g. "incident_review.escalated"
     audit_new: Mapping[str, Any]
+    channel: MessageChannel | None = None  # None: by the recipient (channel_for)
+    audit_subject: models.Model | None = None  # None: the escalated row itself
+    log_line: str | None = None  # None: "<action> id=<pk>"
 
 
 def channel_for(recipient: str) -> MessageChannel:
@@ -70,13 +71,22 @@ def escalate_once(
     locked.save(update_fields=[field])
     what = alert(locked)
     message_enqueue(
-        channel=channel_for(what.recipient),
+        channel=what.channel or channel_for(what.recipient),
         recipient=what.recipient,
         subject=what.subject,
         body=what.body,
         actor=actor,
         about=what.about,
     )
-    audit_record(actor=actor, action=what.action, subject=locked, new=dict(what.audit_new), at=now)
-    log.info("%s id=%s", what.action.replace(".", "_"), locked.pk)
+    audit_record(
+        actor=actor,
+        action=what.action,
+        subject=what.audit_subject or locked,
+        new=dict(what.audit_new),
+        at=now,
+    )
+    if what.log_line is not None:
+        log.info("%s", what.log_line)
+    else:
+        log.info("%s id=%s", what.action.replace(".", "_"), locked.pk)
     return True
