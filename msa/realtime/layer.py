@@ -5,6 +5,11 @@ consumer: every console socket of the node dropped at once, and none could be op
 Redis was back. Here ``receive`` waits and tries again (0.5 s, doubling to 5 s), so a socket
 stays open and its heartbeat keeps serving it from the persisted event log; the consumer joins
 its group again at every heartbeat, so the live push resumes once Redis answers.
+
+A cancelled receive is never retried. When its consumer ends (the socket closed, the server
+shuts down) the receive is cancelled, and redis-py may answer that cancel with a
+``TimeoutError`` of its own while it drops the connection; taken for an outage, it kept a dead
+consumer's receive retrying every 5 s for ever and a shutdown never finished.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             try:
                 message: dict[str, Any] = await super().receive(channel)
             except (RedisError, OSError) as exc:
+                if _cancelled(exc):
+                    raise asyncio.CancelledError from exc
                 if delay == RETRY_FIRST_S:
                     log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -37,3 +44,16 @@ class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             if delay != RETRY_FIRST_S:
                 log.warning("channel_layer_back")
             return message
+
+
+def _cancelled(exc: BaseException) -> bool:
+    """True when ``exc`` answers a cancel of the receiving task rather than an outage."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, asyncio.CancelledError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
