@@ -27,6 +27,8 @@ from tests.support.live import free_port, postgres_database, server_env, wait_un
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
+# How long a pushed alarm may take to show, as a deadline (not a timing assertion): a loaded CI
+# machine in the PostgreSQL pass took more than 5 s once (the pass ran 921 s instead of 620).
 ALARM_WITHIN_MS = 10_000
 
 
@@ -150,7 +152,7 @@ def test_a_frozen_then_restarted_server_turns_the_console_to_its_alarm_and_back(
     expect(body).to_have_attribute("data-health", "live", timeout=ALARM_WITHIN_MS)
     expect(alarm).to_be_hidden()
     row = page.locator(f'.lane-live .incident-row[data-reference="{reference}"]')
-    expect(row).to_be_visible(timeout=5_000)
+    expect(row).to_be_visible(timeout=ALARM_WITHIN_MS)
     expect(row).to_contain_text("unacknowledged")
     expect(page.locator("#alarm-popup")).to_be_visible()
     page.context.close()
@@ -224,7 +226,7 @@ def test_start_shift_then_the_sound_and_pop_up_stay_until_acknowledged(
 
     reference = simulate_press(server.url, 4)
     popup = page.locator("#alarm-popup")
-    expect(popup).to_be_visible(timeout=5_000)
+    expect(popup).to_be_visible(timeout=ALARM_WITHIN_MS)
     page.clock.run_for(30_000)  # not gone after 8 s: it waits for the acknowledgement
     expect(popup).to_be_visible()
     expect(page.locator("body")).to_have_attribute("data-sound", "playing")
@@ -235,11 +237,11 @@ def test_start_shift_then_the_sound_and_pop_up_stay_until_acknowledged(
     row.click()
     page.wait_for_selector('body[data-live="1"]', state="attached", timeout=ALARM_WITHIN_MS)
     other = simulate_press(server.url, 5)
-    expect(popup).to_be_visible(timeout=5_000)
+    expect(popup).to_be_visible(timeout=ALARM_WITHIN_MS)
     expect(popup).to_contain_text(other)
     assert not overlaps(popup.bounding_box(), page.locator("#victim-name").bounding_box())
     page.keyboard.press("a")
-    page.wait_for_selector('#incident-status[data-status="acknowledged"]', timeout=5_000)
+    page.wait_for_selector('#incident-status[data-status="acknowledged"]', timeout=ALARM_WITHIN_MS)
 
     # Back on the queue the pop-up names an alarm still waiting, never the acknowledged one.
     page.goto(server.url + "/console/")
