@@ -12,6 +12,7 @@ from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import AmlPosition, Incident, LocationFix
 from msa.alarms.states import OPEN_STATES, Lane
 from msa.cases.models import ProtectionCase
+from msa.core.sql import Statement
 from msa.devices.models import Device
 
 
@@ -38,14 +39,20 @@ def incident_aml_positions(incident: Incident) -> list[AmlPosition]:
     return list(incident.aml_positions.order_by("received_at", "id"))
 
 
+# Read by every heartbeat: prepared once (msa.core.sql).
+_LAST_TEST_ALARM = Statement(
+    Incident,
+    "SELECT {received_at} FROM {table} WHERE {device} = %s AND {lane} = %s "
+    "ORDER BY {received_at} DESC LIMIT 1",
+    writes=["device", "lane"],
+    reads=["received_at"],
+)
+
+
 def last_test_alarm_at(device: Device) -> datetime | None:
     """When the centre last received a test alarm of this device (the heartbeat tells it)."""
-    return (
-        Incident.objects.filter(device=device, lane=Lane.TEST)
-        .order_by("-received_at")
-        .values_list("received_at", flat=True)
-        .first()
-    )
+    row = _LAST_TEST_ALARM.one(device.pk, Lane.TEST.value)
+    return None if row is None else row[0]
 
 
 # --- facts about a case that the cases part reads from its callers (cases is below alarms) ----

@@ -9,12 +9,21 @@ from django.db.models import Q, QuerySet
 
 from msa.accounts.models import Organisation
 from msa.cases.states import PROTECTED_STATES
+from msa.core.sql import Statement, concrete
 from msa.devices.models import Device, DeviceHealthIssue, HealthProblem
 from msa.devices.states import DeviceStatus
 
+# Every request of the device API starts here: prepared once (msa.core.sql).
+_DEVICE_BY_PROTOCOL_ID = Statement(
+    Device,
+    "SELECT {all} FROM {table} WHERE {device_id} = %s",
+    writes=["device_id"],
+    reads=concrete(Device),
+)
+
 
 def device_by_protocol_id(device_id: str) -> Device | None:
-    return Device.objects.filter(device_id=device_id).first()
+    return _DEVICE_BY_PROTOCOL_ID.instance(device_id)
 
 
 # --- device health (msa.devices.health writes the episodes) ---------------------------------

@@ -20,10 +20,22 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import F
 
 from msa.core import clock
+from msa.core.sql import Statement
 from msa.ingest.models import DeviceRateWindow, HeartbeatRateWindow
+
+# The heartbeat's common case in one statement (prepared once: msa.core.sql): a replay of the
+# last beat counted leaves the count as it is, any other beat of this window under the limit
+# counts one.
+_HEARTBEAT_COUNTED = Statement(
+    HeartbeatRateWindow,
+    "UPDATE {table} SET {count} = CASE WHEN {last_signature} = %s THEN {count} "
+    "ELSE {count} + 1 END, {last_signature} = %s "
+    "WHERE {device} = %s AND ({last_signature} = %s OR ({window} = %s AND {count} < %s))",
+    writes=["last_signature", "last_signature", "device", "last_signature", "window", "count"],
+)
 
 
 def _hit(
@@ -67,16 +79,6 @@ def heartbeat_rate_hit(device_pk: int, signature: str) -> int | None:
     signature covers the timestamp and the body); the seconds to wait when over the limit."""
     limit = int(settings.MSA_HEARTBEAT_RATE_LIMIT)
     window = int(clock.now().timestamp() // max(1, int(settings.MSA_DEVICE_RATE_WINDOW_S)))
-    # One statement in the common cases: a replay leaves the count as it is, any other beat of
-    # this window under the limit counts one.
-    replay = Q(last_signature=signature)
-    if (
-        HeartbeatRateWindow.objects.filter(device_id=device_pk)
-        .filter(replay | Q(window=window, count__lt=limit))
-        .update(
-            count=Case(When(replay, then=F("count")), default=F("count") + 1),
-            last_signature=signature,
-        )
-    ):
+    if _HEARTBEAT_COUNTED.rowcount(signature, signature, device_pk, signature, window, limit):
         return None
     return _hit(HeartbeatRateWindow, device_pk, limit, counted=True, last_signature=signature)

@@ -1,0 +1,129 @@
+"""Hot-path statements written once as SQL, their names and values taken from the models.
+
+The device API runs a handful of statements per request, thousands of times a minute. Through
+the ORM each one is built again every time (the query's clone, its lookups, its compiler):
+profiled on SQLite, building a heartbeat's four statements cost about seven times what
+running them did (docs/performance.md). A :class:`Statement` is built once: its SQL comes from
+a template whose ``{table}`` and ``{column}`` names are read off the model's ``_meta`` (a
+renamed field breaks it at import, not at 3 a.m.), its values go through the field's own
+``get_db_prep_save`` (dates, JSON, booleans as each backend stores them) and the columns it
+reads come back through the field's converters (what the ORM would give).
+
+Use it only where a profile says so, for a statement whose shape never changes; everything
+else stays with the ORM. The statement runs on ``django.db.connection``, in whatever
+transaction the caller holds, like any ORM query.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from django.db import connection, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Statement(Generic[M]):
+    """One statement on one model: ``sql`` names ``{table}`` and the model's fields as
+    ``{field_name}`` (quoted columns, ``{pk}`` for the primary key, ``{all}`` for every concrete
+    column in order: a whole-row read) and takes ``%s`` values.
+
+    ``writes`` names, in order, the fields that the ``%s`` values are for (``None`` for a value
+    that is no field's, passed as it is); ``reads`` the fields of the columns it returns.
+    """
+
+    def __init__(
+        self,
+        model: type[M],
+        sql: str,
+        *,
+        writes: Sequence[str | None] = (),
+        reads: Sequence[str] = (),
+    ) -> None:
+        self.model = model
+        self._template = sql
+        names = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
+        self._fields = {name: _field(model, name) for name in names - {"table", "pk", "all"}}
+        self._writes = tuple(_field(model, name) if name else None for name in writes)
+        self._reads = tuple(_field(model, name) for name in reads)
+        self._sql_by_vendor: dict[str, str] = {}
+        self._converters_by_vendor: dict[str, list[tuple[Any, list[Any]]]] = {}
+
+    def _sql(self, conn: BaseDatabaseWrapper) -> str:
+        sql = self._sql_by_vendor.get(conn.vendor)
+        if sql is None:
+            opts = self.model._meta
+            quote = conn.ops.quote_name
+            names = {name: quote(field.column) for name, field in self._fields.items()}
+            names["table"] = quote(opts.db_table)
+            names["pk"] = quote(_field(self.model, opts.pk.name).column)
+            names["all"] = ", ".join(quote(field.column) for field in opts.concrete_fields)
+            sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names)
+        return sql
+
+    def _converters(self, conn: BaseDatabaseWrapper) -> list[tuple[Any, list[Any]]]:
+        """Per column read: its expression and the converters the ORM would apply to it."""
+        chains = self._converters_by_vendor.get(conn.vendor)
+        if chains is None:
+            chains = []
+            for field in self._reads:
+                col = field.get_col(self.model._meta.db_table)
+                chains.append((col, conn.ops.get_db_converters(col) + col.get_db_converters(conn)))
+            self._converters_by_vendor[conn.vendor] = chains
+        return chains
+
+    def _params(self, values: Sequence[Any], conn: BaseDatabaseWrapper) -> list[Any]:
+        if len(values) != len(self._writes):
+            raise TypeError(f"{len(self._writes)} values expected, {len(values)} given")
+        return [
+            value if field is None else field.get_db_prep_save(value, conn)
+            for field, value in zip(self._writes, values, strict=True)
+        ]
+
+    def _convert(self, row: Sequence[Any], conn: BaseDatabaseWrapper) -> list[Any]:
+        out = []
+        for (col, chain), value in zip(self._converters(conn), row, strict=True):
+            for converter in chain:
+                value = converter(value, col, conn)  # noqa: PLW2901 - converted in place
+            out.append(value)
+        return out
+
+    def rowcount(self, *values: Any) -> int:
+        """Run it; how many rows it changed."""
+        params = self._params(values, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(connection), params)
+            return int(cursor.rowcount)
+
+    def one(self, *values: Any) -> list[Any] | None:
+        """Run it; the first row it returns, converted, or ``None``."""
+        params = self._params(values, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(connection), params)
+            row = cursor.fetchone()
+        return None if row is None else self._convert(row, connection)
+
+    def instance(self, *values: Any) -> M | None:
+        """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance
+        of its first row, as the ORM would have loaded it, or ``None``."""
+        row = self.one(*values)
+        if row is None:
+            return None
+        attnames = [field.attname for field in self._reads]
+        return self.model.from_db(connection.alias, attnames, row)
+
+
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The concrete field ``name`` of ``model`` (a relation's reverse side is no column)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.concrete:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def concrete(model: type[models.Model]) -> tuple[str, ...]:
+    """The names of ``model``'s concrete fields, in the order of ``{all}``."""
+    return tuple(field.name for field in model._meta.concrete_fields)

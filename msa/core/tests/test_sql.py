@@ -1,0 +1,66 @@
+"""A prepared statement reads and writes exactly what the ORM would, on either backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.core.exceptions import FieldDoesNotExist
+
+from msa.core.sql import Statement, concrete
+from msa.devices.models import Device
+
+AT = datetime(2026, 11, 30, 22, 15, 7, 123456, tzinfo=UTC)
+
+_BY_ID = Statement(
+    Device,
+    "SELECT {all} FROM {table} WHERE {device_id} = %s",
+    writes=["device_id"],
+    reads=concrete(Device),
+)
+_WRITE = Statement(
+    Device,
+    "UPDATE {table} SET {last_heartbeat_at} = %s, {permissions} = %s, {button_connected} = %s, "
+    "{button_battery_pct} = %s WHERE {pk} = %s",
+    writes=["last_heartbeat_at", "permissions", "button_connected", "button_battery_pct", None],
+)
+
+
+def _fields(device: Device) -> dict[str, object]:
+    return {f.attname: getattr(device, f.attname) for f in Device._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_an_instance_read_is_the_orm_s_instance(demo: None) -> None:
+    device = Device.objects.order_by("pk").first()
+    assert device is not None
+    read = _BY_ID.instance(device.device_id)
+    assert read is not None
+    assert _fields(read) == _fields(Device.objects.get(pk=device.pk))
+    assert read.secret() == device.secret()  # the encrypted key came through its field
+    assert read._state.adding is False  # as loaded by the ORM: saving it updates the row
+    assert _BY_ID.instance("no-such-device") is None
+
+
+@pytest.mark.django_db
+def test_values_are_stored_as_their_fields_store_them(demo: None) -> None:
+    device = Device.objects.order_by("pk").first()
+    assert device is not None
+    permissions = {"location": "always", "sms": True, "nested": [1, "ü"]}
+    assert _WRITE.rowcount(AT, permissions, False, None, device.pk) == 1
+    device.refresh_from_db()
+    assert (device.last_heartbeat_at, device.permissions) == (AT, permissions)
+    assert (device.button_connected, device.button_battery_pct) == (False, None)
+    # and the ORM finds the row by what was written
+    assert Device.objects.filter(pk=device.pk, last_heartbeat_at=AT).exists()
+    assert _WRITE.rowcount(AT, {}, True, 5, -1) == 0
+
+
+def test_a_wrong_count_of_values_is_refused() -> None:
+    with pytest.raises(TypeError, match="5 values expected, 2 given"):
+        _WRITE.rowcount(AT, {})
+
+
+def test_a_field_the_model_does_not_have_fails_when_the_statement_is_built() -> None:
+    with pytest.raises(FieldDoesNotExist):
+        Statement(Device, "SELECT {no_such_field} FROM {table}")
