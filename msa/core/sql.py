@@ -25,11 +25,15 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
+_NAMES = {"table", "pk", "all", "for_update"}  # the names a template has besides its fields
+
 
 class Statement(Generic[M]):
     """One statement on one model: ``sql`` names ``{table}`` and the model's fields as
     ``{field_name}`` (quoted columns, ``{pk}`` for the primary key, ``{all}`` for every concrete
-    column in order: a whole-row read) and takes ``%s`` values.
+    column in order: a whole-row read; ``{for_update}``, at the end of a SELECT, locks its rows to
+    the end of the transaction where the backend can: PostgreSQL, not SQLite, whose writer
+    holds the whole database) and takes ``%s`` values.
 
     ``writes`` names, in order, the fields that the ``%s`` values are for (``None`` for a value
     that is no field's, passed as it is); ``reads`` the fields of the columns it returns.
@@ -46,7 +50,7 @@ class Statement(Generic[M]):
         self.model = model
         self._template = sql
         names = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
-        self._fields = {name: _field(model, name) for name in names - {"table", "pk", "all"}}
+        self._fields = {name: _field(model, name) for name in names - _NAMES}
         self._writes = tuple(_field(model, name) if name else None for name in writes)
         self._reads = tuple(_field(model, name) for name in reads)
         self._sql_by_vendor: dict[str, str] = {}
@@ -61,6 +65,7 @@ class Statement(Generic[M]):
             names["table"] = quote(opts.db_table)
             names["pk"] = quote(_field(self.model, opts.pk.name).column)
             names["all"] = ", ".join(quote(field.column) for field in opts.concrete_fields)
+            names["for_update"] = " FOR UPDATE" if conn.features.has_select_for_update else ""
             sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names)
         return sql
 
@@ -105,6 +110,13 @@ class Statement(Generic[M]):
             cursor.execute(self._sql(connection), params)
             row = cursor.fetchone()
         return None if row is None else self._convert(row, connection)
+
+    def exists(self, *values: Any) -> bool:
+        """Run it; whether it returned a row."""
+        params = self._params(values, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(connection), params)
+            return cursor.fetchone() is not None
 
     def instance(self, *values: Any) -> M | None:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance

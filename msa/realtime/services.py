@@ -10,6 +10,7 @@ from django.db.models import F
 from msa.accounts.models import Organisation
 from msa.core import clock
 from msa.core.publish import publish_on_commit
+from msa.core.sql import Statement
 from msa.realtime.events import Event, wire
 from msa.realtime.models import EventStream, IncidentEvent
 
@@ -19,7 +20,6 @@ class IncidentLike(Protocol):
     above this part and appends to its log)."""
 
     pk: int
-    centre: Organisation
     centre_id: int
     backup_centre_id: int | None
 
@@ -32,11 +32,11 @@ def incident_event_append(*, incident: IncidentLike, event: Event) -> None:
     own: an incident of A backed up by B and one of B backed up by A would otherwise lock
     A then B and B then A, and PostgreSQL ends one of them as a deadlock (seen with the
     worker's backup offers against position requests)."""
-    centres = [incident.centre]
-    if incident.backup_centre_id and incident.backup_centre_id != incident.centre_id:
-        centres.append(Organisation.objects.get(pk=incident.backup_centre_id))
-    for centre in sorted(centres, key=lambda c: c.pk):
-        event_append(centre=centre, incident_id=incident.pk, event=event)
+    centres = {incident.centre_id}
+    if incident.backup_centre_id:
+        centres.add(incident.backup_centre_id)
+    for centre_id in sorted(centres):
+        _append(centre_id, incident.pk, event)
 
 
 def centre_group(centre_id: int) -> str:
@@ -62,19 +62,38 @@ def _next_seq(centre_id: int) -> int:
     return int(EventStream.objects.values_list("last_seq", flat=True).get(centre_id=centre_id))
 
 
+# Every event of every centre: prepared once (msa.core.sql).
+_INSERT_EVENT = Statement(
+    IncidentEvent,
+    "INSERT INTO {table} ({centre}, {seq}, {type}, {incident}, {payload}, {at}) "
+    "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {pk}",
+    writes=["centre", "seq", "type", "incident", "payload", "at"],
+    reads=["id"],
+)
+
+
 def event_append(*, centre: Organisation, incident_id: int, event: Event) -> IncidentEvent:
     """Persist ``event`` with the centre's next sequence number; push it after commit."""
+    return _append(centre.pk, incident_id, event)
+
+
+def _append(centre_id: int, incident_id: int, event: Event) -> IncidentEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run in the transaction of the change it reports")
-    seq = _next_seq(centre.pk)
+    seq = _next_seq(centre_id)
     data = event.data()
-    row = IncidentEvent.objects.create(
-        centre=centre,
+    row = IncidentEvent(
+        centre_id=centre_id,
         seq=seq,
         type=event.type,
         incident_id=incident_id,
         payload=data,
         at=clock.now(),
     )
-    publish_on_commit(centre_group(centre.pk), wire(seq, event.type, data))
+    inserted = _INSERT_EVENT.one(centre_id, seq, event.type, incident_id, data, row.at)
+    assert inserted is not None  # RETURNING gives the new row's id
+    row.pk = inserted[0]
+    row._state.adding = False
+    row._state.db = connection.alias
+    publish_on_commit(centre_group(centre_id), wire(seq, event.type, data))
     return row

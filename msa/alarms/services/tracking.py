@@ -16,6 +16,7 @@ from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import NotFoundError
+from msa.core.sql import Statement, concrete
 from msa.devices.models import Device
 from msa.realtime import events
 from msa.realtime.services import incident_event_append
@@ -54,7 +55,7 @@ def tracking_open(incident: Incident, now: datetime) -> bool:
     return incident.track_until is None or now <= incident.track_until
 
 
-def fix_position(fix: LocationFix) -> events.Position:
+def fix_position(fix: LocationFix | FixInput) -> events.Position:
     return events.Position(
         lat=fix.lat,
         lon=fix.lon,
@@ -62,6 +63,50 @@ def fix_position(fix: LocationFix) -> events.Position:
         fix_at=fix.fix_at.isoformat(),
         source=fix.source,
     )
+
+
+_FIX_COLUMNS = (
+    "incident",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "fix_at",
+    "source",
+    "speed_mps",
+    "heading_deg",
+    "altitude_m",
+    "channel",
+    "received_at",
+)
+# A position every 10 s of every live incident: prepared once (msa.core.sql). The unique
+# (incident, fix_at) makes a fix delivered twice a no-op, and RETURNING says which were new.
+_INSERT_FIX = Statement(
+    LocationFix,
+    "INSERT INTO {table} ({incident}, {lat}, {lon}, {accuracy_m}, {fix_at}, {source}, "
+    "{speed_mps}, {heading_deg}, {altitude_m}, {channel}, {received_at}) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT ({incident}, {fix_at}) DO NOTHING RETURNING {pk}",
+    writes=_FIX_COLUMNS,
+    reads=["id"],
+)
+
+
+def _fix_insert(incident: Incident, fix: FixInput, now: datetime) -> bool:
+    """Store ``fix``; False when the incident already had a fix of that time."""
+    row = _INSERT_FIX.one(
+        incident.pk,
+        fix.lat,
+        fix.lon,
+        fix.accuracy_m,
+        fix.fix_at,
+        fix.source,
+        fix.speed_mps,
+        fix.heading_deg,
+        fix.altitude_m,
+        str(Channel.DATA),
+        now,
+    )
+    return row is not None
 
 
 def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) -> LocationFix:
@@ -80,19 +125,32 @@ def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) 
     )
 
 
+# Every follow-up of an alarm (positions every 10 s, call, cancel) starts here: prepared once
+# (msa.core.sql). The incident's row is locked to commit on PostgreSQL.
+_DEVICE_INCIDENT_LOCKED = Statement(
+    Incident,
+    "SELECT {all} FROM {table} WHERE {device} = %s AND {alarm_id} = %s{for_update}",
+    writes=["device", "alarm_id"],
+    reads=concrete(Incident),
+)
+
+
 def device_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
     """This device's incident for ``alarm_id``, locked; NotFoundError for any other id.
 
     The alarm id of a repeat press names the incident it joined."""
-    locked = Incident.objects.select_for_update(of=("self",)).select_related("centre")
-    incident = locked.filter(device=device, alarm_id=alarm_id).first()
+    incident = _DEVICE_INCIDENT_LOCKED.instance(device.pk, alarm_id)
     if incident is None:
         repeat = (
             RepeatPress.objects.filter(device=device, alarm_id=alarm_id)
             .values_list("incident_id", flat=True)
             .first()
         )
-        incident = locked.filter(pk=repeat).first() if repeat is not None else None
+        incident = (
+            Incident.objects.select_for_update().filter(pk=repeat).first()
+            if repeat is not None
+            else None
+        )
     if incident is None:
         raise NotFoundError("no such alarm for this device")
     return incident
@@ -124,25 +182,15 @@ def alarm_locations_add(
     for fix in fixes:
         if fix.is_fix:
             by_time.setdefault(fix.fix_at, fix)
-    if by_time:
-        held = set(
-            LocationFix.objects.filter(incident=incident, fix_at__in=list(by_time)).values_list(
-                "fix_at", flat=True
-            )
+    # One statement per fix: stored unless the incident holds a fix of that time already.
+    new = [fix for fix in by_time.values() if _fix_insert(incident, fix, now)]
+    if new:
+        incident_event_append(
+            incident=incident,
+            event=events.AlarmLocated(
+                incident=incident.reference, positions=[fix_position(f) for f in new]
+            ),
         )
-        new = [
-            fix_row(incident, fix, Channel.DATA, now)
-            for at, fix in by_time.items()
-            if at not in held
-        ]
-        if new:
-            LocationFix.objects.bulk_create(new, ignore_conflicts=True)
-            incident_event_append(
-                incident=incident,
-                event=events.AlarmLocated(
-                    incident=incident.reference, positions=[fix_position(f) for f in new]
-                ),
-            )
     return LocationsResult(accepted=len(by_time), tracking=True, track_until=incident.track_until)
 
 

@@ -68,9 +68,16 @@ def test_one_position_costs_few_statements(demo: None, frozen: Clock, client: Cl
     assert response.status_code == 200, response.content
     assert LocationFix.objects.filter(fix_at=NOW + timedelta(seconds=10)).count() == 1
     assert IncidentEvent.objects.filter(type="alarm.located").count() == 1
-    # the device; is the alarm open (no rate limit then); the incident, locked; the fixes it
-    # already holds; the new fix; the centre's next sequence number; the event
-    assert len(sql) == 7, "\n".join(sql)
+    # the device; is the alarm open (no rate limit then); the incident, locked; the new fix
+    # unless it is held already (ON CONFLICT DO NOTHING); the centre's next sequence number;
+    # the event
+    assert len(sql) == 6, "\n".join(sql)
+
+    # The same fix again: stored once, no second event, the same answer.
+    again, _ = counted(client, f"/alarms/{alarm_id}/locations", {"fixes": [fix(10)]}, frozen)
+    assert again.json() == response.json()
+    assert LocationFix.objects.filter(fix_at=NOW + timedelta(seconds=10)).count() == 1
+    assert IncidentEvent.objects.filter(type="alarm.located").count() == 1
 
 
 @pytest.mark.django_db
