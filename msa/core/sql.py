@@ -17,7 +17,7 @@ transaction the caller holds, like any ORM query.
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connection, models
@@ -37,6 +37,8 @@ class Statement(Generic[M]):
 
     ``writes`` names, in order, the fields that the ``%s`` values are for (``None`` for a value
     that is no field's, passed as it is); ``reads`` the fields of the columns it returns.
+    ``others`` names the other models a join or a subquery reads: ``{name}`` is its table,
+    ``{name.field}`` one of its columns.
     """
 
     def __init__(
@@ -46,11 +48,20 @@ class Statement(Generic[M]):
         *,
         writes: Sequence[str | None] = (),
         reads: Sequence[str] = (),
+        others: Mapping[str, type[models.Model]] | None = None,
     ) -> None:
         self.model = model
         self._template = sql
+        self._others = dict(others or {})
         names = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
-        self._fields = {name: _field(model, name) for name in names - _NAMES}
+        for name in names:
+            table, _, column = name.partition(".")
+            if column and table not in self._others:
+                raise TypeError(f"{name}: {table} is not one of the statement's other models")
+            if column:
+                _field(self._others[table], column)  # a column it has
+        own = {name for name in names if "." not in name} - _NAMES - set(self._others)
+        self._fields = {name: _field(model, name) for name in own}
         self._writes = tuple(_field(model, name) if name else None for name in writes)
         self._reads = tuple(_field(model, name) for name in reads)
         self._sql_by_vendor: dict[str, str] = {}
@@ -66,7 +77,8 @@ class Statement(Generic[M]):
             names["pk"] = quote(_field(self.model, opts.pk.name).column)
             names["all"] = ", ".join(quote(field.column) for field in opts.concrete_fields)
             names["for_update"] = " FOR UPDATE" if conn.features.has_select_for_update else ""
-            sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names)
+            others = {name: _Table(other, conn) for name, other in self._others.items()}
+            sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names, **others)
         return sql
 
     def _converters(self, conn: BaseDatabaseWrapper) -> list[tuple[Any, list[Any]]]:
@@ -118,6 +130,19 @@ class Statement(Generic[M]):
             cursor.execute(self._sql(connection), params)
             return cursor.fetchone() is not None
 
+    def instances(self, *values: Any) -> list[M]:
+        """Run it (it must read ``{all}``, with ``reads=concrete(model)``); a model instance
+        per row, as the ORM would have loaded them."""
+        params = self._params(values, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(connection), params)
+            rows = cursor.fetchall()
+        attnames = [field.attname for field in self._reads]
+        return [
+            self.model.from_db(connection.alias, attnames, self._convert(row, connection))
+            for row in rows
+        ]
+
     def instance(self, *values: Any) -> M | None:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance
         of its first row, as the ORM would have loaded it, or ``None``."""
@@ -126,6 +151,21 @@ class Statement(Generic[M]):
             return None
         attnames = [field.attname for field in self._reads]
         return self.model.from_db(connection.alias, attnames, row)
+
+
+class _Table:
+    """Another model of a statement in its template: ``{name}`` the quoted table,
+    ``{name.field}`` a quoted column."""
+
+    def __init__(self, model: type[models.Model], conn: BaseDatabaseWrapper) -> None:
+        self._model = model
+        self._quote = conn.ops.quote_name
+
+    def __format__(self, spec: str) -> str:
+        return self._quote(self._model._meta.db_table)
+
+    def __getattr__(self, name: str) -> str:
+        return self._quote(_field(self._model, name).column)
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

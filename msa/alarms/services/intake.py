@@ -10,7 +10,6 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext
 
 from msa.accounts.models import Organisation
@@ -44,6 +43,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
+from msa.core.sql import Statement, concrete
 from msa.core.transitions import history_start
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
@@ -191,6 +191,36 @@ def _press_match(
     )
 
 
+# Every data press asks these first (prepared once: msa.core.sql): the incidents, then the
+# repeat presses, of this device that are this press exactly (its alarm id) or by its ref
+# within the merge window (a fallback SMS of it, which carries no alarm id).
+_SAME_DATA_PRESS = Statement(
+    Incident,
+    "SELECT {all} FROM {table} WHERE {device} = %s AND ({alarm_id} = %s OR ({case} = %s "
+    "AND {alarm_ref} = %s AND {pressed_at} >= %s AND {pressed_at} <= %s "
+    "AND {alarm_id} IS NULL))",
+    writes=["device", "alarm_id", "case", "alarm_ref", "pressed_at", "pressed_at"],
+    reads=concrete(Incident),
+)
+_SAME_DATA_REPEAT = Statement(
+    RepeatPress,
+    "SELECT {all} FROM {table} WHERE {device} = %s AND ({alarm_id} = %s OR ("
+    "{alarm_ref} = %s AND {pressed_at} >= %s AND {pressed_at} <= %s AND {alarm_id} IS NULL "
+    "AND {incident} IN (SELECT {incidents.id} FROM {incidents} WHERE {incidents.case} = %s)))",
+    writes=["device", "alarm_id", "alarm_ref", "pressed_at", "pressed_at", None],
+    reads=concrete(RepeatPress),
+    others={"incidents": Incident},
+)
+_OPEN_STATES = [str(s) for s in OPEN_STATES]
+_DEVICE_OPEN_LIVE = Statement(
+    Incident,
+    "SELECT {all} FROM {table} WHERE {device} = %s AND {lane} = %s AND {status} IN "  # noqa: S608 - placeholders only
+    f"({', '.join(['%s'] * len(_OPEN_STATES))}) ORDER BY {{received_at}} DESC LIMIT 1",
+    writes=["device", "lane", *["status"] * len(_OPEN_STATES)],
+    reads=concrete(Incident),
+)
+
+
 def _same_data_press(
     *,
     device: Device,
@@ -203,35 +233,13 @@ def _same_data_press(
     """:func:`_same_press` for a press with its full alarm id: the incidents, then the repeat
     presses, that match it exactly or by its ref within the window; the same precedence as
     there (an exact incident, an exact repeat, the newest incident by ref, then repeat)."""
-    incidents = list(
-        Incident.objects.filter(device=device).filter(
-            Q(alarm_id=alarm_id)
-            | Q(
-                case=case,
-                alarm_ref=alarm_ref,
-                pressed_at__gte=earliest,
-                pressed_at__lte=latest,
-                alarm_id__isnull=True,
-            )
-        )
+    incidents = _SAME_DATA_PRESS.instances(
+        device.pk, alarm_id, case.pk, alarm_ref, earliest, latest
     )
     exact = [i for i in incidents if i.alarm_id == alarm_id]
     if exact:
         return _Match(min(exact, key=lambda i: i.pk), exact=True)
-    repeats = list(
-        RepeatPress.objects.select_related("incident")
-        .filter(device=device)
-        .filter(
-            Q(alarm_id=alarm_id)
-            | Q(
-                incident__case=case,
-                alarm_ref=alarm_ref,
-                pressed_at__gte=earliest,
-                pressed_at__lte=latest,
-                alarm_id__isnull=True,
-            )
-        )
-    )
+    repeats = _SAME_DATA_REPEAT.instances(device.pk, alarm_id, alarm_ref, earliest, latest, case.pk)
     exact_repeats = [r for r in repeats if r.alarm_id == alarm_id]
     if exact_repeats:
         repeat = min(exact_repeats, key=lambda r: r.pk)
@@ -252,11 +260,9 @@ def _open_incident(
     own incident (the test lane), and never join a live one."""
     if trigger == Trigger.TEST:
         return None
-    open_live = Incident.objects.filter(status__in=[str(s) for s in OPEN_STATES], lane=Lane.LIVE)
-    if channel == Channel.UNVERIFIED_SMS or device is None:
-        open_live = open_live.filter(case=case)
-    else:
-        open_live = open_live.filter(device=device)
+    if channel != Channel.UNVERIFIED_SMS and device is not None:  # every data press
+        return _DEVICE_OPEN_LIVE.instance(device.pk, Lane.LIVE.value, *_OPEN_STATES)
+    open_live = Incident.objects.filter(status__in=_OPEN_STATES, lane=Lane.LIVE, case=case)
     return open_live.order_by("-received_at").first()
 
 

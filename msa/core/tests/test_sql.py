@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import FieldDoesNotExist
 
+from msa.cases.models import ProtectionCase
 from msa.core.sql import Statement, concrete
 from msa.devices.models import Device
 
@@ -64,3 +65,31 @@ def test_a_wrong_count_of_values_is_refused() -> None:
 def test_a_field_the_model_does_not_have_fails_when_the_statement_is_built() -> None:
     with pytest.raises(FieldDoesNotExist):
         Statement(Device, "SELECT {no_such_field} FROM {table}")
+
+
+_OF_CASE = Statement(
+    Device,
+    "SELECT {all} FROM {table} WHERE {case} IN "
+    "(SELECT {cases.id} FROM {cases} WHERE {cases.reference} = %s) ORDER BY {pk}",
+    writes=[None],
+    reads=concrete(Device),
+    others={"cases": ProtectionCase},
+)
+
+
+@pytest.mark.django_db
+def test_a_subquery_on_another_model_reads_what_the_orm_reads(demo: None) -> None:
+    case = ProtectionCase.objects.filter(devices__isnull=False).order_by("pk").first()
+    assert case is not None
+    read = _OF_CASE.instances(case.reference)
+    expected = list(Device.objects.filter(case__reference=case.reference).order_by("pk"))
+    assert [_fields(d) for d in read] == [_fields(d) for d in expected]
+    assert read
+    assert _OF_CASE.instances("NO-SUCH-CASE") == []
+
+
+def test_another_model_s_columns_are_checked_when_the_statement_is_built() -> None:
+    with pytest.raises(TypeError, match="not one of the statement's other models"):
+        Statement(Device, "SELECT 1 FROM {table} WHERE {case} = {cases.id}")
+    with pytest.raises(FieldDoesNotExist):
+        Statement(Device, "SELECT {cases.no_such} FROM {cases}", others={"cases": ProtectionCase})

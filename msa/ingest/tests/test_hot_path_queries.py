@@ -97,7 +97,7 @@ def test_one_press_costs_few_statements(demo: None, frozen: Clock, client: Clien
     sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(SKIPPED)]
     # A new incident: its reference, rows, transitions, audit row (the chain head locked and
     # moved on) and event. A bound, not a target: a new query here should be a decision.
-    assert len(sql) <= 17, "\n".join(sql)
+    assert len(sql) <= 15, "\n".join(sql)
 
 
 @pytest.mark.django_db
