@@ -14,6 +14,7 @@ from msa.audit import chain
 from msa.audit.models import AuditChainHead, AuditEntry
 from msa.core import clock
 from msa.core.actors import Actor
+from msa.core.sql import Statement, concrete
 
 # Set per request (or per worker job) so that every row of one action can be grouped.
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
@@ -67,14 +68,27 @@ def audit_record(
     head.last_id = entry.pk
     head.last_hash = entry.row_hash
     head.count += 1
-    head.save(update_fields=["last_id", "last_hash", "count"])
+    _HEAD_MOVE.rowcount(head.last_id, head.last_hash, head.count, head.pk)
     return entry
+
+
+# Every audited action moves the head: prepared once (msa.core.sql).
+_HEAD_LOCKED = Statement(
+    AuditChainHead,
+    "SELECT {all} FROM {table} WHERE {pk} = 1{for_update}",
+    reads=concrete(AuditChainHead),
+)
+_HEAD_MOVE = Statement(
+    AuditChainHead,
+    "UPDATE {table} SET {last_id} = %s, {last_hash} = %s, {count} = %s WHERE {pk} = %s",
+    writes=["last_id", "last_hash", "count", None],
+)
 
 
 def _chain_head_locked() -> AuditChainHead:
     """The chain head, locked until the end of the caller's transaction (serialised appends:
     on PostgreSQL a row lock, on SQLite the database's single writer)."""
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    head = _HEAD_LOCKED.instance()
     if head is None:
         AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": chain.GENESIS})
         head = AuditChainHead.objects.select_for_update().get(pk=1)
