@@ -15,7 +15,7 @@ from typing import Any
 
 DB = os.environ.get("FLOOR_DB", "floor.sqlite3")
 _local = threading.local()
-_create = threading.Lock()  # two threads creating the table at once race on PostgreSQL
+_create = threading.Lock()  # two threads creating the table at once race
 _sockets: set[Any] = set()
 
 
@@ -31,10 +31,15 @@ def _connection() -> Any:
                 conn.commit()
         else:
             conn = sqlite3.connect(DB, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS floor (id integer PRIMARY KEY, body text)")
-            conn.commit()
+            # Switching to WAL needs the database to itself: two threads' first requests at
+            # once answered "database is locked" (the busy handler does not cover it).
+            with _create:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS floor (id integer PRIMARY KEY, body text)"
+                )
+                conn.commit()
         _local.conn = conn
     return conn
 
