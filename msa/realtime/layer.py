@@ -47,13 +47,9 @@ class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
 
 
 def _cancelled(exc: BaseException) -> bool:
-    """True when ``exc`` answers a cancel of the receiving task rather than an outage."""
+    """True when ``exc`` answers a cancel of the receiving task rather than an outage: the
+    task was asked to stop. Not read off the exception: every timeout of redis-py's reads
+    carries a CancelledError in its context (``asyncio.timeout`` turns its own cancel into
+    the TimeoutError), and an outage must go on being retried."""
     task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        return True
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, asyncio.CancelledError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return task is not None and task.cancelling() > 0

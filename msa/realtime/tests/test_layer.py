@@ -68,3 +68,26 @@ async def test_a_receive_blocked_on_a_real_redis_ends_when_cancelled() -> None:
     assert task.cancelled()
     await layer.flush()
     await layer.close_pools()
+
+
+async def test_a_read_timeout_is_an_outage_not_a_cancel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """redis-py's own read timeout comes out of ``asyncio.timeout``: a TimeoutError whose
+    context is a CancelledError. It is retried; the receive is not ended."""
+    calls: list[int] = []
+
+    async def timing_out(self: Any, channel: str) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            try:
+                async with asyncio.timeout(0.01):
+                    await asyncio.Event().wait()
+            except TimeoutError as exc:
+                assert isinstance(exc.__context__, asyncio.CancelledError)
+                raise RedisTimeoutError("Timeout reading from 127.0.0.1:6379") from exc
+        return {"type": "after"}
+
+    monkeypatch.setattr(RedisChannelLayer, "receive", timing_out)
+    monkeypatch.setattr("msa.realtime.layer.RETRY_FIRST_S", 0.01)
+    layer = ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1"])
+    assert await layer.receive("chan") == {"type": "after"}
+    assert len(calls) == 2
