@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -259,6 +260,25 @@ def _deadline_set(ms: int | None) -> None:
                 cursor.execute(f"SET lock_timeout = {int(ms)}; SET statement_timeout = {int(ms)}")
 
 
+_machine_thread = threading.local()
+
+
+def machine_thread_dedicate() -> None:
+    """Say that this thread serves machine requests only (``msa.ingest.machine_asgi``'s pool):
+    on SQLite its connection, kept between requests, then keeps the machine deadline instead
+    of setting it and putting the default back for every request (two statements each)."""
+    _machine_thread.on = True
+
+
+def _deadline_kept(ms: int) -> None:
+    """The deadline on this thread's own SQLite connection, set once per connection: a
+    connection opened again (after an error, say) is a new object and gets it again."""
+    connection.ensure_connection()
+    if getattr(_machine_thread, "deadline_for", None) is not connection.connection:
+        _deadline_set(ms)
+        _machine_thread.deadline_for = connection.connection
+
+
 def with_database_deadline(
     view: Callable[..., HttpResponse], *, on_error: Callable[[HttpRequest], HttpResponse]
 ) -> Callable[..., HttpResponse]:
@@ -268,17 +288,22 @@ def with_database_deadline(
 
     @functools.wraps(view)
     def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        keep = connection.vendor == "sqlite" and getattr(_machine_thread, "on", False)
         try:
-            _deadline_set(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
+            if keep:
+                _deadline_kept(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
+            else:
+                _deadline_set(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
         except DatabaseError:
             return on_error(request)
         try:
             return view(request, *args, **kwargs)
         finally:
-            try:
-                _deadline_set(None)
-            except DatabaseError:
-                connection.close()  # a broken or aborted connection is not handed on
+            if not keep:
+                try:
+                    _deadline_set(None)
+                except DatabaseError:
+                    connection.close()  # a broken or aborted connection is not handed on
 
     return bounded
 
