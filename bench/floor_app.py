@@ -36,9 +36,7 @@ def _connection() -> Any:
             with _create:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS floor (id integer PRIMARY KEY, body text)"
-                )
+                conn.execute("CREATE TABLE IF NOT EXISTS floor (id integer PRIMARY KEY, body text)")
                 conn.commit()
         _local.conn = conn
     return conn

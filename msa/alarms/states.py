@@ -48,6 +48,7 @@ INCIDENT_MILESTONES = {
 }
 
 OPEN_STATES = frozenset({S.RECEIVED, S.ACKNOWLEDGED, S.DISPATCHED, S.ON_SCENE})
+OPEN_STATE_VALUES = tuple(sorted(str(s) for s in OPEN_STATES))  # as stored, in a fixed order
 
 
 class Outcome(StrEnum):

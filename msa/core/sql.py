@@ -176,6 +176,11 @@ def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     return field
 
 
+def placeholders(count: int) -> str:
+    """``%s, %s, …``: the values of an ``IN (…)`` of a fixed length."""
+    return ", ".join(["%s"] * count)
+
+
 def concrete(model: type[models.Model]) -> tuple[str, ...]:
     """The names of ``model``'s concrete fields, in the order of ``{all}``."""
     return tuple(field.name for field in model._meta.concrete_fields)

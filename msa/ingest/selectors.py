@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, RepeatPress
-from msa.alarms.states import OPEN_STATES
-from msa.core.sql import Statement
+from msa.alarms.states import OPEN_STATE_VALUES
+from msa.core.sql import Statement, placeholders
 from msa.devices.models import Device
 from msa.ingest.models import InboundSms, SmsResult
 
@@ -32,22 +32,21 @@ def incident_sms(incident: Incident) -> QuerySet[InboundSms]:
     return InboundSms.objects.filter(incident=incident).order_by("received_at")
 
 
-_OPEN_STATES = [str(s) for s in OPEN_STATES]
 # Asked for every follow-up of an alarm (the rate limit's exemption): prepared once
 # (msa.core.sql); a repeat press's id, rarer, goes through the ORM.
 _OPEN_ALARM = Statement(
     Incident,
     "SELECT 1 FROM {table} WHERE {device} = %s AND {alarm_id} = %s AND {status} IN "  # noqa: S608 - placeholders only
-    f"({', '.join(['%s'] * len(_OPEN_STATES))})",
-    writes=["device", "alarm_id", *["status"] * len(_OPEN_STATES)],
+    f"({placeholders(len(OPEN_STATE_VALUES))})",
+    writes=["device", "alarm_id", *["status"] * len(OPEN_STATE_VALUES)],
 )
 
 
 def device_alarm_is_open(device: Device, alarm_id: uuid.UUID) -> bool:
     """Whether ``alarm_id`` names an open incident of ``device`` (its own press, or a repeat
     press that joined it): its follow-ups are never rate limited."""
-    if _OPEN_ALARM.exists(device.pk, alarm_id, *_OPEN_STATES):
+    if _OPEN_ALARM.exists(device.pk, alarm_id, *OPEN_STATE_VALUES):
         return True
     return RepeatPress.objects.filter(
-        device=device, alarm_id=alarm_id, incident__status__in=_OPEN_STATES
+        device=device, alarm_id=alarm_id, incident__status__in=OPEN_STATE_VALUES
     ).exists()

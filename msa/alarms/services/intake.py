@@ -26,7 +26,7 @@ from msa.alarms.states import (
     CALL_MACHINE,
     CALL_ONGOING,
     INCIDENT_MACHINE,
-    OPEN_STATES,
+    OPEN_STATE_VALUES,
     CallState,
     CallTransitionName,
     Channel,
@@ -43,7 +43,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
-from msa.core.sql import Statement, concrete
+from msa.core.sql import Statement, concrete, placeholders
 from msa.core.transitions import history_start
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
@@ -255,12 +255,11 @@ _SAME_DATA_REPEAT = Statement(
     reads=concrete(RepeatPress),
     others={"incidents": Incident},
 )
-_OPEN_STATES = [str(s) for s in OPEN_STATES]
 _DEVICE_OPEN_LIVE = Statement(
     Incident,
     "SELECT {all} FROM {table} WHERE {device} = %s AND {lane} = %s AND {status} IN "  # noqa: S608 - placeholders only
-    f"({', '.join(['%s'] * len(_OPEN_STATES))}) ORDER BY {{received_at}} DESC LIMIT 1",
-    writes=["device", "lane", *["status"] * len(_OPEN_STATES)],
+    f"({placeholders(len(OPEN_STATE_VALUES))}) ORDER BY {{received_at}} DESC LIMIT 1",
+    writes=["device", "lane", *["status"] * len(OPEN_STATE_VALUES)],
     reads=concrete(Incident),
 )
 
@@ -305,8 +304,8 @@ def _open_incident(
     if trigger == Trigger.TEST:
         return None
     if channel != Channel.UNVERIFIED_SMS and device is not None:  # every data press
-        return _DEVICE_OPEN_LIVE.instance(device.pk, Lane.LIVE.value, *_OPEN_STATES)
-    open_live = Incident.objects.filter(status__in=_OPEN_STATES, lane=Lane.LIVE, case=case)
+        return _DEVICE_OPEN_LIVE.instance(device.pk, Lane.LIVE.value, *OPEN_STATE_VALUES)
+    open_live = Incident.objects.filter(status__in=OPEN_STATE_VALUES, lane=Lane.LIVE, case=case)
     return open_live.order_by("-received_at").first()
 
 
