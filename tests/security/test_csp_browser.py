@@ -57,7 +57,7 @@ def test_console_and_incident_pages_raise_no_csp_violation(
     assert result.returncode == 0, result.stderr
     reference = re.search(r"incident (\S+)", result.stdout).group(1)  # type: ignore[union-attr]
     page.goto(f"{live_server_url}/console/incidents/{reference}/")
-    # Not a live incident: the file opens only for a stated reason (msa.audit.access).
+    # Not a live incident: the file opens only for a stated reason (msa.cases.views.reason).
     page.wait_for_selector("#reason-required")
     page.fill("#id_reason", "checking the test alarm of victim 2")
     page.click("main button[type=submit]")
