@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from msa.realtime import services as realtime_services
 from msa.realtime.events import EVENT_TYPES, Event
 from msa.realtime.models import IncidentEvent
 
@@ -63,20 +64,36 @@ def event_decode(event_type: str, payload: Any) -> Event:
     return event
 
 
+def _check(row: IncidentEvent) -> None:
+    event_decode(row.type, row.payload)
+    if not _SYNTHETIC[0]:
+        EMITTED[row.type] += 1
+
+
 def record_events() -> Callable[[], None]:
-    """Check and count every event saved to the log; returns the function that undoes it."""
-    original = IncidentEvent.save
+    """Check and count every event written to the log; returns the function that undoes it.
+
+    The code appends through ``msa.realtime.services._append`` (a prepared INSERT, not
+    ``save``); a row a test saves by hand goes through ``IncidentEvent.save``. Both are
+    watched."""
+    original_save = IncidentEvent.save
+    original_append = realtime_services._append
 
     def save(self: IncidentEvent, *args: Any, **kwargs: Any) -> None:
-        event_decode(self.type, self.payload)
-        if not _SYNTHETIC[0]:
-            EMITTED[self.type] += 1
-        original(self, *args, **kwargs)
+        _check(self)
+        original_save(self, *args, **kwargs)
+
+    def append(centre_id: int, incident_id: int, event: Event) -> IncidentEvent:
+        row = original_append(centre_id, incident_id, event)
+        _check(row)
+        return row
 
     IncidentEvent.save = save  # type: ignore[method-assign,assignment]
+    realtime_services._append = append
 
     def undo() -> None:
-        IncidentEvent.save = original  # type: ignore[method-assign]
+        IncidentEvent.save = original_save  # type: ignore[method-assign]
+        realtime_services._append = original_append
 
     return undo
 
