@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from msa.accounts.models import CONSOLE_ROLES, ApiToken, Organisation, OrgKind, User
+from msa.accounts.models import CONSOLE_ROLES, ApiToken, Organisation, OrgKind, Role, User
 
 
 def console_centres_for(user: User) -> QuerySet[Organisation]:
@@ -26,3 +26,20 @@ def api_tokens() -> QuerySet[ApiToken]:
     """Every machine token, live and revoked, for ``msa token list`` (never the secret: only
     its digest is stored, and only its prefix is shown)."""
     return ApiToken.objects.select_related("organisation").order_by("kind", "name")
+
+
+def reference_officer_emails(zone: Organisation, *, fallback: str = "") -> list[str]:
+    """The e-mail addresses of the zone's active reference officers, sorted; when it has none,
+    ``fallback`` or the zone's reference officers' mailbox."""
+    emails = sorted(
+        set(
+            User.objects.filter(
+                is_active=True,
+                memberships__organisation=zone,
+                memberships__role=Role.REFERENCE_OFFICER,
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    return emails or [fallback or f"reference-officers@{zone.code}"]

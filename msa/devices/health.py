@@ -33,7 +33,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
-from msa.accounts.models import Organisation, OrgKind, Role, User
+from msa.accounts.models import Organisation, OrgKind
+from msa.accounts.selectors import reference_officer_emails
 from msa.audit.services import audit_record
 from msa.cases.states import PROTECTED_STATES
 from msa.core import clock
@@ -120,18 +121,7 @@ def _watched(device: Device) -> bool:
 
 def officer_recipients(zone: Organisation) -> list[str]:
     """The e-mail addresses of the zone's active reference officers, or the fallback."""
-    emails = sorted(
-        set(
-            User.objects.filter(
-                is_active=True,
-                memberships__organisation=zone,
-                memberships__role=Role.REFERENCE_OFFICER,
-            )
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
-    )
-    return emails or [settings.MSA_HEALTH_NOTICE_TO or f"reference-officers@{zone.code}"]
+    return reference_officer_emails(zone, fallback=settings.MSA_HEALTH_NOTICE_TO)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
 
-from msa.accounts.models import Membership, Organisation, OrgKind, Role, User
+from msa.accounts.models import Membership, Organisation, OrgKind, User
+from msa.accounts.selectors import reference_officer_emails
 from msa.audit.services import audit_record
 from msa.cases.models import (
     APPLICATION_BOMBSHELLS,
@@ -215,29 +216,12 @@ def application_submit(
     return application
 
 
-def officer_recipients(zone: Organisation) -> list[str]:
-    """The e-mail addresses of the zone's active reference officers, else the zone's
-    reference officers' mailbox."""
-    emails = sorted(
-        set(
-            User.objects.filter(
-                is_active=True,
-                memberships__organisation=zone,
-                memberships__role=Role.REFERENCE_OFFICER,
-            )
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
-    )
-    return emails or [f"reference-officers@{zone.code}"]
-
-
 def _alert_officers(application: CaseApplication, task: CaseTask, actor: Actor) -> int:
     """Tell each of the zone's reference officers, in their own language, that an application
     waits for them: its reference, whether it is urgent and by when to decide, never the
     victim's data. The number of messages queued."""
     zone = application.case.police_zone
-    recipients = officer_recipients(zone)
+    recipients = reference_officer_emails(zone)
     for recipient in recipients:
         with in_recipient_language(recipient, zone):
             received = str(APPLICANT_VIEW_LABELS[ApplicantView.RECEIVED])
