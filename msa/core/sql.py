@@ -17,7 +17,7 @@ transaction the caller holds, like any ORM query.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.db import connection, models
@@ -108,49 +108,64 @@ class Statement(Generic[M]):
             out.append(value)
         return out
 
-    def rowcount(self, *values: Any) -> int:
-        """Run it; how many rows it changed."""
+    def _run(self, values: Sequence[Any], fetch: Callable[[Any], Any]) -> Any:
         params = self._params(values, connection)
         with connection.cursor() as cursor:
             cursor.execute(self._sql(connection), params)
-            return int(cursor.rowcount)
+            return fetch(cursor)
+
+    def _instance(self, row: Sequence[Any]) -> M:
+        attnames = [field.attname for field in self._reads]
+        return self.model.from_db(connection.alias, attnames, self._convert(row, connection))
+
+    def rowcount(self, *values: Any) -> int:
+        """Run it; how many rows it changed."""
+        return int(self._run(values, lambda cursor: cursor.rowcount))
 
     def one(self, *values: Any) -> list[Any] | None:
         """Run it; the first row it returns, converted, or ``None``."""
-        params = self._params(values, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection), params)
-            row = cursor.fetchone()
+        row = self._run(values, lambda cursor: cursor.fetchone())
         return None if row is None else self._convert(row, connection)
 
     def exists(self, *values: Any) -> bool:
         """Run it; whether it returned a row."""
-        params = self._params(values, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection), params)
-            return cursor.fetchone() is not None
+        return bool(self._run(values, lambda cursor: cursor.fetchone() is not None))
 
     def instances(self, *values: Any) -> list[M]:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); a model instance
         per row, as the ORM would have loaded them."""
-        params = self._params(values, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection), params)
-            rows = cursor.fetchall()
-        attnames = [field.attname for field in self._reads]
-        return [
-            self.model.from_db(connection.alias, attnames, self._convert(row, connection))
-            for row in rows
-        ]
+        return [self._instance(row) for row in self._run(values, lambda c: c.fetchall())]
 
     def instance(self, *values: Any) -> M | None:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance
         of its first row, as the ORM would have loaded it, or ``None``."""
-        row = self.one(*values)
+        row = self._run(values, lambda cursor: cursor.fetchone())
+        return None if row is None else self._instance(row)
+
+    def insert(self, instance: M) -> bool:
+        """Run an :func:`inserting` statement with ``instance``'s values; the instance is then
+        saved as the ORM leaves it (its primary key set). False when ``ON CONFLICT … DO NOTHING``
+        stored nothing (the instance stays unsaved)."""
+        row = self.one(*(getattr(instance, field.attname) for field in self._writes if field))
         if row is None:
-            return None
-        attnames = [field.attname for field in self._reads]
-        return self.model.from_db(connection.alias, attnames, row)
+            return False
+        instance.pk = row[0]
+        instance._state.adding = False
+        instance._state.db = connection.alias
+        return True
+
+
+def inserting(model: type[M], fields: Sequence[str], *, on_conflict: str = "") -> Statement[M]:
+    """``INSERT`` of ``fields`` of ``model`` returning the new primary key, for
+    :meth:`Statement.insert`; ``on_conflict`` (a template, e.g. ``"({a}, {b}) DO NOTHING"``)
+    follows ``ON CONFLICT``."""
+    columns = ", ".join("{" + name + "}" for name in fields)
+    sql = f"INSERT INTO {{table}} ({columns}) VALUES ({placeholders(len(fields))})"  # noqa: S608 - field names checked by Statement, placeholders
+    if on_conflict:
+        sql += f" ON CONFLICT {on_conflict}"
+    pk = model._meta.pk
+    assert pk is not None
+    return Statement(model, sql + " RETURNING {pk}", writes=fields, reads=[pk.name])
 
 
 class _Table:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 
 from msa.accounts.models import Organisation
 from msa.core import clock
 from msa.core.publish import publish_on_commit
-from msa.core.sql import Statement
+from msa.core.sql import Statement, inserting
 from msa.realtime.events import Event, wire
 from msa.realtime.models import EventStream, IncidentEvent
 
@@ -43,33 +42,28 @@ def centre_group(centre_id: int) -> str:
     return f"centre.{centre_id}"
 
 
+_NEXT_SEQ = Statement(
+    EventStream,
+    "UPDATE {table} SET {last_seq} = {last_seq} + 1 WHERE {centre} = %s RETURNING {last_seq}",
+    writes=[None],
+    reads=["last_seq"],
+)
+
+
 def _next_seq(centre_id: int) -> int:
     """The centre's next sequence number, in one statement (``UPDATE … RETURNING``, SQLite
     3.35+ and PostgreSQL). The UPDATE takes the row lock and holds it to commit: sequence order
     is commit order. The first event of a centre creates its stream."""
-    table = connection.ops.quote_name(EventStream._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE centre_id = %s "  # noqa: S608 - a table name
-            "RETURNING last_seq",
-            [centre_id],
-        )
-        row = cursor.fetchone()
-    if row is not None:
-        return int(row[0])
-    EventStream.objects.get_or_create(centre_id=centre_id)
-    EventStream.objects.filter(centre_id=centre_id).update(last_seq=F("last_seq") + 1)
-    return int(EventStream.objects.values_list("last_seq", flat=True).get(centre_id=centre_id))
+    row = _NEXT_SEQ.one(centre_id)
+    if row is None:  # the centre's first event
+        EventStream.objects.get_or_create(centre_id=centre_id)
+        row = _NEXT_SEQ.one(centre_id)
+        assert row is not None
+    return int(row[0])
 
 
 # Every event of every centre: prepared once (msa.core.sql).
-_INSERT_EVENT = Statement(
-    IncidentEvent,
-    "INSERT INTO {table} ({centre}, {seq}, {type}, {incident}, {payload}, {at}) "
-    "VALUES (%s, %s, %s, %s, %s, %s) RETURNING {pk}",
-    writes=["centre", "seq", "type", "incident", "payload", "at"],
-    reads=["id"],
-)
+_INSERT_EVENT = inserting(IncidentEvent, ("centre", "seq", "type", "incident", "payload", "at"))
 
 
 def event_append(*, centre: Organisation, incident_id: int, event: Event) -> IncidentEvent:
@@ -90,10 +84,6 @@ def _append(centre_id: int, incident_id: int, event: Event) -> IncidentEvent:
         payload=data,
         at=clock.now(),
     )
-    inserted = _INSERT_EVENT.one(centre_id, seq, event.type, incident_id, data, row.at)
-    assert inserted is not None  # RETURNING gives the new row's id
-    row.pk = inserted[0]
-    row._state.adding = False
-    row._state.db = connection.alias
+    _INSERT_EVENT.insert(row)
     publish_on_commit(centre_group(centre_id), wire(seq, event.type, data))
     return row

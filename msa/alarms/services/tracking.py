@@ -16,7 +16,7 @@ from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import NotFoundError
-from msa.core.sql import Statement, concrete
+from msa.core.sql import Statement, concrete, inserting
 from msa.devices.models import Device
 from msa.realtime import events
 from msa.realtime.services import incident_event_append
@@ -65,48 +65,25 @@ def fix_position(fix: LocationFix | FixInput) -> events.Position:
     )
 
 
-_FIX_COLUMNS = (
-    "incident",
-    "lat",
-    "lon",
-    "accuracy_m",
-    "fix_at",
-    "source",
-    "speed_mps",
-    "heading_deg",
-    "altitude_m",
-    "channel",
-    "received_at",
-)
 # A position every 10 s of every live incident: prepared once (msa.core.sql). The unique
 # (incident, fix_at) makes a fix delivered twice a no-op, and RETURNING says which were new.
-_INSERT_FIX = Statement(
+_INSERT_FIX = inserting(
     LocationFix,
-    "INSERT INTO {table} ({incident}, {lat}, {lon}, {accuracy_m}, {fix_at}, {source}, "
-    "{speed_mps}, {heading_deg}, {altitude_m}, {channel}, {received_at}) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-    "ON CONFLICT ({incident}, {fix_at}) DO NOTHING RETURNING {pk}",
-    writes=_FIX_COLUMNS,
-    reads=["id"],
+    (
+        "incident",
+        "lat",
+        "lon",
+        "accuracy_m",
+        "fix_at",
+        "source",
+        "speed_mps",
+        "heading_deg",
+        "altitude_m",
+        "channel",
+        "received_at",
+    ),
+    on_conflict="({incident}, {fix_at}) DO NOTHING",
 )
-
-
-def _fix_insert(incident: Incident, fix: FixInput, now: datetime) -> bool:
-    """Store ``fix``; False when the incident already had a fix of that time."""
-    row = _INSERT_FIX.one(
-        incident.pk,
-        fix.lat,
-        fix.lon,
-        fix.accuracy_m,
-        fix.fix_at,
-        fix.source,
-        fix.speed_mps,
-        fix.heading_deg,
-        fix.altitude_m,
-        str(Channel.DATA),
-        now,
-    )
-    return row is not None
 
 
 def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) -> LocationFix:
@@ -183,7 +160,11 @@ def alarm_locations_add(
         if fix.is_fix:
             by_time.setdefault(fix.fix_at, fix)
     # One statement per fix: stored unless the incident holds a fix of that time already.
-    new = [fix for fix in by_time.values() if _fix_insert(incident, fix, now)]
+    new = [
+        fix
+        for fix in by_time.values()
+        if _INSERT_FIX.insert(fix_row(incident, fix, Channel.DATA, now))
+    ]
     if new:
         incident_event_append(
             incident=incident,

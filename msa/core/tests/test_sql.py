@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
 
+from msa.alarms.models import LocationFix
 from msa.cases.models import ProtectionCase
-from msa.core.sql import Statement, concrete
+from msa.core.sql import Statement, concrete, inserting
 from msa.devices.models import Device
+from tests.support.factories import press
 
 AT = datetime(2026, 11, 30, 22, 15, 7, 123456, tzinfo=UTC)
+LATER = AT + timedelta(seconds=10)  # the press's own first fix is at AT
 
 _BY_ID = Statement(
     Device,
@@ -93,3 +96,37 @@ def test_another_model_s_columns_are_checked_when_the_statement_is_built() -> No
         Statement(Device, "SELECT 1 FROM {table} WHERE {case} = {cases.id}")
     with pytest.raises(FieldDoesNotExist):
         Statement(Device, "SELECT {cases.no_such} FROM {cases}", others={"cases": ProtectionCase})
+
+
+_INSERT_FIX = inserting(
+    LocationFix,
+    ("incident", "lat", "lon", "accuracy_m", "fix_at", "source", "channel", "received_at"),
+    on_conflict="({incident}, {fix_at}) DO NOTHING",
+)
+
+
+def _fix(incident_id: int) -> LocationFix:
+    return LocationFix(
+        incident_id=incident_id,
+        lat=51.05,
+        lon=3.72,
+        accuracy_m=5.0,
+        fix_at=LATER,
+        source="gps",
+        channel="data",
+        received_at=AT,
+    )
+
+
+@pytest.mark.django_db
+def test_an_insert_saves_the_instance_and_a_conflict_stores_nothing(demo: None) -> None:
+    incident = press(at=AT).incident
+    first = _fix(incident.pk)
+    assert _INSERT_FIX.insert(first) is True
+    assert first.pk is not None
+    assert first._state.adding is False
+    assert LocationFix.objects.get(pk=first.pk).fix_at == LATER
+    again = _fix(incident.pk)
+    assert _INSERT_FIX.insert(again) is False  # the same (incident, fix_at): DO NOTHING
+    assert again.pk is None
+    assert LocationFix.objects.filter(incident=incident, fix_at=LATER).count() == 1
