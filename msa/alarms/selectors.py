@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from msa.accounts.models import Organisation, User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import AmlPosition, Incident, LocationFix
-from msa.alarms.states import OPEN_STATES, Lane
+from msa.alarms.states import OPEN_STATE_VALUES, Lane
 from msa.cases.models import ProtectionCase
 from msa.core.sql import Statement
 from msa.devices.models import Device
@@ -62,7 +62,7 @@ def case_has_open_incident(case: ProtectionCase) -> bool:
     """Whether a live incident of ``case`` is open: the dispatch centre then reads the
     dossier without stating a reason (``msa.cases.selectors.case_access``)."""
     return Incident.objects.filter(
-        case=case, lane=Lane.LIVE, status__in=[str(s) for s in OPEN_STATES]
+        case=case, lane=Lane.LIVE, status__in=list(OPEN_STATE_VALUES)
     ).exists()
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from msa.accounts.models import Organisation, User
 from msa.alarms.models import Incident, IncidentTransition, LocationFix
 from msa.alarms.selectors import incidents_for_centres, incidents_visible_to
-from msa.alarms.states import OPEN_STATES, IncidentState, Lane
+from msa.alarms.states import OPEN_STATE_VALUES, OPEN_STATES, IncidentState, Lane
 from msa.cases.models import GazetteerEntry, Place, PlaceKind
 from msa.cases.selectors import cases_read_in_full, exclusion_zones_for_case
 from msa.core import clock
@@ -85,7 +85,7 @@ def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:
             _open_dispatches(),
         )
     )
-    open_states = [str(s) for s in OPEN_STATES]
+    open_states = list(OPEN_STATE_VALUES)
     live: list[Incident] = list(base.filter(lane=Lane.LIVE, status__in=open_states))
     live.sort(key=_urgency)
     # A test alarm is confirmed by acknowledging it; one of a case that has ended needs no
@@ -475,7 +475,7 @@ def integration_incident_list(org: Organisation) -> list[Incident]:
     since = clock.now() - RECENTLY_CLOSED
     return list(
         integration_incidents(org)
-        .filter(Q(status__in=[str(s) for s in OPEN_STATES]) | Q(closed_at__gte=since))
+        .filter(Q(status__in=list(OPEN_STATE_VALUES)) | Q(closed_at__gte=since))
         .order_by("-received_at")[:200],
     )
 

@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 
 from msa.accounts.models import CONSOLE_ROLES, Organisation, OrgKind, Role, User
 from msa.alarms.models import Incident
-from msa.alarms.states import OPEN_STATES, IncidentState, Lane
+from msa.alarms.states import OPEN_STATE_VALUES, IncidentState, Lane
 from msa.core import clock
 from msa.dispatch.words import event_detail
 from msa.realtime import events
@@ -139,7 +139,7 @@ def supervisor_overview(centre: Organisation) -> dict[str, object]:
     )
     mine = Q(centre=centre) | Q(backup_centre=centre)
     open_incidents = list(
-        live.filter(mine, status__in=[str(s) for s in OPEN_STATES]).order_by("received_at")
+        live.filter(mine, status__in=list(OPEN_STATE_VALUES)).order_by("received_at")
     )
     staff = list(
         User.objects.filter(

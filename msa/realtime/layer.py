@@ -34,7 +34,7 @@ class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             try:
                 message: dict[str, Any] = await super().receive(channel)
             except (RedisError, OSError) as exc:
-                if _cancelled(exc):
+                if _cancelled():
                     raise asyncio.CancelledError from exc
                 if delay == RETRY_FIRST_S:
                     log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
@@ -46,9 +46,9 @@ class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             return message
 
 
-def _cancelled(exc: BaseException) -> bool:
-    """True when ``exc`` answers a cancel of the receiving task rather than an outage: the
-    task was asked to stop. Not read off the exception: every timeout of redis-py's reads
+def _cancelled() -> bool:
+    """True when the receiving task was asked to stop: its error answers the cancel, it is
+    no outage. Not read off the exception: every timeout of redis-py's reads
     carries a CancelledError in its context (``asyncio.timeout`` turns its own cancel into
     the TimeoutError), and an outage must go on being retried."""
     task = asyncio.current_task()

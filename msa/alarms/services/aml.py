@@ -12,7 +12,7 @@ from django.db import transaction
 
 from msa.alarms.models import AmlPosition, Incident
 from msa.alarms.services.intake import RaiseOutcome, alarm_raise
-from msa.alarms.states import OPEN_STATES, Channel, Lane, Trigger
+from msa.alarms.states import OPEN_STATE_VALUES, Channel, Lane, Trigger
 from msa.audit.services import audit_record
 from msa.cases.models import ProtectionCase
 from msa.core import clock
@@ -53,7 +53,7 @@ class AmlResult:
 
 def _open_incident(case: ProtectionCase) -> Incident | None:
     return (
-        Incident.objects.filter(case=case, lane=Lane.LIVE, status__in=[str(s) for s in OPEN_STATES])
+        Incident.objects.filter(case=case, lane=Lane.LIVE, status__in=list(OPEN_STATE_VALUES))
         .order_by("-received_at")
         .first()
     )

@@ -126,8 +126,7 @@ def _device_locked(pk: int) -> Device:
     device = _DEVICE_LOCKED.instance(pk)
     if device is None:
         raise Device.DoesNotExist(f"device {pk}")
-    if device.case_id is None:
-        device.case = None
+    if device.case_id is None:  # _centre_of refuses it
         return device
     case = _CASE.instance(device.case_id)
     assert case is not None  # a foreign key

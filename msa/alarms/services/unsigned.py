@@ -7,7 +7,7 @@ from django.db import transaction
 
 from msa.alarms.models import Incident
 from msa.alarms.services.tracking import FixInput, fix_position, fix_row, tracking_open
-from msa.alarms.states import OPEN_STATES, Channel, Lane
+from msa.alarms.states import OPEN_STATE_VALUES, Channel, Lane
 from msa.core import clock
 from msa.devices.models import Device
 from msa.realtime import events
@@ -20,7 +20,7 @@ def device_fix_offer(*, device: Device, fix: FixInput, channel: Channel) -> bool
     ``fix_at`` once); False when there is none or the window is over: nothing is stored."""
     incident = (
         Incident.objects.select_for_update(of=("self",))
-        .filter(device=device, lane=Lane.LIVE, status__in=[str(s) for s in OPEN_STATES])
+        .filter(device=device, lane=Lane.LIVE, status__in=list(OPEN_STATE_VALUES))
         .order_by("-received_at")
         .first()
     )

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from msa.alarms.models import Incident
 from msa.alarms.services.tracking import device_incident_lock
-from msa.alarms.states import OPEN_STATES
+from msa.alarms.states import OPEN_STATE_VALUES
 from msa.audit.services import audit_record
 from msa.core import clock
 from msa.core.actors import Actor
@@ -75,7 +75,7 @@ def incidents_flag_device_revoked(*, device: Device, actor: Actor, now: datetime
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("incidents_flag_device_revoked runs in the revocation's transaction")
     flagged = 0
-    open_states = [str(s) for s in OPEN_STATES]
+    open_states = list(OPEN_STATE_VALUES)
     for incident in (
         Incident.objects.select_for_update(of=("self",))
         .select_related("centre")
