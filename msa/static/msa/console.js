@@ -78,11 +78,17 @@
   // event re-renders the queue, which would otherwise fold an opened lane under her eyes.
   const laneOpen = {};
   // Only her own choice counts (a click or Enter/Space on the lane's summary, before the
-  // browser toggles it), not a lane the server rendered open.
-  document.getElementById("queue").addEventListener("click", function (e) {
+  // browser toggles it), not a lane the server rendered open. The press is taken as the
+  // choice too: a re-render between the button going down and up replaces the summary, the
+  // browser then sends no click to it and nothing toggles, and the lane she opened would stay
+  // folded (seen in CI under load).
+  function laneChosen(e) {
     const summary = e.target.closest && e.target.closest("details[data-lane] > summary");
     if (summary) laneOpen[summary.parentElement.dataset.lane] = !summary.parentElement.open;
-  });
+  }
+  const queue = document.getElementById("queue");
+  queue.addEventListener("pointerdown", laneChosen);
+  queue.addEventListener("click", laneChosen);
   function restoreLanes() {
     document.querySelectorAll("#queue details[data-lane]").forEach(function (el) {
       if (el.dataset.lane in laneOpen) el.open = laneOpen[el.dataset.lane];
