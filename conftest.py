@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Generator, Iterator
 from importlib import import_module
 from pathlib import Path
@@ -74,11 +75,18 @@ def clock() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> None:
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
     """The test database, with the demo region seeded once (tests/support/demo_region.py)."""
     with django_db_blocker.unblock():
         _allow_truncating_the_audit_table()
         REGION.seed_and_learn()
+    yield
+    # The machine endpoints' threads keep their connections (msa.ingest.machine_asgi): let them
+    # go before the test database is dropped.
+    asgi = sys.modules.get("msa.asgi")
+    if asgi is not None:
+        with django_db_blocker.unblock():
+            asgi.machine_handler.release_connections()
 
 
 def _allow_truncating_the_audit_table() -> None:

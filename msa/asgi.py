@@ -35,7 +35,8 @@ MACHINE_MIDDLEWARE = [
 # The lean chain and the view run in one hop to a pool thread that keeps its connection
 # (msa.ingest.machine_asgi). Bodies over the protocol's 64 KiB are refused before they are
 # read (msa.core.bodylimit).
-machine_asgi = body_limited(OneHopMachineHandler(MACHINE_MIDDLEWARE), MAX_BODY_BYTES)
+machine_handler = OneHopMachineHandler(MACHINE_MIDDLEWARE)
+machine_asgi = body_limited(machine_handler, MAX_BODY_BYTES)
 
 
 from msa.ops.health import healthz, readyz  # noqa: E402

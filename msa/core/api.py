@@ -33,7 +33,14 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, GetCoreSchemaHandler
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+)
 from pydantic_core import core_schema
 
 from msa.core.errors import ConfigurationError, NotFoundError, ValidationError
@@ -117,6 +124,12 @@ def validation_error_response(exc: NinjaValidationError) -> HttpResponse:
     return error_response(
         ApiError(400, "validation_error", "the request has invalid fields", fields=fields),
     )
+
+
+class Wire(BaseModel):
+    """A request or answer body of a machine API: a plain pydantic model. Ninja's ``Schema``
+    reads every field of its input through a ``DjangoGetter`` (made for ORM objects): on a
+    heartbeat that was about a tenth of the request (docs/performance.md, step 9)."""
 
 
 class ErrorBody(Schema):
@@ -265,14 +278,33 @@ _machine_thread = threading.local()
 
 def machine_thread_dedicate() -> None:
     """Say that this thread serves machine requests only (``msa.ingest.machine_asgi``'s pool):
-    on SQLite its connection, kept between requests, then keeps the machine deadline instead
-    of setting it and putting the default back for every request (two statements each)."""
+    its connection, kept between requests, then keeps the machine deadline instead of setting
+    it and putting the default back for every request (two statements, on PostgreSQL two
+    round trips, each)."""
     _machine_thread.on = True
 
 
+def machine_deadline_forget() -> None:
+    """The kept connection goes: the next one gets the deadline again (a pooled PostgreSQL
+    connection may come back as the same object, with the defaults)."""
+    _machine_thread.deadline_for = None
+
+
+def machine_deadline_clear() -> bool:
+    """Put the defaults back on this thread's kept PostgreSQL connection before it returns to
+    the pool (staff pages must not inherit a 2 s statement timeout). False when it could not
+    be done: the caller must then not hand the connection on."""
+    machine_deadline_forget()
+    try:
+        _deadline_set(None)
+    except DatabaseError:
+        return False
+    return True
+
+
 def _deadline_kept(ms: int) -> None:
-    """The deadline on this thread's own SQLite connection, set once per connection: a
-    connection opened again (after an error, say) is a new object and gets it again."""
+    """The deadline on this thread's own connection, set once per connection: a connection
+    opened again (after an error, say) is a new object and gets it again."""
     connection.ensure_connection()
     if getattr(_machine_thread, "deadline_for", None) is not connection.connection:
         _deadline_set(ms)
@@ -288,7 +320,7 @@ def with_database_deadline(
 
     @functools.wraps(view)
     def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        keep = connection.vendor == "sqlite" and getattr(_machine_thread, "on", False)
+        keep = getattr(_machine_thread, "on", False)
         try:
             if keep:
                 _deadline_kept(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))

@@ -16,16 +16,19 @@ transaction the caller holds, like any ORM query.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from django.db import connection, models
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
 _NAMES = {"table", "pk", "all", "for_update"}  # the names a template has besides its fields
+_FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")  # Django's "format" placeholder, not "%%s"
 
 
 class Statement(Generic[M]):
@@ -63,8 +66,10 @@ class Statement(Generic[M]):
         own = {name for name in names if "." not in name} - _NAMES - set(self._others)
         self._fields = {name: _field(model, name) for name in own}
         self._writes = tuple(_field(model, name) if name else None for name in writes)
+        self._plain = tuple(_plain_type(field) for field in self._writes)
         self._reads = tuple(_field(model, name) for name in reads)
         self._sql_by_vendor: dict[str, str] = {}
+        self._raw_by_vendor: dict[str, str] = {}
         self._converters_by_vendor: dict[str, list[tuple[Any, list[Any]]]] = {}
 
     def _sql(self, conn: BaseDatabaseWrapper) -> str:
@@ -96,8 +101,10 @@ class Statement(Generic[M]):
         if len(values) != len(self._writes):
             raise TypeError(f"{len(self._writes)} values expected, {len(values)} given")
         return [
-            value if field is None else field.get_db_prep_save(value, conn)
-            for field, value in zip(self._writes, values, strict=True)
+            value
+            if field is None or value is None or type(value) is plain
+            else field.get_db_prep_save(value, conn)
+            for field, plain, value in zip(self._writes, self._plain, values, strict=True)
         ]
 
     def _convert(self, row: Sequence[Any], conn: BaseDatabaseWrapper) -> list[Any]:
@@ -108,39 +115,82 @@ class Statement(Generic[M]):
             out.append(value)
         return out
 
-    def _run(self, values: Sequence[Any], fetch: Callable[[Any], Any]) -> Any:
-        params = self._params(values, connection)
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection), params)
-            return fetch(cursor)
+    def _run(self, values: Sequence[Any], fetch: Callable[[Any], Any]) -> tuple[Any, Any]:
+        """Run it on the default database; what ``fetch`` read off the cursor, and the
+        connection (Django's wrapper, looked up once: through ``django.db.connection`` each
+        attribute read is a lookup of the thread's connection)."""
+        conn = connections[DEFAULT_DB_ALIAS]
+        params = self._params(values, conn)
+        if conn.queries_logged or conn.execute_wrappers:
+            # Counted or wrapped (the tests' query counts, debug): through Django's cursor.
+            with conn.cursor() as cursor:
+                cursor.execute(self._sql(conn), params)
+                return fetch(cursor), conn
+        return self._run_raw(conn, params, fetch), conn
 
-    def _instance(self, row: Sequence[Any]) -> M:
+    def _run_raw(
+        self, conn: BaseDatabaseWrapper, params: list[Any], fetch: Callable[[Any], Any]
+    ) -> Any:
+        """On the driver's own cursor, with what Django's cursor would check and map: no query
+        in a broken transaction, the connection opened if need be, the driver's errors raised
+        as Django's (``errors_occurred`` set as Django sets it). Django's cursor wrapper cost
+        more than the statement itself (docs/performance.md, step 9). On PostgreSQL the cursor
+        binds its values on the server, so psycopg prepares a statement it has run a few times
+        on that connection: the server parses and plans it once."""
+        conn.validate_no_broken_transaction()
+        conn.close_if_health_check_failed()
+        conn.ensure_connection()
+        sql = self._raw_sql(conn)
+        with conn.wrap_database_errors:
+            raw = conn.connection
+            cursor = psycopg.Cursor(raw) if conn.vendor == "postgresql" else raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                return fetch(cursor)
+            finally:
+                cursor.close()
+
+    def _raw_sql(self, conn: BaseDatabaseWrapper) -> str:
+        """The SQL in the driver's own placeholders (``?`` for sqlite3, as Django's cursor
+        converts it)."""
+        sql = self._raw_by_vendor.get(conn.vendor)
+        if sql is None:
+            sql = self._sql(conn)
+            if conn.vendor == "sqlite":
+                sql = _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")
+            self._raw_by_vendor[conn.vendor] = sql
+        return sql
+
+    def _instance(self, row: Sequence[Any], conn: BaseDatabaseWrapper) -> M:
         attnames = [field.attname for field in self._reads]
-        return self.model.from_db(connection.alias, attnames, self._convert(row, connection))
+        return self.model.from_db(conn.alias, attnames, self._convert(row, conn))
 
     def rowcount(self, *values: Any) -> int:
         """Run it; how many rows it changed."""
-        return int(self._run(values, lambda cursor: cursor.rowcount))
+        count, _ = self._run(values, lambda cursor: cursor.rowcount)
+        return int(count)
 
     def one(self, *values: Any) -> list[Any] | None:
         """Run it; the first row it returns, converted, or ``None``."""
-        row = self._run(values, lambda cursor: cursor.fetchone())
-        return None if row is None else self._convert(row, connection)
+        row, conn = self._run(values, lambda cursor: cursor.fetchone())
+        return None if row is None else self._convert(row, conn)
 
     def exists(self, *values: Any) -> bool:
         """Run it; whether it returned a row."""
-        return bool(self._run(values, lambda cursor: cursor.fetchone() is not None))
+        found, _ = self._run(values, lambda cursor: cursor.fetchone() is not None)
+        return bool(found)
 
     def instances(self, *values: Any) -> list[M]:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); a model instance
         per row, as the ORM would have loaded them."""
-        return [self._instance(row) for row in self._run(values, lambda c: c.fetchall())]
+        rows, conn = self._run(values, lambda cursor: cursor.fetchall())
+        return [self._instance(row, conn) for row in rows]
 
     def instance(self, *values: Any) -> M | None:
         """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance
         of its first row, as the ORM would have loaded it, or ``None``."""
-        row = self._run(values, lambda cursor: cursor.fetchone())
-        return None if row is None else self._instance(row)
+        row, conn = self._run(values, lambda cursor: cursor.fetchone())
+        return None if row is None else self._instance(row, conn)
 
     def insert(self, instance: M) -> bool:
         """Run an :func:`inserting` statement with ``instance``'s values; the instance is then
@@ -151,7 +201,7 @@ class Statement(Generic[M]):
             return False
         instance.pk = row[0]
         instance._state.adding = False
-        instance._state.db = connection.alias
+        instance._state.db = DEFAULT_DB_ALIAS
         return True
 
 
@@ -181,6 +231,34 @@ class _Table:
 
     def __getattr__(self, name: str) -> str:
         return self._quote(_field(self._model, name).column)
+
+
+# Fields whose value of exactly this Python type is stored as it is, on either backend: their
+# get_db_prep_save gives it back unchanged (and None is NULL for every field), so the hot path
+# skips it. Any other type (a StrEnum member, a date for a DateTimeField …) takes the field's
+# own conversion.
+_STORED_AS_IS: dict[type[models.Field[Any, Any]], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.AutoField: int,
+    models.BigAutoField: int,
+    models.FloatField: float,
+    models.BooleanField: bool,
+}
+
+
+def _plain_type(field: models.Field[Any, Any] | None) -> type | None:
+    """The Python type a value of ``field`` is stored as it is in, if any (a foreign key's: its
+    target's)."""
+    while isinstance(field, models.ForeignKey):
+        field = field.target_field
+    return None if field is None else _STORED_AS_IS.get(type(field))
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

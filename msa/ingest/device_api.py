@@ -15,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Schema, Status
+from ninja import Status
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -37,6 +37,7 @@ from msa.core.api import (
     Number,
     PreparsedJson,
     Time,
+    Wire,
     read_json_object,
 )
 from msa.core.api import ErrorOut as EnvelopeOut
@@ -73,7 +74,7 @@ _PREFIX = "/api/device/v1/"
 # --- request bodies ---------------------------------------------------------------------
 
 
-class LocationIn(Schema):
+class LocationIn(Wire):
     lat: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-90, le=90)]
     lon: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-180, le=180)]
     # 0 to 100 km: a cell position can be kilometres off; beyond that it is no position
@@ -102,16 +103,16 @@ class LocationIn(Schema):
 Percent = Annotated[int, Field(strict=True, ge=0, le=100)]
 
 
-class BatteryIn(Schema):
+class BatteryIn(Wire):
     phone_pct: Percent
     button_pct: Percent | None = None
 
 
-class CallIn(Schema):
+class CallIn(Wire):
     state: Annotated[AlarmCallState, AS_LITERAL]
 
 
-class AlarmIn(Schema):
+class AlarmIn(Wire):
     alarm_id: uuid.UUID
     trigger: Annotated[Trigger, AS_LITERAL]
     # Any year: a press is never refused for its time (see _press_time).
@@ -121,7 +122,7 @@ class AlarmIn(Schema):
     call: CallIn | None = None
 
 
-class AlarmOut(Schema):
+class AlarmOut(Wire):
     alarm_id: uuid.UUID
     incident: str
     report_interval_s: int
@@ -134,14 +135,14 @@ class ErrorOut(EnvelopeOut):
     )
 
 
-class LocationsIn(Schema):
+class LocationsIn(Wire):
     # The 1..100 bounds are checked by the endpoint: over 100 is 413 too_large, not 400.
     fixes: list[LocationIn] = Field(
         ..., description="1 to 100 fixes, oldest first (more than 100: 413 too_large)"
     )
 
 
-class LocationsOut(Schema):
+class LocationsOut(Wire):
     accepted: int = Field(
         ...,
         description="How many distinct real fixes of this request the centre holds (stored now "
@@ -152,42 +153,42 @@ class LocationsOut(Schema):
     track_until: str | None
 
 
-class CallEventIn(Schema):
+class CallEventIn(Wire):
     event: Annotated[CallEvent, AS_LITERAL]
     at: Time
 
 
-class CallOut(Schema):
+class CallOut(Wire):
     alarm_id: uuid.UUID
     track_until: str | None
 
 
-class CancelIn(Schema):
+class CancelIn(Wire):
     at: Time
     pin: Annotated[CancelPin, AS_LITERAL]
 
 
-class CancelOut(Schema):
+class CancelOut(Wire):
     alarm_id: uuid.UUID
     status: Literal["cancelled"]
 
 
-class ButtonIn(Schema):
+class ButtonIn(Wire):
     connected: bool = Field(..., strict=True)
     last_seen_at: Time | None = None
 
 
-class PermissionsIn(Schema):
+class PermissionsIn(Wire):
     location: Annotated[LocationPermission, AS_LITERAL]
     sms: bool = Field(..., strict=True)
     notifications: bool = Field(..., strict=True)
 
 
-class NetworkIn(Schema):
+class NetworkIn(Wire):
     data: bool = Field(..., strict=True)
 
 
-class HeartbeatIn(Schema):
+class HeartbeatIn(Wire):
     at: Time
     battery: BatteryIn
     button: ButtonIn
@@ -196,7 +197,7 @@ class HeartbeatIn(Schema):
     app_version: Annotated[CleanText, Field(max_length=40)]
 
 
-class HeartbeatOut(Schema):
+class HeartbeatOut(Wire):
     next_heartbeat_s: int
     server_time: str
     last_test_alarm: str | None

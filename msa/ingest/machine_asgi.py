@@ -8,12 +8,16 @@ for the response's ``close``. Here the body is read on the event loop, then the 
 request (Django's lean machine middleware chain, the view, its one service call) runs in
 **one** call on a small pool of long-lived threads, and the answer is sent from the loop.
 
-Each pool thread keeps its database connection between requests on SQLite (the pragmas and
-functions are set up once, not per request); on PostgreSQL the connection goes back to the
-psycopg pool after every request (``CONN_MAX_AGE = 0``), so that a server never holds more
-connections than its pool. A connection that broke is closed either way. Live events that
-the request's commit publishes are handed to the event loop without waiting
-(:func:`msa.core.publish.loop_bind`).
+Each pool thread keeps its database connection between requests, with the machine deadline
+set once (``msa.core.api``): on SQLite the pragmas and functions are set up once, not per
+request; on PostgreSQL the thread keeps the connection it took from psycopg's pool (the
+pool's ``MSA_DB_POOL_MAX`` counts it: ``POSTGRES_THREADS`` of them stay out for the machine
+endpoints), which spares two round trips (the deadline's ``SET`` and ``RESET``) and the
+pool's checkout per request, and keeps psycopg's prepared statements (``msa.core.sql``). A
+connection that broke or was left in a transaction is let go: a PostgreSQL one goes back to
+the pool with the defaults put back, or closed when that cannot be done, so that no staff
+request inherits the machine deadline. Live events that the request's commit publishes are
+handed to the event loop without waiting (:func:`msa.core.publish.loop_bind`).
 """
 
 from __future__ import annotations
@@ -21,20 +25,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import suppress
+from typing import Any, TypeVar
 
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import connections, reset_queries
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http.response import HttpResponseBase
 from django.test.utils import override_settings
 from django.urls import get_resolver, set_script_prefix
 
-from msa.core.api import machine_thread_dedicate
+from msa.core.api import machine_deadline_clear, machine_deadline_forget, machine_thread_dedicate
 from msa.core.publish import loop_bind
 
 log = logging.getLogger("msa.ingest.machine")
+T = TypeVar("T")
 
 # SQLite has one writer at a time: one thread writes as fast as two that wait on each other's
 # lock (and the busy handler's sleeps); PostgreSQL overlaps the round trips of a few, but
@@ -50,18 +58,31 @@ def _threads() -> int:
 
 
 def _tidy_connections() -> None:
-    """After a request: keep a healthy SQLite connection; hand any other back to its pool; close
-    what broke or was left in a transaction."""
+    """After a request: keep a healthy connection; close what broke or was left in a
+    transaction (a pooled one goes back with the defaults, or is not handed on at all)."""
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue
-        if conn.in_atomic_block or conn.vendor != "sqlite":
-            conn.close()
+        if conn.in_atomic_block:
+            _let_go(conn)
         elif conn.errors_occurred:
             if conn.is_usable():
                 conn.errors_occurred = False
             else:
-                conn.close()
+                _let_go(conn)
+
+
+def _let_go(conn: BaseDatabaseWrapper) -> None:
+    """Close a kept connection. A PostgreSQL one goes back to the pool that staff requests
+    share: with the defaults put back, or closed first (the pool then opens a new one) when that
+    cannot be done: in a transaction, or broken."""
+    if conn.vendor == "postgresql":
+        clean = not conn.in_atomic_block and conn.is_usable() and machine_deadline_clear()
+        if not clean:
+            with suppress(Exception):  # closing what already broke
+                conn.connection.close()
+    machine_deadline_forget()
+    conn.close()
 
 
 def _release(response: HttpResponseBase) -> None:
@@ -106,6 +127,33 @@ class OneHopMachineHandler(ASGIHandler):
                         initializer=machine_thread_dedicate,
                     )
         return self._pool
+
+    def release_connections(self) -> None:
+        """Let go of every pool thread's kept connection (before the database is dropped at the
+        end of a test run, or to hand the connections back without stopping the server)."""
+        if self._pool is None:
+            return
+
+        def let_go() -> None:
+            for conn in connections.all(initialized_only=True):
+                if conn.connection is not None and not conn.in_atomic_block:
+                    _let_go(conn)
+
+        self.each_thread(let_go)
+
+    def each_thread(self, fn: Callable[[], T]) -> list[T]:
+        """``fn``'s answer in each of the pool's threads (what each thread holds), once each."""
+        threads = _threads()
+        # Each call waits for the others: so each runs in a thread of its own, all of them.
+        barrier = threading.Barrier(threads)
+
+        def run() -> T:
+            with suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+            return fn()
+
+        tasks = [self._executor().submit(run) for _ in range(threads)]
+        return [task.result(timeout=30) for task in tasks]
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:

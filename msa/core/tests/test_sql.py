@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
+from django.db import IntegrityError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from msa.alarms.models import LocationFix
 from msa.cases.models import ProtectionCase
@@ -130,3 +133,34 @@ def test_an_insert_saves_the_instance_and_a_conflict_stores_nothing(demo: None) 
     assert _INSERT_FIX.insert(again) is False  # the same (incident, fix_at): DO NOTHING
     assert again.pk is None
     assert LocationFix.objects.filter(incident=incident, fix_at=LATER).count() == 1
+
+
+_SET_DEVICE_ID = Statement(
+    Device, "UPDATE {table} SET {device_id} = %s WHERE {pk} = %s", writes=["device_id", None]
+)
+
+
+@pytest.mark.django_db
+def test_errors_and_a_broken_transaction_are_django_s_on_the_driver_s_cursor(demo: None) -> None:
+    """A statement runs on the driver's own cursor (Django's wrapper cost more than the
+    statement), with what that wrapper gives: the driver's errors as Django's, and no statement
+    in a transaction an error broke."""
+    first, second = Device.objects.order_by("pk")[:2]
+    assert not connection.queries_logged  # the path under test: not the debug cursor
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+            # django.db's IntegrityError, not sqlite3's or psycopg's: device_id is unique
+            _SET_DEVICE_ID.rowcount(first.device_id, second.pk)
+        with pytest.raises(TransactionManagementError):
+            _BY_ID.instance(first.device_id)
+    assert _BY_ID.instance(second.device_id) is not None  # the row is as it was
+
+
+@pytest.mark.django_db
+def test_a_counted_statement_goes_through_django_s_cursor(demo: None) -> None:
+    device = Device.objects.order_by("pk").first()
+    assert device is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert _BY_ID.instance(device.device_id) is not None
+    assert len(queries) == 1
+    assert "WHERE" in queries[0]["sql"]

@@ -1,0 +1,163 @@
+"""On PostgreSQL a machine thread keeps its connection between device requests, with the
+machine deadline set once, and lets it go with the defaults put back: no staff request that
+takes a connection from the pool inherits a 2 s statement timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+
+from msa.asgi import machine_asgi, machine_handler
+from msa.core.clock import Clock
+from msa.demo_data import demo_device_id, demo_device_key
+from msa.ingest import machine_asgi as machine
+from msa_protocol import signed_headers
+
+pytestmark = pytest.mark.postgres_only
+
+NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
+PATH = "/api/device/v1/heartbeat"
+
+
+def _beat_body(n: int) -> bytes:
+    beat = {
+        "at": "2026-03-14T08:15:00Z",
+        "battery": {"phone_pct": 80 - n, "button_pct": 70},
+        "button": {"connected": True, "last_seen_at": None},
+        "permissions": {"location": "always", "sms": True, "notifications": True},
+        "network": {"data": True},
+        "app_version": "1.0",
+    }
+    return json.dumps(beat, separators=(",", ":")).encode()
+
+
+async def _post(body: bytes) -> int:
+    headers = signed_headers(
+        demo_device_id(1), demo_device_key(1), "POST", PATH, body, int(NOW.timestamp())
+    )
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    done = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal done
+        if done:
+            await asyncio.sleep(3600)
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(machine_asgi(scope, receive, send), timeout=30)
+    return int(next(m for m in sent if m["type"] == "http.response.start")["status"])
+
+
+@pytest.fixture(autouse=True)
+def _connections_let_go() -> Iterator[None]:
+    yield
+    machine_handler.release_connections()  # before the test database is dropped
+
+
+def _kept_each() -> list[tuple[int, str]]:
+    """Per machine thread that holds a connection: its server process and statement timeout."""
+    return [kept for kept in machine_handler.each_thread(_kept) if kept[0] is not None]  # type: ignore[misc]
+
+
+def _kept() -> tuple[int | None, str | None]:
+    raw = connection.connection
+    if raw is None:
+        return None, None
+    row = raw.execute("SHOW statement_timeout").fetchone()
+    return raw.info.backend_pid, None if row is None else str(row[0])
+
+
+def _requests(*bodies: bytes) -> list[int]:
+    async def run() -> list[int]:
+        return [await _post(body) for body in bodies]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connection_is_kept_with_the_deadline_and_let_go_with_the_defaults(
+    demo: None, clock: Clock, settings: Any
+) -> None:
+    clock.freeze(NOW)
+    settings.MSA_MACHINE_DB_TIMEOUT_MS = 1234  # not the default
+    assert machine.POSTGRES_THREADS >= 1
+    assert _requests(_beat_body(1)) == [200]
+    pids_and_timeouts = []
+    for n in range(2, 5):
+        assert _requests(_beat_body(n)) == [200]
+        pids_and_timeouts += _kept_each()
+    # the same server processes after every request: kept, not checked out of the pool again;
+    # and their deadline is the machine's
+    assert 1 <= len({pid for pid, _ in pids_and_timeouts}) <= machine.POSTGRES_THREADS
+    assert {timeout for _, timeout in pids_and_timeouts} == {"1234ms"}
+
+    # A kept connection that is let go goes back to the pool with the defaults.
+    pids = {pid for pid, _ in _kept_each()}
+    machine_handler.release_connections()
+    assert _kept_each() == []
+    pool = connection.pool  # type: ignore[attr-defined] # PostgreSQL's wrapper has one
+    assert pool is not None
+    taken = [pool.getconn() for _ in range(pool.get_stats()["pool_available"])]
+    try:
+        back = [raw for raw in taken if raw.info.backend_pid in pids]
+        assert len(back) == len(pids), "the connections let go are in the pool"
+        for raw in back:
+            assert raw.execute("SHOW statement_timeout").fetchone() == ("0",)
+            assert raw.execute("SHOW lock_timeout").fetchone() == ("0",)
+    finally:
+        for raw in taken:
+            pool.putconn(raw)
+    assert _requests(_beat_body(6)) == [200]  # and the next request sets the deadline again
+    assert {timeout for _, timeout in _kept_each()} == {"1234ms"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_is_replaced_not_handed_on(
+    demo: None, clock: Clock, settings: Any
+) -> None:
+    clock.freeze(NOW)
+    settings.MSA_MACHINE_DB_TIMEOUT_MS = 1700
+    assert _requests(_beat_body(1)) == [200]
+    (pid, _), *_ = _kept_each()
+    params = connection.get_connection_params()
+    dsn = {k: v for k, v in params.items() if k in {"host", "port", "user", "dbname", "password"}}
+    with psycopg.connect(**dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    # A request on the dropped connection cannot be stored (503: the phone sends its SMS);
+    # the connection is let go, and the next request is stored on a new one.
+    statuses = _requests(*(_beat_body(n) for n in range(2, 2 + 2 * machine.POSTGRES_THREADS)))
+    assert statuses[-1] == 200
+    assert set(statuses) <= {200, 503}
+    kept = _kept_each()
+    assert kept
+    assert pid not in {p for p, _ in kept}
+    assert {timeout for _, timeout in kept} == {"1700ms"}
