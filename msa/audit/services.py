@@ -14,7 +14,7 @@ from msa.audit import chain
 from msa.audit.models import AuditChainHead, AuditEntry
 from msa.core import clock
 from msa.core.actors import Actor
-from msa.core.sql import Statement, concrete
+from msa.core.sql import Statement, concrete, insert_row
 
 # Set per request (or per worker job) so that every row of one action can be grouped.
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
@@ -64,7 +64,7 @@ def audit_record(
         prev_hash=head.last_hash,
     )
     entry.row_hash = chain.row_hash(audit_key(), head.last_hash, chain.content_of(entry))
-    entry.save()
+    insert_row(entry)  # a new row: the append-only model's save() is for the ORM's callers
     head.last_id = entry.pk
     head.last_hash = entry.row_hash
     head.count += 1

@@ -196,7 +196,8 @@ class Statement(Generic[M]):
         """Run an :func:`inserting` statement with ``instance``'s values; the instance is then
         saved as the ORM leaves it (its primary key set). False when ``ON CONFLICT … DO NOTHING``
         stored nothing (the instance stays unsaved)."""
-        row = self.one(*(getattr(instance, field.attname) for field in self._writes if field))
+        # each field's value as save() takes it (pre_save: an auto_now date is set here)
+        row = self.one(*(field.pre_save(instance, add=True) for field in self._writes if field))
         if row is None:
             return False
         instance.pk = row[0]
@@ -216,6 +217,29 @@ def inserting(model: type[M], fields: Sequence[str], *, on_conflict: str = "") -
     pk = model._meta.pk
     assert pk is not None
     return Statement(model, sql + " RETURNING {pk}", writes=fields, reads=[pk.name])
+
+
+_ROW_INSERTS: dict[type[models.Model], Statement[Any]] = {}
+
+
+def insert_row(instance: M) -> M:
+    """Store a new ``instance`` as ``save()`` would (every concrete field, the primary key
+    given back by the database unless it was set), with an ``INSERT`` built once per model:
+    for the rows a press writes, where building the ORM's insert cost more than running it."""
+    model = type(instance)
+    statement = _ROW_INSERTS.get(model)
+    if statement is None:
+        pk = model._meta.pk
+        fields = [
+            field.name
+            for field in model._meta.concrete_fields
+            if not (field is pk and isinstance(field, models.AutoField))  # BigAutoField too
+        ]
+        statement = _ROW_INSERTS[model] = inserting(model, fields)
+    if instance.pk is not None and isinstance(model._meta.pk, models.AutoField):
+        raise ValueError(f"{model.__name__} #{instance.pk} is stored already")
+    statement.insert(instance)
+    return instance
 
 
 class _Table:

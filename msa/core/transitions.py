@@ -29,6 +29,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import TransitionNotAllowedError
 from msa.core.models import TransitionHistory
+from msa.core.sql import insert_row
 
 S = TypeVar("S", bound=StrEnum)
 T = TypeVar("T", bound=StrEnum)
@@ -154,15 +155,17 @@ def history_start(
     reason: str = "",
 ) -> None:
     """The first history row of a new aggregate (from no state to its initial state)."""
-    machine.history_model._default_manager.create(
-        subject=instance,  # type: ignore[misc]  # each concrete history model has a subject
-        transition=str(transition),
-        from_state="",
-        to_state=str(getattr(instance, machine.state_field)),
-        actor_label=actor.label,
-        actor_user_id=actor.user_id,
-        reason=reason,
-        at=at,
+    insert_row(
+        machine.history_model(
+            subject=instance,  # type: ignore[misc]  # each concrete history model has a subject
+            transition=str(transition),
+            from_state="",
+            to_state=str(getattr(instance, machine.state_field)),
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            reason=reason,
+            at=at,
+        )
     )
 
 

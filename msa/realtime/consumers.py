@@ -179,12 +179,25 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             if len(batch) < REPLAY_PAGE:
                 return
 
-    async def _deliver(self, event: dict[str, Any]) -> None:
+    async def _deliver(self, event: dict[str, Any], text: str | None = None) -> None:
+        """Send ``event`` (``text``: as the JSON it was pushed as, not encoded again)."""
         seq = int(event["seq"])
         if seq <= self.last_sent:
             return
-        await self.send_json(event)
+        if text is None:
+            await self.send_json(event)
+        else:
+            await self.send(text_data=text)
         self.last_sent = seq
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] == "event.push":
+            # Channels closes the stale database connections before every handler, one hop to
+            # a thread each: for every event, to every console. A push reads no database (a
+            # replay goes through database_sync_to_async, which closes them itself).
+            await self.event_push(message)
+            return
+        await super().dispatch(message)
 
     async def event_push(self, message: dict[str, Any]) -> None:
         event = json.loads(message["payload"])
@@ -196,7 +209,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 await self._replay()
                 if seq <= self.last_sent:
                     return
-            await self._deliver(event)
+            await self._deliver(event, message["payload"])
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Consoles act through audited HTTP requests; the socket only listens.

@@ -43,7 +43,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
-from msa.core.sql import Statement, concrete, placeholders
+from msa.core.sql import Statement, concrete, insert_row, placeholders
 from msa.core.transitions import history_start
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
@@ -402,7 +402,7 @@ def alarm_raise(
         lane = Lane.PROBE
     call = call_state or CallState.NONE
     track_until = None if call in CALL_ONGOING else now + tracking_after_call()
-    incident = Incident.objects.create(
+    incident = Incident(
         reference=reference_next(zone.code, now.year),
         centre=centre,
         case=case,
@@ -423,10 +423,11 @@ def alarm_raise(
         device_revoked_at=now if flags.device_revoked else None,
         case_ended_at=now if flags.case_ended else None,
     )
+    insert_row(incident)
     first_fix = None
     if location is not None and location.is_fix:
         first_fix = fix_row(incident, location, channel, now)
-        first_fix.save()
+        insert_row(first_fix)
     history_start(
         INCIDENT_MACHINE,
         incident,

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from msa.alarms.models import LocationFix
 from msa.cases.models import ProtectionCase
-from msa.core.sql import Statement, concrete, inserting
+from msa.core.sql import Statement, concrete, insert_row, inserting
 from msa.devices.models import Device
 from tests.support.factories import press
 
@@ -164,3 +164,27 @@ def test_a_counted_statement_goes_through_django_s_cursor(demo: None) -> None:
         assert _BY_ID.instance(device.device_id) is not None
     assert len(queries) == 1
     assert "WHERE" in queries[0]["sql"]
+
+
+@pytest.mark.django_db
+def test_a_row_inserted_is_the_row_save_would_have_stored(demo: None) -> None:
+    incident = press(at=AT).incident
+    ours = insert_row(_fix(incident.pk))
+    theirs = _fix(incident.pk)
+    theirs.fix_at = LATER + timedelta(seconds=1)
+    theirs.save()
+    assert ours.pk is not None
+    assert ours._state.adding is False
+    stored = {
+        f.attname: getattr(LocationFix.objects.get(pk=ours.pk), f.attname)
+        for f in LocationFix._meta.concrete_fields
+    }
+    saved = {
+        f.attname: getattr(LocationFix.objects.get(pk=theirs.pk), f.attname)
+        for f in LocationFix._meta.concrete_fields
+    }
+    assert {k: v for k, v in stored.items() if k not in {"id", "fix_at"}} == {
+        k: v for k, v in saved.items() if k not in {"id", "fix_at"}
+    }
+    with pytest.raises(ValueError, match="stored already"):
+        insert_row(ours)  # a stored row is never inserted again
