@@ -24,7 +24,6 @@ from msa.core.transitions import all_pairs
 from msa.devices.inventory import item_status_change
 from msa.dispatch.routing import StraightLineRouter
 from msa.dispatch.selectors import rank_units
-from msa.ingest.machine_asgi import OneHopMachineHandler
 from msa.ingest.selectors import incident_sms, rejected_sms_log
 from msa.messaging.mail import SmtpProvider
 from msa.messaging.national_db import SignedNoticeProvider
@@ -105,5 +104,3 @@ EventJsonFormatter.formatTime
 DomainCollector.collect
 # settings.CHANNEL_LAYERS names the Redis channel layer by dotted path
 ResilientRedisChannelLayer
-# conftest.py lets the machine threads' kept connections go before the test database is dropped
-OneHopMachineHandler.release_connections

@@ -98,7 +98,7 @@ def _serve(
             "msa.asgi:application",
             host=host,
             port=port,
-            lifespan="off",
+            lifespan="on",  # msa.asgi.lifespan: warmed up before the first request
             log_level="warning",
             log_config=None,  # Django's LOGGING (settings.py) formats uvicorn's lines too
             access_log=False,

@@ -117,7 +117,9 @@ class OneHopMachineHandler(ASGIHandler):
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             # The URLconf imports every app's views (the staff pages too): once, before the
-            # first request, not inside a press (it took about a second under load).
+            # first request, not inside a press (it took about a second under load). The server
+            # did it at its start (msa.asgi.server_ready); an application driven without the
+            # lifespan protocol (tests) does it here.
             get_resolver().url_patterns  # noqa: B018 - imported for its side effect
             with self._pool_lock:
                 if self._pool is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -52,3 +53,51 @@ def alarm_payload(alarm_id: str, at: str, /, **overrides: Any) -> dict[str, Any]
     }
     payload.update(overrides)
     return payload
+
+
+async def machine_post(
+    path: str,
+    body: bytes,
+    *,
+    now: datetime,
+    device_id: str = demo_device_id(1),
+    key: bytes = demo_device_key(1),
+) -> int:
+    """A signed POST through the server's machine handler (msa.asgi: its threads, its kept
+    connections), not Django's test client; the status."""
+    from msa.asgi import machine_asgi  # noqa: PLC0415 - the ASGI application only where used
+
+    headers = signed_headers(device_id, key, "POST", path, body, int(now.timestamp()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    done = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal done
+        if done:
+            await asyncio.sleep(3600)
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(machine_asgi(scope, receive, send), timeout=30)
+    return int(next(m for m in sent if m["type"] == "http.response.start")["status"])

@@ -14,11 +14,10 @@ import psycopg
 import pytest
 from django.db import connection
 
-from msa.asgi import machine_asgi, machine_handler
+from msa.asgi import machine_handler
 from msa.core.clock import Clock
-from msa.demo_data import demo_device_id, demo_device_key
 from msa.ingest import machine_asgi as machine
-from msa_protocol import signed_headers
+from tests.support.device import machine_post
 
 pytestmark = pytest.mark.postgres_only
 
@@ -36,45 +35,6 @@ def _beat_body(n: int) -> bytes:
         "app_version": "1.0",
     }
     return json.dumps(beat, separators=(",", ":")).encode()
-
-
-async def _post(body: bytes) -> int:
-    headers = signed_headers(
-        demo_device_id(1), demo_device_key(1), "POST", PATH, body, int(NOW.timestamp())
-    )
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-    sent: list[dict[str, Any]] = []
-    done = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal done
-        if done:
-            await asyncio.sleep(3600)
-        done = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(machine_asgi(scope, receive, send), timeout=30)
-    return int(next(m for m in sent if m["type"] == "http.response.start")["status"])
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +58,7 @@ def _kept() -> tuple[int | None, str | None]:
 
 def _requests(*bodies: bytes) -> list[int]:
     async def run() -> list[int]:
-        return [await _post(body) for body in bodies]
+        return [await machine_post(PATH, body, now=NOW) for body in bodies]
 
     return asyncio.run(run())
 
