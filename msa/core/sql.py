@@ -219,6 +219,103 @@ def inserting(model: type[M], fields: Sequence[str], *, on_conflict: str = "") -
     return Statement(model, sql + " RETURNING {pk}", writes=fields, reads=[pk.name])
 
 
+class JoinedRead(Statement[M]):
+    """One ``SELECT`` of whole rows of several models joined, each given back as a model
+    instance (``None`` for the missing side of an outer join): one round trip where reading
+    them one by one took one each.
+
+    ``tables`` maps an alias to its model, the first being the statement's own. In ``sql``,
+    ``{alias}`` is the table with its alias, ``{alias.all}`` every column of it in order,
+    ``{alias.field}`` one column, and ``{for_update}`` locks the first alias's rows (``FOR
+    UPDATE OF``, where the backend locks rows). Values are passed as they are (keys).
+    """
+
+    def __init__(self, tables: Mapping[str, type[models.Model]], sql: str, *, values: int) -> None:
+        self._tables = dict(tables)
+        own = next(iter(self._tables.values()))
+        self.model = own  # type: ignore[assignment] # the first alias's model
+        self._template = sql
+        self._others = {}
+        self._fields = {}
+        for name in {name for _, name, _, _ in string.Formatter().parse(sql) if name}:
+            alias, _, column = name.partition(".")
+            if alias == "for_update":
+                continue
+            if alias not in self._tables:
+                raise TypeError(f"{name}: {alias} is not one of the statement's tables")
+            if column and column != "all":
+                _field(self._tables[alias], column)  # a column it has
+        self._writes = (None,) * values
+        self._plain = (None,) * values
+        self._reads = ()
+        self._sql_by_vendor = {}
+        self._raw_by_vendor = {}
+        self._converters_by_vendor = {}
+
+    def _sql(self, conn: BaseDatabaseWrapper) -> str:
+        sql = self._sql_by_vendor.get(conn.vendor)
+        if sql is None:
+            quote = conn.ops.quote_name
+            first = quote(next(iter(self._tables)))
+            lock = f" FOR UPDATE OF {first}" if conn.features.has_select_for_update_of else ""
+            names = {alias: _Alias(alias, model, conn) for alias, model in self._tables.items()}
+            sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names, for_update=lock)
+        return sql
+
+    def _converters(self, conn: BaseDatabaseWrapper) -> list[tuple[Any, list[Any]]]:
+        chains = self._converters_by_vendor.get(conn.vendor)
+        if chains is None:
+            chains = []
+            for alias, model in self._tables.items():
+                for field in model._meta.concrete_fields:
+                    col = field.get_col(alias)
+                    converters = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
+                    chains.append((col, converters))
+            self._converters_by_vendor[conn.vendor] = chains
+        return chains
+
+    def read(self, *values: Any) -> dict[str, models.Model | None] | None:
+        """Run it; per alias, the model instance of its first row (``None`` where an outer join
+        found none), or ``None`` when there is no row."""
+        row, conn = self._run(values, lambda cursor: cursor.fetchone())
+        if row is None:
+            return None
+        converted = self._convert(row, conn)
+        found: dict[str, models.Model | None] = {}
+        start = 0
+        for alias, model in self._tables.items():
+            fields = model._meta.concrete_fields
+            part = converted[start : start + len(fields)]
+            start += len(fields)
+            pk_at = fields.index(model._meta.pk)
+            found[alias] = (
+                None
+                if part[pk_at] is None
+                else model.from_db(conn.alias, [field.attname for field in fields], part)
+            )
+        return found
+
+
+class _Alias:
+    """A table of a :class:`JoinedRead` in its template: ``{alias}`` the table with its alias,
+    ``{alias.all}`` its columns in order, ``{alias.field}`` one column."""
+
+    def __init__(self, alias: str, model: type[models.Model], conn: BaseDatabaseWrapper) -> None:
+        self._alias = alias
+        self._model = model
+        self._quote = conn.ops.quote_name
+
+    def __format__(self, spec: str) -> str:
+        return f"{self._quote(self._model._meta.db_table)} {self._quote(self._alias)}"
+
+    def __getattr__(self, name: str) -> str:
+        prefix = self._quote(self._alias)
+        if name == "all":
+            fields = self._model._meta.concrete_fields
+            return ", ".join(f"{prefix}.{self._quote(field.column)}" for field in fields)
+        return f"{prefix}.{self._quote(_field(self._model, name).column)}"
+
+
 _ROW_INSERTS: dict[type[models.Model], Statement[Any]] = {}
 
 

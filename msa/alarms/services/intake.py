@@ -43,7 +43,7 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
-from msa.core.sql import Statement, concrete, insert_row, placeholders
+from msa.core.sql import JoinedRead, Statement, concrete, insert_row, placeholders
 from msa.core.transitions import history_start
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
@@ -97,44 +97,33 @@ def alarm_delay_s(incident: Incident) -> int | None:
     return int(delay.total_seconds()) if delay > DELAY_NOTICE else None
 
 
-# Every data press starts here: the device locked (PostgreSQL; SQLite has one writer), then its
-# case, the case's zone and the zone's centre, each prepared once (msa.core.sql). Through the
-# ORM the one joined query cost more to build than the four cost to run.
-_DEVICE_LOCKED = Statement(
-    Device,
-    "SELECT {all} FROM {table} WHERE {pk} = %s{for_update}",
-    writes=[None],
-    reads=concrete(Device),
-)
-_CASE = Statement(
-    ProtectionCase,
-    "SELECT {all} FROM {table} WHERE {pk} = %s",
-    writes=[None],
-    reads=concrete(ProtectionCase),
-)
-_ORGANISATION = Statement(
-    Organisation,
-    "SELECT {all} FROM {table} WHERE {pk} = %s",
-    writes=[None],
-    reads=concrete(Organisation),
+# Every data press starts here: the device locked (PostgreSQL; SQLite has one writer), with its
+# case, the case's zone and the zone's centre, in one statement prepared once (msa.core.sql).
+# Through the ORM the joined query cost more to build than to run; four statements one by one
+# cost three round trips more.
+_DEVICE_LOCKED: JoinedRead[Device] = JoinedRead(
+    {"d": Device, "c": ProtectionCase, "z": Organisation, "cic": Organisation},
+    "SELECT {d.all}, {c.all}, {z.all}, {cic.all} FROM {d} "
+    "LEFT JOIN {c} ON {c.id} = {d.case} "
+    "LEFT JOIN {z} ON {z.id} = {c.police_zone} "
+    "LEFT JOIN {cic} ON {cic.id} = {z.covered_by} "
+    "WHERE {d.id} = %s{for_update}",
+    values=1,
 )
 
 
 def _device_locked(pk: int) -> Device:
     """The device row locked to commit, with its case, zone and centre loaded (what
     :func:`_centre_of` and the incident need)."""
-    device = _DEVICE_LOCKED.instance(pk)
-    if device is None:
+    rows = _DEVICE_LOCKED.read(pk)
+    if rows is None:
         raise Device.DoesNotExist(f"device {pk}")
-    if device.case_id is None:  # _centre_of refuses it
+    device, case, zone, centre = rows["d"], rows["c"], rows["z"], rows["cic"]
+    assert isinstance(device, Device)
+    if not isinstance(case, ProtectionCase):  # no case: _centre_of refuses it
         return device
-    case = _CASE.instance(device.case_id)
-    assert case is not None  # a foreign key
-    zone = _ORGANISATION.instance(case.police_zone_id)
-    assert zone is not None
-    zone.covered_by = (
-        _ORGANISATION.instance(zone.covered_by_id) if zone.covered_by_id is not None else None
-    )
+    assert isinstance(zone, Organisation)  # a case's zone is a foreign key
+    zone.covered_by = centre  # type: ignore[assignment] # an Organisation, or None
     case.police_zone = zone
     device.case = case
     return device

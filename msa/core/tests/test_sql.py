@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from msa.alarms.models import LocationFix
 from msa.cases.models import ProtectionCase
-from msa.core.sql import Statement, concrete, insert_row, inserting
+from msa.core.sql import JoinedRead, Statement, concrete, insert_row, inserting
 from msa.devices.models import Device
 from tests.support.factories import press
 
@@ -188,3 +188,41 @@ def test_a_row_inserted_is_the_row_save_would_have_stored(demo: None) -> None:
     }
     with pytest.raises(ValueError, match="stored already"):
         insert_row(ours)  # a stored row is never inserted again
+
+
+_DEVICE_CASE: JoinedRead[Device] = JoinedRead(
+    {"d": Device, "c": ProtectionCase},
+    "SELECT {d.all}, {c.all} FROM {d} LEFT JOIN {c} ON {c.id} = {d.case} "
+    "WHERE {d.device_id} = %s{for_update}",
+    values=1,
+)
+
+
+@pytest.mark.django_db
+def test_a_joined_read_gives_each_row_as_the_orm_loads_it(demo: None) -> None:
+    device = Device.objects.filter(case__isnull=False).order_by("pk").first()
+    assert device is not None
+    with transaction.atomic():  # FOR UPDATE OF the device, where the backend locks rows
+        rows = _DEVICE_CASE.read(device.device_id)
+    assert rows is not None
+    read_device, read_case = rows["d"], rows["c"]
+    assert isinstance(read_device, Device)
+    assert isinstance(read_case, ProtectionCase)
+    assert _fields(read_device) == _fields(Device.objects.get(pk=device.pk))
+    assert device.case_id is not None
+    case = ProtectionCase.objects.get(pk=device.case_id)
+    assert {
+        f.attname: getattr(read_case, f.attname) for f in ProtectionCase._meta.concrete_fields
+    } == {f.attname: getattr(case, f.attname) for f in ProtectionCase._meta.concrete_fields}
+    Device.objects.filter(pk=device.pk).update(case=None)
+    rows = _DEVICE_CASE.read(device.device_id)
+    assert rows is not None
+    assert rows["c"] is None  # the outer join's missing side
+    assert _DEVICE_CASE.read("no-such-device") is None
+
+
+def test_a_joined_read_checks_its_tables_and_columns_when_built() -> None:
+    with pytest.raises(TypeError, match="not one of the statement's tables"):
+        JoinedRead({"d": Device}, "SELECT {x.all} FROM {d}", values=0)
+    with pytest.raises(FieldDoesNotExist):
+        JoinedRead({"d": Device}, "SELECT {d.no_such_field} FROM {d}", values=0)

@@ -95,11 +95,10 @@ def test_one_press_costs_few_statements(demo: None, frozen: Clock, client: Clien
         )
     assert response.status_code == 201, response.content
     sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(SKIPPED)]
-    # A new incident: the device locked, its case, zone and centre (four prepared statements:
-    # cheaper to run than the one joined ORM query was to build), its reference, rows,
-    # transitions, audit row (the chain head locked and moved on) and event. A bound, not a
-    # target: a new query here should be a decision.
-    assert len(sql) <= 18, "\n".join(sql)
+    # A new incident: the device locked with its case, zone and centre (one prepared joined
+    # read), its reference, rows, transitions, audit row (the chain head locked and moved on)
+    # and event. A bound, not a target: a new query here should be a decision.
+    assert len(sql) <= 15, "\n".join(sql)
 
 
 @pytest.mark.django_db
