@@ -68,24 +68,14 @@ async def machine_post(
     from msa.asgi import machine_asgi  # noqa: PLC0415 - the ASGI application only where used
 
     headers = signed_headers(device_id, key, "POST", path, body, int(now.timestamp()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1"),
+    scope = http_post_scope(
+        path,
+        [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             *((k.lower().encode(), v.encode()) for k, v in headers.items()),
         ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    )
     sent: list[dict[str, Any]] = []
     done = False
 
@@ -101,3 +91,32 @@ async def machine_post(
 
     await asyncio.wait_for(machine_asgi(scope, receive, send), timeout=30)
     return int(next(m for m in sent if m["type"] == "http.response.start")["status"])
+
+
+def http_post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ASGI scope of a POST to ``path`` from this machine, with ``headers`` (and Host)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+def heartbeat_payload(*, at: str, phone_pct: int = 80) -> dict[str, Any]:
+    """A heartbeat as protocol.md describes it (everything well)."""
+    return {
+        "at": at,
+        "battery": {"phone_pct": phone_pct, "button_pct": 70},
+        "button": {"connected": True, "last_seen_at": None},
+        "permissions": {"location": "always", "sms": True, "notifications": True},
+        "network": {"data": True},
+        "app_version": "1.0",
+    }

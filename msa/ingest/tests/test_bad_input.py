@@ -18,7 +18,7 @@ from msa.asgi import application
 from msa.core.actors import Actor
 from msa.demo_data import demo_device_id, demo_device_key
 from msa_protocol import MAX_BODY_BYTES, signature, signed_headers
-from tests.support.device import alarm_payload, body_bytes
+from tests.support.device import alarm_payload, body_bytes, http_post_scope
 
 PATH = "/api/device/v1/alarms"
 DEEP = b"[" * 30_000 + b"]" * 30_000
@@ -103,19 +103,7 @@ def drive(path: str, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) ->
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_post_scope(path, headers)
     asyncio.run(asyncio.wait_for(application(scope, receive, send), timeout=30))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -14,19 +14,12 @@ from django.test import Client
 from msa.core.clock import Clock
 from msa.demo_data import demo_device_id
 from msa.devices.models import Device
-from tests.support.device import body_bytes, signed_post
+from tests.support.device import body_bytes, heartbeat_payload, signed_post
 
 pytestmark = pytest.mark.postgres_only
 
 NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-BEAT = {
-    "at": "2026-03-14T08:15:00Z",
-    "battery": {"phone_pct": 80, "button_pct": 70},
-    "button": {"connected": True, "last_seen_at": None},
-    "permissions": {"location": "always", "sms": True, "notifications": True},
-    "network": {"data": True},
-    "app_version": "1.0",
-}
+BEAT = heartbeat_payload(at="2026-03-14T08:15:00Z")
 
 
 def _beat(client: Client, clock: Clock) -> Any:

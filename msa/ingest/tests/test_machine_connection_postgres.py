@@ -5,7 +5,6 @@ takes a connection from the pool inherits a 2 s statement timeout."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,7 @@ from django.db import connection
 from msa.asgi import machine_handler
 from msa.core.clock import Clock
 from msa.ingest import machine_asgi as machine
-from tests.support.device import machine_post
+from tests.support.device import body_bytes, heartbeat_payload, machine_post
 
 pytestmark = pytest.mark.postgres_only
 
@@ -26,15 +25,7 @@ PATH = "/api/device/v1/heartbeat"
 
 
 def _beat_body(n: int) -> bytes:
-    beat = {
-        "at": "2026-03-14T08:15:00Z",
-        "battery": {"phone_pct": 80 - n, "button_pct": 70},
-        "button": {"connected": True, "last_seen_at": None},
-        "permissions": {"location": "always", "sms": True, "notifications": True},
-        "network": {"data": True},
-        "app_version": "1.0",
-    }
-    return json.dumps(beat, separators=(",", ":")).encode()
+    return body_bytes(heartbeat_payload(at="2026-03-14T08:15:00Z", phone_pct=80 - n))
 
 
 @pytest.fixture(autouse=True)

@@ -13,18 +13,11 @@ from django.db import connection
 
 from msa.asgi import application, machine_handler
 from msa.core.clock import Clock
-from tests.support.device import body_bytes, machine_post
+from tests.support.device import body_bytes, heartbeat_payload, machine_post
 
 NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
 PATH = "/api/device/v1/heartbeat"
-BEAT = {
-    "at": "2026-03-14T08:15:00Z",
-    "battery": {"phone_pct": 80, "button_pct": 70},
-    "button": {"connected": True, "last_seen_at": None},
-    "permissions": {"location": "always", "sms": True, "notifications": True},
-    "network": {"data": True},
-    "app_version": "1.0",
-}
+BEAT = heartbeat_payload(at="2026-03-14T08:15:00Z")
 
 
 def _lifespan(events: list[str]) -> list[str]:
