@@ -58,28 +58,32 @@ def _threads() -> int:
 
 
 def _tidy_connections() -> None:
-    """After a request: keep a healthy connection; close what broke or was left in a
-    transaction (a pooled one goes back with the defaults, or is not handed on at all)."""
+    """After a request: keep a healthy connection; let go of what broke or was left in a
+    transaction. On PostgreSQL, of any connection a database error came through: its prepared
+    statements may be what failed (a plan a migration made stale fails on that connection until
+    it closes), so it is closed, not kept or handed on; a new one comes from the pool."""
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue
         if conn.in_atomic_block:
-            _let_go(conn)
+            _let_go(conn, discard=True)
         elif conn.errors_occurred:
-            if conn.is_usable():
+            if conn.vendor == "postgresql":
+                _let_go(conn, discard=True)
+            elif conn.is_usable():
                 conn.errors_occurred = False
             else:
                 _let_go(conn)
 
 
-def _let_go(conn: BaseDatabaseWrapper) -> None:
+def _let_go(conn: BaseDatabaseWrapper, *, discard: bool = False) -> None:
     """Close a kept connection. A PostgreSQL one goes back to the pool that staff requests
-    share: with the defaults put back, or closed first (the pool then opens a new one) when that
-    cannot be done: in a transaction, or broken."""
+    share with the defaults put back, or is closed first (the pool then opens a new one) when
+    ``discard`` says so or that cannot be done: broken."""
     if conn.vendor == "postgresql":
-        clean = not conn.in_atomic_block and conn.is_usable() and machine_deadline_clear()
+        clean = not discard and conn.is_usable() and machine_deadline_clear()
         if not clean:
-            with suppress(Exception):  # closing what already broke
+            with suppress(Exception):  # closing what may already have broken
                 conn.connection.close()
     machine_deadline_forget()
     conn.close()

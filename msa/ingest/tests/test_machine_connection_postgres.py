@@ -15,6 +15,8 @@ from django.db import connection
 
 from msa.asgi import machine_handler
 from msa.core.clock import Clock
+from msa.demo_data import demo_device_id
+from msa.devices.models import Device
 from msa.ingest import machine_asgi as machine
 from tests.support.device import body_bytes, heartbeat_payload, machine_post
 
@@ -112,3 +114,32 @@ def test_a_connection_the_server_dropped_is_replaced_not_handed_on(
     assert kept
     assert pid not in {p for p, _ in kept}
     assert {timeout for _, timeout in kept} == {"1700ms"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_a_database_error_came_through_is_not_kept(
+    demo: None, clock: Clock, settings: Any
+) -> None:
+    """A lock held past the deadline by a statement outside a transaction: 503 (the phone sends
+    its SMS), and the connection the error came through is closed, not kept (its prepared
+    statements may be what failed; a rollback would have cleared them, there was none)."""
+    clock.freeze(NOW)
+    settings.MSA_MACHINE_DB_TIMEOUT_MS = 300
+    # the device's heartbeat counter exists: the next beat counts with one UPDATE, and only
+    # the device's own UPDATE (autocommit) waits for the lock below
+    assert _requests(_beat_body(1)) == [200]
+    # each thread its own connection (the proxy read in that thread, not in this one)
+    machine_handler.each_thread(lambda: connection.ensure_connection())  # noqa: PLW0108
+    before = {pid for pid, _ in _kept_each()}
+    assert len(before) == machine.POSTGRES_THREADS
+    device = Device.objects.get(device_id=demo_device_id(1))
+    params = connection.get_connection_params()
+    dsn = {k: v for k, v in params.items() if k in {"host", "port", "user", "dbname", "password"}}
+    with psycopg.connect(**dsn) as holder:
+        holder.execute("SELECT 1 FROM devices_device WHERE id = %s FOR UPDATE", [device.pk])
+        assert _requests(_beat_body(10)) == [503]
+        holder.rollback()
+    after = {pid for pid, _ in _kept_each()}
+    assert len(after) == len(before) - 1  # the one the error came through was let go
+    assert after < before
+    assert _requests(_beat_body(11)) == [200]
