@@ -65,12 +65,14 @@ QUEUE_RULE = _(
 TEST_LANE_WINDOW = timedelta(hours=24)
 
 
-def _urgency(incident: Incident) -> tuple[int, float]:
+def _urgency(incident: Incident) -> tuple[int, float, int]:
     """Unacknowledged first, oldest first among them (the longest wait on top); then the
     acknowledged, oldest first too. Duress and breaches are marked, not reordered: an
-    operator takes the alarms in the order they came."""
+    operator takes the alarms in the order they came; two received in the same microsecond in
+    the order they were stored (the database gives rows that sort equal in any order: the queue
+    must not change between two loads)."""
     unacknowledged = incident.status == IncidentState.RECEIVED
-    return (0 if unacknowledged else 1, incident.received_at.timestamp())
+    return (0 if unacknowledged else 1, incident.received_at.timestamp(), incident.pk)
 
 
 def queue_for(user: User, centre_id: int) -> dict[str, list[Incident]]:

@@ -10,7 +10,7 @@ from django.test import Client
 
 from msa.accounts.models import User
 from msa.alarms.models import Incident
-from msa.alarms.states import Trigger
+from msa.alarms.states import Lane, Trigger
 from msa.cases.models import ProtectionCase
 from msa.cases.states import CaseState
 from msa.core.actors import Actor
@@ -87,3 +87,24 @@ def test_a_test_alarm_of_an_ended_case_asks_no_confirmation_and_none_stays_past_
     test_lane = rows_in_lane(html, "test")
     assert "case ended: no confirmation needed" in test_lane
     assert old.reference not in html
+
+
+@pytest.mark.django_db
+def test_alarms_received_in_the_same_instant_keep_the_order_they_were_stored_in(
+    demo: None, clock: Clock
+) -> None:
+    """Rows that sort equal come from the database in any order (PostgreSQL: an updated row
+    moves to the end of its table): the queue must not change between two loads."""
+    operator = User.objects.get(username="operator")
+    clock.freeze(NOW)
+    first = press(victim=1, at=NOW, number=1).incident
+    second = press(victim=2, at=NOW, number=2).incident
+    third = press(victim=3, at=NOW, number=3).incident
+    assert first.received_at == second.received_at == third.received_at
+    # the first and second rows moved out of the live lane and back (an indexed column changed:
+    # no in-place update): on PostgreSQL their new versions lie behind the third, in the table
+    # and in its indexes
+    for lane in (Lane.TEST, Lane.LIVE):
+        Incident.objects.filter(pk__in=[first.pk, second.pk]).update(lane=lane)
+    lanes = selectors.queue_for(operator, first.centre_id)
+    assert [i.pk for i in lanes["live"]] == [first.pk, second.pk, third.pk]
