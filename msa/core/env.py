@@ -61,7 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
         "MSA_DB_POOL_MAX",
         "20",
         "PostgreSQL: connections in each server process's pool (ASGI runs every request in "
-        "its own thread, so connections are pooled, never kept per thread).",
+        "its own thread, so connections are pooled, never kept per thread; the machine "
+        "endpoints' two threads each keep one of them).",
     ),
     Setting(
         "MSA_DB_POOL_TIMEOUT_S",
