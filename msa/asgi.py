@@ -86,7 +86,7 @@ def server_ready() -> None:
     """Before the first request: import the URLconf (every app's views: about a second, not to
     be spent inside the first press), then move every object the start made, some 170,000, to
     the collector's permanent generation: a full collection scanned them all, a 30 ms pause of
-    every request in flight each time (docs/performance.md, step 10)."""
+    every request in flight each time (docs/performance.md, step 13)."""
     get_resolver().url_patterns  # noqa: B018 - imported for its side effect
     gc.collect()
     gc.freeze()

@@ -1,6 +1,6 @@
 """On PostgreSQL a machine thread keeps its connection between device requests, with the
 machine deadline set once, and lets it go with the defaults put back: no staff request that
-takes a connection from the pool inherits a 2 s statement timeout."""
+takes a connection from the pool inherits the machine statement timeout (1.5 s)."""
 
 from __future__ import annotations
 
