@@ -294,7 +294,6 @@ def machine_deadline_clear() -> bool:
     """Put the defaults back on this thread's kept PostgreSQL connection before it returns to
     the pool (staff pages must not inherit a 1.5 s statement timeout). False when it could not
     be done: the caller must then not hand the connection on."""
-    machine_deadline_forget()
     try:
         _deadline_set(None)
     except DatabaseError:

@@ -91,11 +91,16 @@ class Statement(Generic[M]):
         chains = self._converters_by_vendor.get(conn.vendor)
         if chains is None:
             chains = []
-            for field in self._reads:
-                col = field.get_col(self.model._meta.db_table)
+            for field, table in self._columns_read():
+                col = field.get_col(table)
                 chains.append((col, conn.ops.get_db_converters(col) + col.get_db_converters(conn)))
             self._converters_by_vendor[conn.vendor] = chains
         return chains
+
+    def _columns_read(self) -> list[tuple[models.Field[Any, Any], str]]:
+        """The columns it returns, in order: each one's field and the table (or alias) it is
+        read from."""
+        return [(field, self.model._meta.db_table) for field in self._reads]
 
     def _params(self, values: Sequence[Any], conn: BaseDatabaseWrapper) -> list[Any]:
         if len(values) != len(self._writes):
@@ -262,17 +267,12 @@ class JoinedRead(Statement[M]):
             sql = self._sql_by_vendor[conn.vendor] = self._template.format(**names, for_update=lock)
         return sql
 
-    def _converters(self, conn: BaseDatabaseWrapper) -> list[tuple[Any, list[Any]]]:
-        chains = self._converters_by_vendor.get(conn.vendor)
-        if chains is None:
-            chains = []
-            for alias, model in self._tables.items():
-                for field in model._meta.concrete_fields:
-                    col = field.get_col(alias)
-                    converters = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-                    chains.append((col, converters))
-            self._converters_by_vendor[conn.vendor] = chains
-        return chains
+    def _columns_read(self) -> list[tuple[models.Field[Any, Any], str]]:
+        return [
+            (field, alias)
+            for alias, model in self._tables.items()
+            for field in model._meta.concrete_fields
+        ]
 
     def read(self, *values: Any) -> dict[str, models.Model | None] | None:
         """Run it; per alias, the model instance of its first row (``None`` where an outer join

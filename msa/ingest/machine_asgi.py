@@ -14,10 +14,11 @@ request; on PostgreSQL the thread keeps the connection it took from psycopg's po
 pool's ``MSA_DB_POOL_MAX`` counts it: ``POSTGRES_THREADS`` of them stay out for the machine
 endpoints), which spares two round trips (the deadline's ``SET`` and ``RESET``) and the
 pool's checkout per request, and keeps psycopg's prepared statements (``msa.core.sql``). A
-connection that broke or was left in a transaction is let go: a PostgreSQL one goes back to
-the pool with the defaults put back, or closed when that cannot be done, so that no staff
-request inherits the machine deadline. Live events that the request's commit publishes are
-handed to the event loop without waiting (:func:`msa.core.publish.loop_bind`).
+connection that broke or was left in a transaction, and on PostgreSQL one a database error came
+through, is let go (:func:`_tidy_connections`): a PostgreSQL one back to the pool with the
+defaults put back, or closed, so that no staff request inherits the machine deadline. Live
+events that the request's commit publishes are handed to the event loop without waiting
+(:func:`msa.core.publish.loop_bind`).
 """
 
 from __future__ import annotations
@@ -65,21 +66,18 @@ def _tidy_connections() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue
-        if conn.in_atomic_block:
+        if conn.in_atomic_block or (
+            conn.errors_occurred and (conn.vendor == "postgresql" or not conn.is_usable())
+        ):
             _let_go(conn, discard=True)
         elif conn.errors_occurred:
-            if conn.vendor == "postgresql":
-                _let_go(conn, discard=True)
-            elif conn.is_usable():
-                conn.errors_occurred = False
-            else:
-                _let_go(conn)
+            conn.errors_occurred = False  # an SQLite connection that still works
 
 
 def _let_go(conn: BaseDatabaseWrapper, *, discard: bool = False) -> None:
     """Close a kept connection. A PostgreSQL one goes back to the pool that staff requests
     share with the defaults put back, or is closed first (the pool then opens a new one) when
-    ``discard`` says so or that cannot be done: broken."""
+    ``discard`` says so or that cannot be done: broken. (An SQLite one is simply closed.)"""
     if conn.vendor == "postgresql":
         clean = not discard and conn.is_usable() and machine_deadline_clear()
         if not clean:
