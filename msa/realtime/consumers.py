@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,6 +36,7 @@ from msa.accounts.mfa import session_is_verified
 from msa.accounts.selectors import user_is_console_staff
 from msa.core import clock
 from msa.core.middleware import IDLE_SESSION_KEY
+from msa.core.publish import layer_is_local, local_subscribe
 from msa.realtime.selectors import REPLAY_PAGE, events_after, last_seq
 from msa.realtime.services import centre_group
 
@@ -43,6 +46,9 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_REQUEST = 4400
 # The sign-in ended while the socket was open (signed out, idle, deactivated, revoked).
 CLOSE_SIGNED_OUT = 4401
+# Pushes waiting for a console that does not keep up: beyond, one is dropped; the next push
+# (or the heartbeat) then sees the gap and fills it from the log, as after a lost push.
+INBOX_MAX = 1000
 
 
 def _since(query_string: bytes) -> int | None:
@@ -77,6 +83,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str = ""
     beat: asyncio.Task[None] | None = None
     layer_down = False  # the last group_add failed: the outage is logged once
+    # With the in-memory layer: pushes come from msa.core.publish on this loop, not the layer
+    unsubscribe: Callable[[], None] | None = None
+    inbox: deque[str]
+    draining: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -147,7 +157,12 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.beat
-        if self.group:
+        if self.unsubscribe is not None:
+            self.unsubscribe()
+            self.unsubscribe = None
+        if self.draining is not None and not self.draining.done():
+            self.draining.cancel()
+        if self.group and not layer_is_local(self.channel_layer):
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception as exc:  # noqa: BLE001 - Redis away: its membership expires there
@@ -155,7 +170,13 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def _join(self) -> None:
         """Join the centre's group (idempotent). Without a channel layer (Redis away) the
-        socket still works: the heartbeat serves it from the event log until a beat joins."""
+        socket still works: the heartbeat serves it from the event log until a beat joins.
+        With the in-memory layer the socket subscribes in this process instead."""
+        if layer_is_local(self.channel_layer):
+            if self.unsubscribe is None:
+                self.inbox = deque()
+                self.unsubscribe = local_subscribe(self.group, self._offer)
+            return
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
         except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
@@ -198,6 +219,27 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.event_push(message)
             return
         await super().dispatch(message)
+
+    def _offer(self, payload: str) -> None:
+        """A push from this process (on this loop): queued, sent in commit order by one task."""
+        if len(self.inbox) >= INBOX_MAX:
+            return  # the gap is filled from the log at the next push or heartbeat
+        self.inbox.append(payload)
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.inbox:
+                await self.event_push({"type": "event.push", "payload": self.inbox.popleft()})
+        except Exception as exc:  # the socket went away mid-send (its disconnect follows), or
+            # the log's replay failed: the next push or heartbeat tries again
+            log.warning(
+                "console_push_failed centre=%s error=%s",
+                self.centre_id,
+                type(exc).__name__,
+                exc_info=True,
+            )
 
     async def event_push(self, message: dict[str, Any]) -> None:
         event = json.loads(message["payload"])

@@ -8,6 +8,7 @@ whole suite, a type of the registry that no test emitted fails the run (``missin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -15,8 +16,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from channels.layers import get_channel_layer
 from pydantic import TypeAdapter, ValidationError
 
+from msa.core.publish import layer_is_local, local_subscribe
 from msa.realtime import services as realtime_services
 from msa.realtime.events import EVENT_TYPES, Event
 from msa.realtime.models import IncidentEvent
@@ -101,3 +104,40 @@ def record_events() -> Callable[[], None]:
 def missing_types() -> list[str]:
     """The registry's event types that no test of this session appended to the log."""
     return sorted(set(EVENT_TYPES) - set(EMITTED))
+
+
+class Subscriber:
+    """What a console socket gets pushed for a group, without the socket: through the channel
+    layer (Redis), or subscribed in this process where the layer is the in-memory one
+    (msa.core.publish)."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.channel = ""
+        self.unsubscribe: Callable[[], None] | None = None
+
+    @classmethod
+    async def join(cls, group: str) -> Subscriber:
+        subscriber = cls(group)
+        layer = get_channel_layer()
+        if layer_is_local(layer):
+            subscriber.unsubscribe = local_subscribe(group, subscriber.queue.put_nowait)
+        else:
+            subscriber.channel = await layer.new_channel()
+            await layer.group_add(group, subscriber.channel)
+        return subscriber
+
+    async def next(self) -> str:
+        """The next payload pushed to the group (its JSON text), within 5 s."""
+        async with asyncio.timeout(5):
+            if self.unsubscribe is not None:
+                return await self.queue.get()
+            message = await get_channel_layer().receive(self.channel)
+            return str(message["payload"])
+
+    async def leave(self) -> None:
+        if self.unsubscribe is not None:
+            self.unsubscribe()
+        else:
+            await get_channel_layer().group_discard(self.group, self.channel)

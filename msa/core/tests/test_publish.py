@@ -1,0 +1,97 @@
+"""The live push after commit, in this process (msa.core.publish, in-memory channel layer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from msa.core import publish
+from msa.core.publish import layer_is_local, local_subscribe, publish_on_commit
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite_only]
+
+
+def commit(group: str, n: int) -> None:
+    with transaction.atomic():
+        publish_on_commit(group, {"seq": n})
+
+
+def test_the_embedded_layer_is_local() -> None:
+    assert layer_is_local(get_channel_layer())  # what the rest of this file relies on
+
+
+async def test_a_commit_in_another_thread_reaches_the_subscriber_on_its_loop_in_order() -> None:
+    got: list[tuple[int, bool]] = []
+    loop_thread = threading.get_ident()
+    arrived = asyncio.Event()
+
+    def deliver(payload: str) -> None:
+        got.append((json.loads(payload)["seq"], threading.get_ident() == loop_thread))
+        if len(got) == 3:
+            arrived.set()
+
+    unsubscribe = local_subscribe("centre.1", deliver)
+    other = local_subscribe("centre.2", lambda payload: got.append((-1, False)))
+
+    def three_commits() -> None:
+        for n in (1, 2, 3):
+            commit("centre.1", n)
+
+    await asyncio.to_thread(three_commits)
+    await asyncio.wait_for(arrived.wait(), 5)
+    assert got == [(1, True), (2, True), (3, True)]  # on the loop, in commit order, not centre 2
+    unsubscribe()
+    unsubscribe()  # idempotent
+    other()
+    await asyncio.to_thread(commit, "centre.1", 4)
+    await asyncio.sleep(0)
+    assert len(got) == 3
+    assert "centre.1" not in publish._subscribers
+
+
+async def test_nothing_is_pushed_for_a_rolled_back_transaction() -> None:
+    got: list[str] = []
+    unsubscribe = local_subscribe("centre.1", got.append)
+
+    def rolled_back() -> None:
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            publish_on_commit("centre.1", {"seq": 1})
+            _ = 1 / 0
+
+    await asyncio.to_thread(rolled_back)
+    await asyncio.to_thread(commit, "centre.1", 2)
+    for _ in range(20):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    unsubscribe()
+    assert [json.loads(p)["seq"] for p in got] == [2]
+
+
+def test_a_subscriber_whose_loop_closed_is_dropped_and_the_others_still_get_theirs() -> None:
+    got: list[str] = []
+
+    async def subscribe_and_return() -> None:
+        local_subscribe("centre.9", lambda payload: got.append("dead"))
+
+    gone = asyncio.new_event_loop()
+    gone.run_until_complete(subscribe_and_return())
+    gone.close()  # a test or a server that ended without unsubscribing
+
+    async def live() -> None:
+        unsubscribe = local_subscribe("centre.9", got.append)
+        await asyncio.to_thread(commit, "centre.9", 1)
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        unsubscribe()
+
+    asyncio.run(live())
+    assert [json.loads(p)["seq"] for p in got] == [1]
+    assert "centre.9" not in publish._subscribers
