@@ -68,6 +68,12 @@ class Statement(Generic[M]):
         self._writes = tuple(_field(model, name) if name else None for name in writes)
         self._plain = tuple(_plain_type(field) for field in self._writes)
         self._reads = tuple(_field(model, name) for name in reads)
+        # A model instance takes the values of some of its fields in the model's order: the
+        # columns read, put in that order where the statement reads them in another
+        place = {field: i for i, field in enumerate(model._meta.concrete_fields)}
+        order = sorted(range(len(self._reads)), key=lambda i: place.get(self._reads[i], -1))
+        self._model_order = None if order == sorted(order) else order
+        self._attnames = [self._reads[i].attname for i in order]
         self._sql_by_vendor: dict[str, str] = {}
         self._raw_by_vendor: dict[str, str] = {}
         self._converters_by_vendor: dict[str, list[tuple[Any, list[Any]]]] = {}
@@ -167,8 +173,10 @@ class Statement(Generic[M]):
         return sql
 
     def _instance(self, row: Sequence[Any], conn: BaseDatabaseWrapper) -> M:
-        attnames = [field.attname for field in self._reads]
-        return self.model.from_db(conn.alias, attnames, self._convert(row, conn))
+        values = self._convert(row, conn)
+        if self._model_order is not None:
+            values = [values[i] for i in self._model_order]
+        return self.model.from_db(conn.alias, self._attnames, values)
 
     def rowcount(self, *values: Any) -> int:
         """Run it; how many rows it changed."""
@@ -192,8 +200,9 @@ class Statement(Generic[M]):
         return [self._instance(row, conn) for row in rows]
 
     def instance(self, *values: Any) -> M | None:
-        """Run it (it must read ``{all}``, with ``reads=concrete(model)``); the model instance
-        of its first row, as the ORM would have loaded it, or ``None``."""
+        """Run it (it reads ``{all}``, with ``reads=concrete(model)``, or some of the model's
+        columns: the others are deferred, as with ``QuerySet.only``); the model instance of its
+        first row, as the ORM would have loaded it, or ``None``."""
         row, conn = self._run(values, lambda cursor: cursor.fetchone())
         return None if row is None else self._instance(row, conn)
 

@@ -7,8 +7,26 @@ asks for it through an audited, scoped view.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """``dataclasses.asdict`` for what events hold (text, numbers, None, lists and positions),
+    without its deep copy of every value: the events are frozen, their strings immutable."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if is_dataclass(value):
+        cls = type(value)
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+        return {name: _plain(getattr(value, name)) for name in names}
+    raise TypeError(f"an event holds no {type(value).__name__}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,7 +35,9 @@ class Event:
     incident: str  # the human reference, e.g. GNT-2026-00042
 
     def data(self) -> dict[str, Any]:
-        return asdict(self)
+        """The event's fields as JSON values (what ``dataclasses.asdict`` gives)."""
+        result: dict[str, Any] = _plain(self)
+        return result
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,6 +50,33 @@ def test_an_instance_read_is_the_orm_s_instance(demo: None) -> None:
 
 
 @pytest.mark.django_db
+def test_an_instance_of_some_columns_in_any_order_defers_the_others(demo: None) -> None:
+    device = Device.objects.filter(status="active").first()
+    assert device is not None
+    # read in another order than the model's (its case comes after its status there)
+    some = Statement(
+        Device,
+        "SELECT {status}, {last_heartbeat_at}, {pk}, {case} FROM {table} WHERE {device_id} = %s",
+        writes=["device_id"],
+        reads=["status", "last_heartbeat_at", "id", "case"],
+    )
+    read = some.instance(device.device_id)
+    assert read is not None
+    assert (read.pk, read.case_id, read.status, read.last_heartbeat_at) == (
+        device.pk,
+        device.case_id,
+        device.status,
+        device.last_heartbeat_at,
+    )
+    assert read.get_deferred_fields() == {f.attname for f in Device._meta.concrete_fields} - {
+        "id",
+        "case_id",
+        "status",
+        "last_heartbeat_at",
+    }
+
+
+@pytest.mark.django_db
 def test_values_are_stored_as_their_fields_store_them(demo: None) -> None:
     device = Device.objects.order_by("pk").first()
     assert device is not None
