@@ -31,7 +31,7 @@ from msa.messaging.providers import FakeProvider
 from msa.messaging.sms import HttpSmsGateway
 from msa.ops.metrics import DomainCollector
 from msa.realtime.events import EVENT_TYPES
-from msa.realtime.layer import ResilientRedisChannelLayer
+from msa.realtime.layer import PubSubChannelLayer, _Shard
 from msa.simulate import Scenario
 from msa.stats.indicators import Seconds
 
@@ -103,4 +103,7 @@ EventJsonFormatter.formatTime
 # prometheus_client's registry calls a collector's collect() at each scrape (/metrics)
 DomainCollector.collect
 # settings.CHANNEL_LAYERS names the Redis channel layer by dotted path
-ResilientRedisChannelLayer
+PubSubChannelLayer
+# channels_redis calls a shard's reader and a loop layer's constructor
+_Shard._do_receiving
+PubSubChannelLayer._get_layer

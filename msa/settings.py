@@ -168,8 +168,8 @@ _redis = env_optional("REDIS_URL")
 CHANNEL_LAYERS: dict[str, Any] = (
     {
         "default": {
-            "BACKEND": "msa.realtime.layer.ResilientRedisChannelLayer",
-            "CONFIG": {"hosts": [_redis], "capacity": 1500, "expiry": 30},
+            "BACKEND": "msa.realtime.layer.PubSubChannelLayer",
+            "CONFIG": {"hosts": [_redis]},
         },
     }
     if _redis

@@ -1,55 +1,100 @@
-"""The Redis channel layer, made to outlive a Redis outage.
+"""The Redis channel layer: Redis pub/sub, made to outlive a Redis outage.
 
-channels_redis raises from ``receive`` when Redis goes away, and channels lets that end the
-consumer: every console socket of the node dropped at once, and none could be opened until
-Redis was back. Here ``receive`` waits and tries again (0.5 s, doubling to 5 s), so a socket
-stays open and its heartbeat keeps serving it from the persisted event log; the consumer joins
-its group again at every heartbeat, so the live push resumes once Redis answers.
+The live push only needs fan-out, not storage: every event is in the persisted log, and a
+console fills a gap from it (msa.realtime.consumers). So the layer is channels_redis's pub/sub
+layer: a ``group_send`` is one ``PUBLISH``, and each process holds one subscription per group
+its sockets joined and hands each message to them. The list-based layer it replaces ran three
+commands and a Lua script per ``group_send`` and a blocking pop per socket: with one console it
+cost the event loop about 1.9 ms per position against 1.0 ms with pub/sub (PostgreSQL + Redis,
+docs/performance.md, step 16).
 
-A cancelled receive is never retried. When its consumer ends (the socket closed, the server
-shuts down) the receive is cancelled, and redis-py may answer that cancel with a
-``TimeoutError`` of its own while it drops the connection; taken for an outage, it kept a dead
-consumer's receive retrying every 5 s for ever and a shutdown never finished.
+A receive reads a queue of this process, so a Redis outage never ends a consumer. The one
+reader task per process and Redis server retries (0.5 s, doubling to 5 s) and logs the outage
+once, not a traceback every second as channels_redis's own does; redis-py subscribes its
+connection again to every channel when it reconnects, so the push resumes once Redis answers
+(tests/multinode/test_redis_outage.py). What is published while Redis is away is lost: the
+consoles' heartbeat fills it from the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from typing import Any
 
-from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close
 from redis.exceptions import RedisError
 
 log = logging.getLogger("msa.realtime")
 
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 5.0
+POLL_S = 0.1  # how long one read waits for a message (channels_redis's own reader: the same)
 
 
-class ResilientRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
-    async def receive(self, channel: str) -> dict[str, Any]:
+class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
+    """One Redis server's publish connection and subscription, with an outage-aware reader."""
+
+    async def _do_receiving(self) -> None:
         delay = RETRY_FIRST_S
         while True:
             try:
-                message: dict[str, Any] = await super().receive(channel)
+                if self._pubsub is not None and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=POLL_S
+                    )
+                    if delay != RETRY_FIRST_S:
+                        log.warning("channel_layer_back")
+                        delay = RETRY_FIRST_S
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(POLL_S)
             except (RedisError, OSError) as exc:
-                if _cancelled():
-                    raise asyncio.CancelledError from exc
                 if delay == RETRY_FIRST_S:
                     log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
-                continue
-            if delay != RETRY_FIRST_S:
-                log.warning("channel_layer_back")
-            return message
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a message it could not hand on: the next one still goes
+                log.exception("channel_layer_receive_failed")
+                await asyncio.sleep(POLL_S)
 
 
-def _cancelled() -> bool:
-    """True when the receiving task was asked to stop: its error answers the cancel, it is
-    no outage. Not read off the exception: every timeout of redis-py's reads
-    carries a CancelledError in its context (``asyncio.timeout`` turns its own cancel into
-    the TimeoutError), and an outage must go on being retried."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shards: list[_Shard] = [_Shard(shard.host, self) for shard in self._shards]
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """A consumer's own channel, even while Redis is away: channels_redis subscribes Redis
+        to it first, and a socket opened during an outage failed with a 500. Its queue is here
+        at once; the socket joins its centre's group at its next heartbeat, once Redis answers.
+        (Nothing of ours sends to a console's own channel; the readiness probe's own channel is
+        made again after a failed probe.)"""
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.channels[channel] = asyncio.Queue()
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except (RedisError, OSError) as exc:
+            log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
+        return channel
+
+
+class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
+    """channels_redis's pub/sub layer with :class:`_Shard`'s reader (one layer per event loop,
+    as channels_redis makes them)."""
+
+    def _get_layer(self) -> _LoopLayer:
+        loop = asyncio.get_running_loop()
+        layer: _LoopLayer | None = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)  # the loop's close flushes its layer, as channels_redis does
+        return layer

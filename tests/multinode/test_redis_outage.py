@@ -24,14 +24,15 @@ def _raised(reference: str) -> Any:
     return lambda events: any(e["type"] == "alarm.raised" and reference in str(e) for e in events)
 
 
-def _wait_for_members(redis: RedisServer, centre: Cluster, members: int) -> None:
-    """The centre's group in Redis holds ``members`` consoles again (bounded)."""
+def _wait_for_members(redis: RedisServer, centre: Cluster, nodes: int) -> None:
+    """``nodes`` server processes are subscribed to the centre's group again (bounded): each
+    holds one subscription for all its consoles of the centre (msa.realtime.layer)."""
     (centre_id,) = centre.query(
         "SELECT id FROM accounts_organisation WHERE code = %s", CENTRE_CODE
     )[0]
     deadline = time.monotonic() + DEADLINE_S
-    while redis.command("ZCARD", f"asgi:group:centre.{centre_id}") != f":{members}":
-        assert time.monotonic() < deadline, "the consoles did not join their group again"
+    while redis.subscribers(f"asgi__group__centre.{centre_id}") != nodes:
+        assert time.monotonic() < deadline, "the nodes did not subscribe to the group again"
         time.sleep(0.2)
 
 
@@ -49,7 +50,7 @@ def test_consoles_work_through_a_redis_outage_and_resume_live_fan_out(tmp_path: 
             first.read_until(socket, _raised(during), DEADLINE_S)
             second = Console(centre.url)  # signs in and connects during the outage
             assert second.last_seq >= first.last_seq  # its page already shows the press
-            with second.open() as other:
+            with second.open(node=0) as other:  # the other node
                 redis.start()
                 _wait_for_members(redis, centre, 2)
                 after = centre.press(3)

@@ -380,6 +380,21 @@ class RedisServer:
         except OSError:
             return ""
 
+    def subscribers(self, channel: str) -> int:
+        """How many connections are subscribed to the pub/sub ``channel`` (0 if down)."""
+        try:
+            with create_connection(("127.0.0.1", self.port), timeout=1.0) as conn:
+                conn.sendall(f"PUBSUB NUMSUB {channel}\r\n".encode())
+                answer = b""
+                while answer.count(b"\r\n") < 4:  # *2, $len, the channel, :count
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return 0
+                    answer += chunk
+        except OSError:
+            return 0
+        return int(answer.split(b"\r\n")[3].lstrip(b":"))
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)

@@ -4,14 +4,18 @@ worker's timer loop are."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import redis
+from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from msa.asgi import application
 from msa.core.clock import Clock
+from msa.ops import health
 from msa.ops.health import channel_layer_check, database_and_worker
 from msa.worker.models import WorkerHeartbeat
 
@@ -37,6 +41,31 @@ async def test_healthz_answers_without_the_database_or_a_known_host() -> None:
 async def test_the_channel_layer_carries_a_message() -> None:
     check = await channel_layer_check()
     assert check["ok"] is True
+
+
+def _specific_channels() -> set[bytes | str]:
+    """The channels Redis has subscribers for (the PostgreSQL pass, which has Redis)."""
+    url = os.environ.get("MSA_TEST_REDIS_URL")
+    if not url:
+        return set()
+    client = redis.Redis.from_url(url)
+    try:
+        return set(client.pubsub_channels("asgispecific.*"))
+    finally:
+        client.close()
+
+
+async def test_probes_reuse_one_channel_and_skip_a_late_answer() -> None:
+    before = await asyncio.to_thread(_specific_channels)
+    for _ in range(20):  # a load balancer asks every second
+        assert (await channel_layer_check())["ok"] is True
+    # Redis subscribed one channel for the probes, not twenty
+    assert len(await asyncio.to_thread(_specific_channels) - before) <= 1
+    # the answer to a probe that gave up arrives late: the next probe waits for its own
+    probe = health._probes[asyncio.get_running_loop()]
+    layer = get_channel_layer()
+    await layer.send(probe.channel, {"type": "ops.ping", "token": "an earlier probe's"})
+    assert (await channel_layer_check())["ok"] is True
 
 
 @pytest.mark.django_db
