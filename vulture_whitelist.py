@@ -104,6 +104,6 @@ EventJsonFormatter.formatTime
 DomainCollector.collect
 # settings.CHANNEL_LAYERS names the Redis channel layer by dotted path
 PubSubChannelLayer
-# channels_redis calls a shard's reader and a loop layer's constructor
+# channels_redis calls a shard's reader, and its layer proxy makes a loop's layer
 _Shard._do_receiving
 PubSubChannelLayer._get_layer

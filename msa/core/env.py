@@ -347,6 +347,9 @@ def env_list(name: str) -> list[str]:
     return [part.strip() for part in env_str(name).split(",") if part.strip()]
 
 
+PREPARE_THRESHOLD = 5  # psycopg's own default
+
+
 def database_config(
     url: str | None, sqlite_path: str, *, pool_max: int = 20, pool_timeout_s: float = 0.5
 ) -> dict[str, Any]:
@@ -372,11 +375,13 @@ def database_config(
     # that waits more than ``pool_timeout_s`` for one fails fast (the device API answers 503:
     # the phone falls back to SMS at once; with the database down, no connection ever comes).
     config["CONN_MAX_AGE"] = 0
-    config.setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": pool_max,
-        "timeout": pool_timeout_s,
-    }
+    options = config.setdefault("OPTIONS", {})
+    options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": pool_timeout_s}
+    # The hot path's statements (msa.core.sql: bound on the server) are prepared on their
+    # connection once they ran this often: parsed and planned once, not at every request.
+    # Django turns preparing off (for transaction-mode poolers, which MSA must not sit behind:
+    # docs/deployment.md); its own queries bind on the client and are never prepared.
+    options["prepare_threshold"] = PREPARE_THRESHOLD
     return config
 
 

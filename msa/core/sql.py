@@ -147,7 +147,8 @@ class Statement(Generic[M]):
         as Django's (``errors_occurred`` set as Django sets it). Django's cursor wrapper cost
         more than the statement itself (docs/performance.md, step 9). On PostgreSQL the cursor
         binds its values on the server, so psycopg prepares a statement it has run a few times
-        on that connection: the server parses and plans it once."""
+        on that connection (``msa.core.env.PREPARE_THRESHOLD``: Django turns preparing off, and
+        until that was set nothing was prepared): the server parses and plans it once."""
         conn.validate_no_broken_transaction()
         conn.close_if_health_check_failed()
         conn.ensure_connection()

@@ -41,6 +41,8 @@ def test_database_config() -> None:
     # ASGI runs each request in its own thread: pooled, never kept per thread
     assert pg["CONN_MAX_AGE"] == 0
     assert pg["OPTIONS"]["pool"]["max_size"] == 20
+    # the hot path's server-bound statements are prepared (Django turns it off by default)
+    assert pg["OPTIONS"]["prepare_threshold"] == env.PREPARE_THRESHOLD
     with pytest.raises(ConfigurationError, match="postgres://"):
         env.database_config("mysql://x/y", "unused")
 

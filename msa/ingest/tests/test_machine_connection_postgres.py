@@ -93,6 +93,27 @@ def test_the_connection_is_kept_with_the_deadline_and_let_go_with_the_defaults(
     assert {timeout for _, timeout in _kept_each()} == {"1234ms"}
 
 
+def _prepared() -> list[str]:
+    raw = connection.connection
+    if raw is None:
+        return []
+    return [str(r[0]) for r in raw.execute("SELECT statement FROM pg_prepared_statements")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hot_statements_are_prepared_on_the_kept_connections(
+    demo: None, clock: Clock, settings: Any
+) -> None:
+    clock.freeze(NOW)
+    settings.MSA_HEARTBEAT_RATE_LIMIT = 1000
+    beats = machine.POSTGRES_THREADS * 8  # more than psycopg's threshold on every connection
+    assert _requests(*(_beat_body(n) for n in range(beats))) == [200] * beats
+    prepared = [text for texts in machine_handler.each_thread(_prepared) for text in texts]
+    # the device lookup that starts every request, parsed and planned once per connection
+    lookups = [t for t in prepared if '"devices_device"' in t and '"device_id" = $1' in t]
+    assert lookups, prepared
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_the_server_dropped_is_replaced_not_handed_on(
     demo: None, clock: Clock, settings: Any
