@@ -8,12 +8,14 @@ A server binds its event loop (:func:`loop_bind`, the machine endpoints' handler
 commit in one of its threads then schedules the send on that loop and returns at once,
 instead of starting an event loop (and, with Redis, a connection) for every message.
 
-With the in-memory channel layer (one process: the embedded default) every member of a group
-is in this process, so the layer is not used for the live push at all: a socket subscribes
-here (:func:`local_subscribe`) and a commit hands it the payload on its own event loop. The
-layer copied every message for every member and woke each consumer through its receive loop:
-about a sixth of the server's CPU for every position (docs/performance.md, step 14). With
-Redis the layer carries the push between processes, as before.
+A socket subscribes here (:func:`local_subscribe`) and a commit hands it the payload on its own
+event loop, without the channel layer: the layer copied every message for every member and
+woke each consumer through its receive loop, about a sixth of the server's CPU for every
+position (docs/performance.md, step 14). With the in-memory layer (one process: the embedded
+default) that is all. With Redis the push also goes to the layer, marked with this process's
+:data:`NODE`, and each process keeps one channel in each group its sockets follow
+(:func:`relay_join`), which hands on the other processes' pushes to its sockets and drops its
+own: one receive per process and event, not one per socket (step 18).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import contextvars
 import json
 import logging
 import threading
+import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from itertools import count
 from typing import Any
@@ -35,6 +39,7 @@ log = logging.getLogger("msa.publish")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_thread = 0
+NODE = uuid.uuid4().hex  # this process, in every push it sends through the layer
 
 
 def loop_bind(loop: asyncio.AbstractEventLoop) -> None:
@@ -83,10 +88,15 @@ def local_subscribe(group: str, deliver: Deliver) -> Callable[[], None]:
     return unsubscribe
 
 
-def _deliver_local(group: str, payload: str) -> None:
+def _deliver_local(
+    group: str, payload: str, *, only: asyncio.AbstractEventLoop | None = None
+) -> None:
+    """Hand ``payload`` to ``group``'s subscribers in this process (``only``: of that loop)."""
     with _subscribers_lock:
         members = list(_subscribers.get(group, {}).items())
     for token, (loop, context, deliver) in members:
+        if only is not None and loop is not only:
+            continue
         try:
             if _running_loop() is loop:
                 context.copy().run(deliver, payload)
@@ -106,17 +116,27 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+_layer_down = threading.Event()  # set: the last push to the layer failed (logged once)
+
+
 async def _send_async(layer: Any, group: str, message: dict[str, Any]) -> None:
     try:
         await layer.group_send(group, message)
-    except Exception:
-        log.exception("publish_failed group=%s type=%s", group, message.get("type"))
+    except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
+        # The event is in the persisted log: the other nodes' consoles fill it from there.
+        if not _layer_down.is_set():
+            log.warning("publish_failed group=%s error=%s", group, type(exc).__name__)
+        _layer_down.set()
+        return
+    if _layer_down.is_set():
+        log.info("publish_back")
+    _layer_down.clear()
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
+    _deliver_local(group, message["payload"])
     layer = get_channel_layer()
     if layer is None or layer_is_local(layer):
-        _deliver_local(group, message["payload"])
         return
     loop = _loop
     if loop is not None and loop.is_running() and threading.get_ident() != _loop_thread:
@@ -125,15 +145,84 @@ def _send(group: str, message: dict[str, Any]) -> None:
         asyncio.run_coroutine_threadsafe(_send_async(layer, group, message), loop)
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        # The event is in the persisted log: a console that misses the push replays it.
-        log.exception("publish_failed group=%s type=%s", group, message.get("type"))
+        async_to_sync(_send_async)(layer, group, message)
+    except Exception:  # no loop to send from (a commit on a loop's own thread): the log has it
+        log.exception("publish_failed group=%s", group)
+
+
+class _Relay:
+    """This process's channel in a group of the layer, for its sockets on one event loop: the
+    other processes' pushes are handed to them (:func:`_deliver_local`), its own dropped (they
+    had theirs at the commit)."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.channel = ""
+        self.task: asyncio.Task[None] | None = None
+
+    async def join(self, layer: Any) -> None:
+        if not self.channel:
+            self.channel = await layer.new_channel()
+        await layer.group_add(self.group, self.channel)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._forward(layer))
+
+    async def _forward(self, layer: Any) -> None:
+        while True:
+            try:
+                message = await layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the layer's own retries did not help
+                log.warning(
+                    "relay_receive_failed group=%s error=%s", self.group, type(exc).__name__
+                )
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == "event.push" and message.get("origin") != NODE:
+                _deliver_local(self.group, str(message["payload"]), only=asyncio.get_running_loop())
+
+    async def leave(self, layer: Any) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.channel:
+            await layer.group_discard(self.group, self.channel)
+
+
+_relays: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Relay]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def relay_join(group: str) -> None:
+    """With a layer between processes: make sure this process, on this loop, follows ``group``
+    in it (idempotent: a socket calls it at every heartbeat, which joins again after Redis was
+    away). Raises what the layer raises."""
+    layer = get_channel_layer()
+    if layer is None or layer_is_local(layer):
+        return
+    relays = _relays.setdefault(asyncio.get_running_loop(), {})
+    relay = relays.get(group)
+    if relay is None:
+        relay = relays[group] = _Relay(group)
+    await relay.join(layer)
+
+
+async def relay_release(group: str) -> None:
+    """After a socket unsubscribed: stop following ``group`` if no socket of this loop does."""
+    loop = asyncio.get_running_loop()
+    with _subscribers_lock:
+        followed = any(member[0] is loop for member in _subscribers.get(group, {}).values())
+    relays = _relays.get(loop, {})
+    if followed or group not in relays:
+        return
+    layer = get_channel_layer()
+    await relays.pop(group).leave(layer)
 
 
 def publish_on_commit(group: str, payload: Mapping[str, Any]) -> None:
-    """Send ``payload`` to ``group`` after the current transaction commits: to the channel
-    layer's group, or with the in-memory layer to this process's subscribers."""
+    """Send ``payload`` to ``group`` after the current transaction commits: to this process's
+    subscribers, and through a layer between processes to the others."""
     frozen = json.dumps(payload, separators=(",", ":"), sort_keys=True)
-    message = {"type": "event.push", "payload": frozen}
+    message = {"type": "event.push", "payload": frozen, "origin": NODE}
     transaction.on_commit(lambda: _send(group, message), robust=True)

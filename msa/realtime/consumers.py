@@ -36,7 +36,7 @@ from msa.accounts.mfa import session_is_verified
 from msa.accounts.selectors import user_is_console_staff
 from msa.core import clock
 from msa.core.middleware import IDLE_SESSION_KEY
-from msa.core.publish import layer_is_local, local_subscribe
+from msa.core.publish import local_subscribe, relay_join, relay_release
 from msa.realtime.selectors import REPLAY_PAGE, events_after, last_seq
 from msa.realtime.services import centre_group
 
@@ -83,7 +83,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str = ""
     beat: asyncio.Task[None] | None = None
     layer_down = False  # the last group_add failed: the outage is logged once
-    # With the in-memory layer: pushes come from msa.core.publish on this loop, not the layer
+    # Pushes come from msa.core.publish on this loop, not through the layer
     unsubscribe: Callable[[], None] | None = None
     inbox: deque[str]
     draining: asyncio.Task[None] | None = None
@@ -162,23 +162,23 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.unsubscribe = None
         if self.draining is not None and not self.draining.done():
             self.draining.cancel()
-        if self.group and not layer_is_local(self.channel_layer):
+        if self.group:
             try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-            except Exception as exc:  # noqa: BLE001 - Redis away: its membership expires there
+                await relay_release(self.group)
+            except Exception as exc:  # noqa: BLE001 - Redis away: its subscription goes with it
                 log.warning("channel_layer_unavailable error=%s", type(exc).__name__)
 
     async def _join(self) -> None:
-        """Join the centre's group (idempotent). Without a channel layer (Redis away) the
-        socket still works: the heartbeat serves it from the event log until a beat joins.
-        With the in-memory layer the socket subscribes in this process instead."""
-        if layer_is_local(self.channel_layer):
-            if self.unsubscribe is None:
-                self.inbox = deque()
-                self.unsubscribe = local_subscribe(self.group, self._offer)
-            return
+        """Follow the centre's pushes (idempotent): this process's commits hand them to the
+        socket directly (msa.core.publish); with Redis, this process also follows the centre's
+        group there, for the other nodes' (one channel per process, not per socket). Without
+        Redis answering the socket still works: the heartbeat serves it from the event log
+        until a beat joins again."""
+        if self.unsubscribe is None:
+            self.inbox = deque()
+            self.unsubscribe = local_subscribe(self.group, self._offer)
         try:
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            await relay_join(self.group)
         except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
             # once per outage and socket, not at every heartbeat while Redis is away
             if not self.layer_down:
@@ -210,15 +210,6 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         else:
             await self.send(text_data=text)
         self.last_sent = seq
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        if message["type"] == "event.push":
-            # Channels closes the stale database connections before every handler, one hop to
-            # a thread each: for every event, to every console. A push reads no database (a
-            # replay goes through database_sync_to_async, which closes them itself).
-            await self.event_push(message)
-            return
-        await super().dispatch(message)
 
     def _offer(self, payload: str) -> None:
         """A push from this process (on this loop): queued, sent in commit order by one task."""

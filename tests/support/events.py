@@ -16,10 +16,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from channels.layers import get_channel_layer
 from pydantic import TypeAdapter, ValidationError
 
-from msa.core.publish import layer_is_local, local_subscribe
+from msa.core.publish import local_subscribe
 from msa.realtime import services as realtime_services
 from msa.realtime.events import EVENT_TYPES, Event
 from msa.realtime.models import IncidentEvent
@@ -107,37 +106,21 @@ def missing_types() -> list[str]:
 
 
 class Subscriber:
-    """What a console socket gets pushed for a group, without the socket: through the channel
-    layer (Redis), or subscribed in this process where the layer is the in-memory one
+    """What a console socket of this process gets pushed for a group, without the socket
     (msa.core.publish)."""
 
     def __init__(self, group: str) -> None:
-        self.group = group
         self.queue: asyncio.Queue[str] = asyncio.Queue()
-        self.channel = ""
-        self.unsubscribe: Callable[[], None] | None = None
+        self.unsubscribe = local_subscribe(group, self.queue.put_nowait)
 
     @classmethod
     async def join(cls, group: str) -> Subscriber:
-        subscriber = cls(group)
-        layer = get_channel_layer()
-        if layer_is_local(layer):
-            subscriber.unsubscribe = local_subscribe(group, subscriber.queue.put_nowait)
-        else:
-            subscriber.channel = await layer.new_channel()
-            await layer.group_add(group, subscriber.channel)
-        return subscriber
+        return cls(group)
 
     async def next(self) -> str:
         """The next payload pushed to the group (its JSON text), within 5 s."""
         async with asyncio.timeout(5):
-            if self.unsubscribe is not None:
-                return await self.queue.get()
-            message = await get_channel_layer().receive(self.channel)
-            return str(message["payload"])
+            return await self.queue.get()
 
     async def leave(self) -> None:
-        if self.unsubscribe is not None:
-            self.unsubscribe()
-        else:
-            await get_channel_layer().group_discard(self.group, self.channel)
+        self.unsubscribe()

@@ -1,4 +1,5 @@
-"""The live push after commit, in this process (msa.core.publish, in-memory channel layer)."""
+"""The live push after commit: to this process's sockets directly, and with Redis between the
+processes through one relay per process (msa.core.publish)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from msa.core import publish
-from msa.core.publish import layer_is_local, local_subscribe, publish_on_commit
+from msa.core.publish import layer_is_local, local_subscribe, publish_on_commit, relay_join
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.sqlite_only]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def commit(group: str, n: int) -> None:
@@ -21,8 +22,37 @@ def commit(group: str, n: int) -> None:
         publish_on_commit(group, {"seq": n})
 
 
+@pytest.mark.sqlite_only  # the pass without Redis
 def test_the_embedded_layer_is_local() -> None:
-    assert layer_is_local(get_channel_layer())  # what the rest of this file relies on
+    assert layer_is_local(get_channel_layer())
+
+
+@pytest.mark.postgres_only  # the pass with Redis
+async def test_with_redis_a_commit_reaches_this_process_once_and_another_s_push_too() -> None:
+    got: list[int] = []
+    two = asyncio.Event()
+
+    def deliver(payload: str) -> None:
+        got.append(json.loads(payload)["seq"])
+        if len(got) >= 2:
+            two.set()
+
+    unsubscribe = local_subscribe("centre.77", deliver)
+    await relay_join("centre.77")
+    await relay_join("centre.77")  # a heartbeat joins again: still one relay
+    loop = asyncio.get_running_loop()
+    assert list(publish._relays[loop]) == ["centre.77"]
+    # our own commit: handed over at once; its copy through Redis is dropped by the relay
+    await asyncio.to_thread(commit, "centre.77", 1)
+    # another process's push comes through Redis (after our copy, on the same subscription)
+    layer = get_channel_layer()
+    message = {"type": "event.push", "payload": json.dumps({"seq": 2}), "origin": "another"}
+    await layer.group_send("centre.77", message)
+    await asyncio.wait_for(two.wait(), 10)
+    assert got == [1, 2]  # each once
+    unsubscribe()
+    await publish.relay_release("centre.77")
+    assert "centre.77" not in publish._relays[loop]
 
 
 async def test_a_commit_in_another_thread_reaches_the_subscriber_on_its_loop_in_order() -> None:
