@@ -113,14 +113,10 @@ class Subscriber:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.unsubscribe = local_subscribe(group, self.queue.put_nowait)
 
-    @classmethod
-    async def join(cls, group: str) -> Subscriber:
-        return cls(group)
-
     async def next(self) -> str:
         """The next payload pushed to the group (its JSON text), within 5 s."""
         async with asyncio.timeout(5):
             return await self.queue.get()
 
-    async def leave(self) -> None:
+    def leave(self) -> None:
         self.unsubscribe()

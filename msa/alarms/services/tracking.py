@@ -104,9 +104,10 @@ def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) 
 
 # Every follow-up of an alarm (positions every 10 s, call, cancel) starts here: prepared once
 # (msa.core.sql). The incident's row is locked to commit on PostgreSQL.
+_BY_DEVICE_ALARM = "FROM {table} WHERE {device} = %s AND {alarm_id} = %s{for_update}"
 _DEVICE_INCIDENT_LOCKED = Statement(
     Incident,
-    "SELECT {all} FROM {table} WHERE {device} = %s AND {alarm_id} = %s{for_update}",
+    "SELECT {all} " + _BY_DEVICE_ALARM,
     writes=["device", "alarm_id"],
     reads=concrete(Incident),
 )
@@ -143,8 +144,8 @@ def _repeat_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
 # the hot path's statement count test catches.
 _TRACKED_INCIDENT_LOCKED = Statement(
     Incident,
-    "SELECT {pk}, {reference}, {centre}, {backup_centre}, {status}, {track_until} FROM {table} "
-    "WHERE {device} = %s AND {alarm_id} = %s{for_update}",
+    "SELECT {pk}, {reference}, {centre}, {backup_centre}, {status}, {track_until} "
+    + _BY_DEVICE_ALARM,
     writes=["device", "alarm_id"],
     reads=["id", "reference", "centre", "backup_centre", "status", "track_until"],
 )
