@@ -114,13 +114,21 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench memory", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--seconds", type=float, default=120.0, help="measured run length")
+    parser.add_argument(
+        "--floor-seconds",
+        type=float,
+        default=None,
+        help="the floor's run length (default: --seconds; the floor holds no state to grow, so "
+        "an hour's MSA run does not need an hour of the floor)",
+    )
     parser.add_argument("--postgres", default="", help="postgres:// URL (databases are made)")
     parser.add_argument("--redis", default="", help="redis:// URL of the channel layer")
     args = parser.parse_args(argv)
     backend = Backend(postgres=args.postgres, redis=args.redis)
 
     with floor_server(backend) as (port, proc):
-        floor = asyncio.run(floor_run(port, proc.pid, args.seconds))
+        floor_seconds = args.seconds if args.floor_seconds is None else args.floor_seconds
+        floor = asyncio.run(floor_run(port, proc.pid, floor_seconds))
     env = backend.msa_env()
     seeded = seed(env, press=0, track=TRACKED)
     with msa_server(env, backend.work / "msa.log", with_worker=True) as (port, proc):
@@ -148,10 +156,17 @@ def main(argv: list[str] | None = None) -> int:
             "within 10 %",
             abs(growth) <= 10,
         ),
+        Row(
+            "growth over the run, measured (%)",
+            "%",
+            (m_last - m_first) / m_first * 100,
+            (f_last - f_first) / f_first * 100,
+        ),
     ]
     extra = {
         "seconds": args.seconds,
         "extrapolated_from_s": args.seconds,
+        "floor_seconds": floor_seconds,
         "request_rate": RATE,
         "console_messages": messages,
         "msa_samples": [[round(t, 1), round(m, 1)] for t, m in msa],

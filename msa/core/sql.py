@@ -207,12 +207,25 @@ class Statement(Generic[M]):
         row, conn = self._run(values, lambda cursor: cursor.fetchone())
         return None if row is None else self._instance(row, conn)
 
-    def insert(self, instance: M) -> bool:
-        """Run an :func:`inserting` statement with ``instance``'s values; the instance is then
-        saved as the ORM leaves it (its primary key set). False when ``ON CONFLICT … DO NOTHING``
-        stored nothing (the instance stays unsaved)."""
+    def instance_and(self, *values: Any) -> tuple[M, tuple[Any, ...]] | None:
+        """Run it (it reads the columns of ``reads``, then further ones of its own: an
+        ``EXISTS``, say); the model instance of its first row, as :meth:`instance` gives it,
+        and those further columns as the driver gives them, or ``None``."""
+        row, conn = self._run(values, lambda cursor: cursor.fetchone())
+        if row is None:
+            return None
+        own = len(self._reads)
+        return self._instance(row[:own], conn), tuple(row[own:])
+
+    def insert(self, instance: M, *extra: Any) -> bool:
+        """Run an :func:`inserting` statement with ``instance``'s values (and ``extra``, the
+        values of the statement's own placeholders after the fields': a statement that does
+        more than insert); the instance is then saved as the ORM leaves it (its primary key
+        set). False when ``ON CONFLICT … DO NOTHING`` stored nothing (the instance stays
+        unsaved)."""
         # each field's value as save() takes it (pre_save: an auto_now date is set here)
-        row = self.one(*(field.pre_save(instance, add=True) for field in self._writes if field))
+        fields = (field.pre_save(instance, add=True) for field in self._writes if field)
+        row = self.one(*fields, *extra)
         if row is None:
             return False
         instance.pk = row[0]

@@ -47,7 +47,7 @@ from msa.devices.selectors import device_by_protocol_id
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
 from msa.devices.states import DeviceStatus
 from msa.ingest.ratelimit import heartbeat_rate_hit, rate_limit_hit
-from msa.ingest.selectors import device_alarm_is_open
+from msa.ingest.selectors import device_alarm_is_open, device_with_own_alarm_open
 from msa_protocol import (
     FUTURE_FIX_TOLERANCE_S,
     HEADER_DEVICE,
@@ -224,7 +224,17 @@ class DeviceSignatureAuth:
             raise ApiError(413, "too_large", "the body is over 64 KiB")
 
         device_id = _header(request, HEADER_DEVICE)
-        device = device_by_protocol_id(device_id) if device_id else None
+        followup = _followup_alarm_id(request.path)
+        own_press_open: bool | None = None
+        device: Device | None = None
+        if device_id and followup is not None:
+            # a follow-up: the device and whether its alarm is open in one statement (the
+            # answer is used only once the signature holds, by the rate limit)
+            found = device_with_own_alarm_open(device_id, followup)
+            if found is not None:
+                device, own_press_open = found
+        elif device_id:
+            device = device_by_protocol_id(device_id)
         if device is None:
             raise ApiError(401, "unknown_device", "this device is not enrolled")
         timestamp = _header(request, HEADER_TIMESTAMP)
@@ -253,7 +263,7 @@ class DeviceSignatureAuth:
                 extra={"server_time": format_time(now)},
             )
 
-        wait = _rate_limit(request, device)
+        wait = _rate_limit(request, device, followup, own_press_open)
         if wait is not None:
             raise ApiError(
                 429,
@@ -265,7 +275,24 @@ class DeviceSignatureAuth:
         return device
 
 
-def _rate_limit(request: HttpRequest, device: Device) -> int | None:
+def _followup_alarm_id(path: str) -> uuid.UUID | None:
+    """The alarm id of a follow-up (``/alarms/{alarm_id}/…``: positions, call, cancel), if the
+    path names one that is a UUID."""
+    parts = path.removeprefix(_PREFIX).split("/")
+    if len(parts) != 3 or parts[0] != "alarms":
+        return None
+    try:
+        return uuid.UUID(parts[1])
+    except ValueError:
+        return None
+
+
+def _rate_limit(
+    request: HttpRequest,
+    device: Device,
+    followup: uuid.UUID | None,
+    own_press_open: bool | None,
+) -> int | None:
     """design.md section 7: no filter applies to alarms. A new press and every follow-up of an
     open alarm (positions, call, cancel) are never counted; heartbeats have their own bucket;
     the follow-ups of other alarm ids share the general one (msa.ingest.ratelimit)."""
@@ -274,15 +301,10 @@ def _rate_limit(request: HttpRequest, device: Device) -> int | None:
         return heartbeat_rate_hit(device.pk, _header(request, HEADER_SIGNATURE))
     if path == "alarms":
         return None
-    parts = path.split("/")
-    if len(parts) == 3 and parts[0] == "alarms":
-        try:
-            alarm_id = uuid.UUID(parts[1])
-        except ValueError:
-            pass
-        else:
-            if device_alarm_is_open(device, alarm_id):
-                return None
+    if followup is not None and device_alarm_is_open(
+        device, followup, own_press_open=own_press_open
+    ):
+        return None
     return rate_limit_hit(device.pk)
 
 

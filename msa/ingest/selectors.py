@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, RepeatPress
 from msa.alarms.states import OPEN_STATE_VALUES
-from msa.core.sql import Statement, placeholders
+from msa.core.sql import Statement, concrete, placeholders
 from msa.devices.models import Device
 from msa.ingest.models import InboundSms, SmsResult
 
@@ -42,10 +43,40 @@ _OPEN_ALARM = Statement(
 )
 
 
-def device_alarm_is_open(device: Device, alarm_id: uuid.UUID) -> bool:
+# A follow-up's device and whether the alarm it names is an open incident of the device's own
+# press, in one statement: the device API reads both for every position (one round trip fewer).
+_DEVICE_AND_OWN_ALARM_OPEN = Statement(
+    Device,
+    "SELECT {all}, EXISTS (SELECT 1 FROM {incident} WHERE {incident.device} = {table}.{pk}"  # noqa: S608 - placeholders only
+    " AND {incident.alarm_id} = %s AND {incident.status} IN "
+    f"({placeholders(len(OPEN_STATE_VALUES))})) FROM {{table}} WHERE {{device_id}} = %s",
+    writes=[None, *[None] * len(OPEN_STATE_VALUES), "device_id"],
+    reads=concrete(Device),
+    others={"incident": Incident},
+)
+
+
+def device_with_own_alarm_open(device_id: str, alarm_id: uuid.UUID) -> tuple[Device, bool] | None:
+    """The device of ``device_id`` (protocol.md's id) and whether ``alarm_id`` names an open
+    incident of its own press; ``None`` when no device has that id. (A repeat press's alarm id
+    is for :func:`device_alarm_is_open`.)"""
+    key = Incident._meta.get_field("alarm_id").get_db_prep_save(alarm_id, connection)
+    found = _DEVICE_AND_OWN_ALARM_OPEN.instance_and(key, *OPEN_STATE_VALUES, device_id)
+    if found is None:
+        return None
+    device, (own_open,) = found
+    return device, bool(own_open)
+
+
+def device_alarm_is_open(
+    device: Device, alarm_id: uuid.UUID, *, own_press_open: bool | None = None
+) -> bool:
     """Whether ``alarm_id`` names an open incident of ``device`` (its own press, or a repeat
-    press that joined it): its follow-ups are never rate limited."""
-    if _OPEN_ALARM.exists(device.pk, alarm_id, *OPEN_STATE_VALUES):
+    press that joined it): its follow-ups are never rate limited. ``own_press_open``: the first
+    half already read (:func:`device_with_own_alarm_open`)."""
+    if own_press_open is None:
+        own_press_open = _OPEN_ALARM.exists(device.pk, alarm_id, *OPEN_STATE_VALUES)
+    if own_press_open:
         return True
     return RepeatPress.objects.filter(
         device=device, alarm_id=alarm_id, incident__status__in=OPEN_STATE_VALUES

@@ -347,6 +347,35 @@ def test_the_follow_ups_of_a_closed_alarm_share_the_general_bucket(
 
 
 @pytest.mark.django_db
+@override_settings(MSA_DEVICE_RATE_LIMIT=2)
+def test_a_repeat_press_is_an_open_alarm_but_another_devices_alarm_is_not(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    """The device and its own open alarm are read in one statement; a repeat press's id (it
+    joined the open incident) is found by the second half, and the alarm of another device
+    counts for the device that names it."""
+    first = raise_alarm(client, frozen)
+    repeat_id = str(uuid.uuid4())
+    again = post(client, "/alarms", alarm_payload(repeat_id, AT), frozen)
+    assert again.status_code == 201, again.content
+    assert Incident.objects.count() == 1  # it joined the open incident
+    for n in range(4):
+        located = post(client, f"/alarms/{repeat_id}/locations", {"fixes": [fix(n)]}, frozen)
+        assert located.status_code == 200, located.content
+    other = {"device_id": demo_device_id(2), "key": demo_device_key(2)}
+    statuses = [
+        post(client, f"/alarms/{first}/locations", {"fixes": [fix(n)]}, frozen, **other)
+        for n in range(3)
+    ]
+    assert [(r.status_code, code_of(r)) for r in statuses] == [
+        (404, "not_found"),
+        (404, "not_found"),
+        (429, "rate_limited"),
+    ]
+    assert LocationFix.objects.count() == 4 + 1  # the press's own fix and the repeat's four
+
+
+@pytest.mark.django_db
 @override_settings(MSA_HEARTBEAT_RATE_LIMIT=2)
 def test_an_exact_replay_of_a_signed_heartbeat_is_answered_without_counting(
     demo: None, frozen: Clock, client: Client
