@@ -184,12 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=6.0, help="steady phase length")
     parser.add_argument(
+        "--workers", type=int, default=1, help="msa serve --workers N (needs --redis)"
+    )
+    parser.add_argument(
         "--postgres", default="", help="postgres:// URL (a server to create databases on)"
     )
     parser.add_argument(
         "--redis", default="", help="redis:// URL of the channel layer (with --postgres)"
     )
     args = parser.parse_args(argv)
+    if args.workers > 1 and not args.redis:
+        parser.error("--workers needs --redis: the processes share the console's events there")
     backend = Backend(postgres=args.postgres, redis=args.redis)
 
     with floor_server(backend) as (port, _proc):
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     seeded = seed(env, press=presses, track=TRACKED)
     seeded_s = time.perf_counter() - started
-    with msa_server(env, backend.work / "msa.log") as (port, _proc):
+    with msa_server(env, backend.work / "msa.log", workers=args.workers) as (port, _proc):
         msa = asyncio.run(msa_run(port, seeded, args.seconds))
 
     rows: list[Row] = []
@@ -230,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed_s": round(seeded_s, 1),
         "steady_s": args.seconds,
         "burst_s": BURST_S,
+        "workers": args.workers,
     }
-    report("press-to-console", machine_label(backend), rows, extra)
+    report(f"press-to-console ({args.workers} server process(es))", machine_label(backend), rows, extra)
     return 0

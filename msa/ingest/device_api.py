@@ -43,7 +43,7 @@ from msa.core.api import (
 from msa.core.api import ErrorOut as EnvelopeOut
 from msa.core.errors import ConfigurationError, NotFoundError
 from msa.devices.models import Device
-from msa.devices.selectors import device_by_protocol_id
+from msa.devices.selectors import device_for_request
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
 from msa.devices.states import DeviceStatus
 from msa.ingest.ratelimit import heartbeat_rate_hit, rate_limit_hit
@@ -234,7 +234,7 @@ class DeviceSignatureAuth:
             if found is not None:
                 device, own_press_open = found
         elif device_id:
-            device = device_by_protocol_id(device_id)
+            device = device_for_request(device_id)
         if device is None:
             raise ApiError(401, "unknown_device", "this device is not enrolled")
         timestamp = _header(request, HEADER_TIMESTAMP)

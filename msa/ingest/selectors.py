@@ -11,8 +11,9 @@ from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, RepeatPress
 from msa.alarms.states import OPEN_STATE_VALUES
-from msa.core.sql import Statement, concrete, placeholders
+from msa.core.sql import Statement, placeholders
 from msa.devices.models import Device
+from msa.devices.selectors import REQUEST_COLUMNS
 from msa.ingest.models import InboundSms, SmsResult
 
 
@@ -47,17 +48,18 @@ _OPEN_ALARM = Statement(
 # press, in one statement: the device API reads both for every position (one round trip fewer).
 _DEVICE_AND_OWN_ALARM_OPEN = Statement(
     Device,
-    "SELECT {all}, EXISTS (SELECT 1 FROM {incident} WHERE {incident.device} = {table}.{pk}"  # noqa: S608 - placeholders only
-    " AND {incident.alarm_id} = %s AND {incident.status} IN "
+    "SELECT {id}, {device_id}, {key}, {case}, {status}, EXISTS (SELECT 1 FROM {incident}"  # noqa: S608 - placeholders only
+    " WHERE {incident.device} = {table}.{pk} AND {incident.alarm_id} = %s AND {incident.status} IN "
     f"({placeholders(len(OPEN_STATE_VALUES))})) FROM {{table}} WHERE {{device_id}} = %s",
     writes=[None, *[None] * len(OPEN_STATE_VALUES), "device_id"],
-    reads=concrete(Device),
+    reads=REQUEST_COLUMNS,
     others={"incident": Incident},
 )
 
 
 def device_with_own_alarm_open(device_id: str, alarm_id: uuid.UUID) -> tuple[Device, bool] | None:
-    """The device of ``device_id`` (protocol.md's id) and whether ``alarm_id`` names an open
+    """The device of ``device_id`` (protocol.md's id, with the columns of
+    :func:`~msa.devices.selectors.device_for_request`) and whether ``alarm_id`` names an open
     incident of its own press; ``None`` when no device has that id. (A repeat press's alarm id
     is for :func:`device_alarm_is_open`.)"""
     key = Incident._meta.get_field("alarm_id").get_db_prep_save(alarm_id, connection)
