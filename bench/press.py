@@ -237,5 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "burst_s": BURST_S,
         "workers": args.workers,
     }
-    report(f"press-to-console ({args.workers} server process(es))", machine_label(backend), rows, extra)
+    report(
+        f"press-to-console ({args.workers} server process(es))", machine_label(backend), rows, extra
+    )
     return 0
