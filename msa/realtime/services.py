@@ -80,32 +80,23 @@ _APPEND_EVENT = Statement(
 )
 
 
-def event_append(*, centre: Organisation, incident_id: int, event: Event) -> IncidentEvent:
+def event_append(*, centre: Organisation, incident_id: int, event: Event) -> None:
     """Persist ``event`` with the centre's next sequence number; push it after commit."""
-    return _append(centre.pk, incident_id, event)
+    _append(centre.pk, incident_id, event)
 
 
-def _append(centre_id: int, incident_id: int, event: Event) -> IncidentEvent:
+def _append(centre_id: int, incident_id: int, event: Event) -> None:
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("event_append must run in the transaction of the change it reports")
     data = event.data()
-    row = IncidentEvent(
-        centre_id=centre_id,
-        type=event.type,
-        incident_id=incident_id,
-        payload=data,
-        at=clock.now(),
-    )
+    now = clock.now()
     stored = None
     if conn.vendor == "postgresql":
-        stored = _APPEND_EVENT.one(centre_id, centre_id, row.type, incident_id, data, row.at)
+        stored = _APPEND_EVENT.one(centre_id, centre_id, event.type, incident_id, data, now)
     if stored is not None:
-        row.pk, row.seq = stored
-        row._state.adding = False
-        row._state.db = conn.alias
+        seq = stored[1]
     else:  # SQLite, or the centre's first event (it has no stream yet: made here)
-        row.seq = _next_seq(centre_id)
-        _INSERT_EVENT.insert(row)
-    publish_on_commit(centre_group(centre_id), wire(row.seq, event.type, data))
-    return row
+        seq = _next_seq(centre_id)
+        _INSERT_EVENT.one(centre_id, seq, event.type, incident_id, data, now)
+    publish_on_commit(centre_group(centre_id), wire(seq, event.type, data))

@@ -66,10 +66,10 @@ def event_decode(event_type: str, payload: Any) -> Event:
     return event
 
 
-def _check(row: IncidentEvent) -> None:
-    event_decode(row.type, row.payload)
+def _check(event_type: str, payload: dict[str, Any]) -> None:
+    event_decode(event_type, payload)
     if not _SYNTHETIC[0]:
-        EMITTED[row.type] += 1
+        EMITTED[event_type] += 1
 
 
 def record_events() -> Callable[[], None]:
@@ -82,13 +82,12 @@ def record_events() -> Callable[[], None]:
     original_append = realtime_services._append
 
     def save(self: IncidentEvent, *args: Any, **kwargs: Any) -> None:
-        _check(self)
+        _check(self.type, self.payload)
         original_save(self, *args, **kwargs)
 
-    def append(centre_id: int, incident_id: int, event: Event) -> IncidentEvent:
-        row = original_append(centre_id, incident_id, event)
-        _check(row)
-        return row
+    def append(centre_id: int, incident_id: int, event: Event) -> None:
+        original_append(centre_id, incident_id, event)
+        _check(event.type, event.data())  # what the row's payload holds
 
     IncidentEvent.save = save  # type: ignore[method-assign,assignment]
     realtime_services._append = append

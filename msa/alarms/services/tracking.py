@@ -102,6 +102,14 @@ def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) 
     )
 
 
+def _fix_stored(incident_id: int, fix: FixInput, now: datetime) -> bool:
+    """:func:`fix_row` stored (a fix sent over data), from its values: no model instance for a
+    row nobody reads back. False when the incident holds a fix of that time already."""
+    values = (fix.lat, fix.lon, fix.accuracy_m, fix.fix_at, fix.source, fix.speed_mps)
+    tail = (fix.heading_deg, fix.altitude_m, str(Channel.DATA), now)
+    return _INSERT_FIX.one(incident_id, *values, *tail) is not None
+
+
 # Every follow-up of an alarm (positions every 10 s, call, cancel) starts here: prepared once
 # (msa.core.sql). The incident's row is locked to commit on PostgreSQL.
 _BY_DEVICE_ALARM = "FROM {table} WHERE {device} = %s AND {alarm_id} = %s{for_update}"
@@ -184,11 +192,7 @@ def alarm_locations_add(
         if fix.is_fix:
             by_time.setdefault(fix.fix_at, fix)
     # One statement per fix: stored unless the incident holds a fix of that time already.
-    new = [
-        fix
-        for fix in by_time.values()
-        if _INSERT_FIX.insert(fix_row(incident, fix, Channel.DATA, now))
-    ]
+    new = [fix for fix in by_time.values() if _fix_stored(incident.pk, fix, now)]
     if new:
         incident_event_append(
             incident=incident,
