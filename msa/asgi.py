@@ -27,6 +27,8 @@ from typing import Any  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from msa.core.bodylimit import body_limited  # noqa: E402
+from msa.ingest.device_api import PREFIX as DEVICE_API_PREFIX  # noqa: E402
+from msa.ingest.device_api import api as device_api  # noqa: E402
 from msa.ingest.machine_asgi import OneHopMachineHandler  # noqa: E402
 from msa_protocol import MAX_BODY_BYTES  # noqa: E402
 
@@ -42,7 +44,9 @@ MACHINE_MIDDLEWARE = [
 # The lean chain and the view run in one hop to a pool thread that keeps its connection
 # (msa.ingest.machine_asgi). Bodies over the protocol's 64 KiB are refused before they are
 # read (msa.core.bodylimit).
-machine_handler = OneHopMachineHandler(MACHINE_MIDDLEWARE)
+# The device API (the hot path) is answered below Django's handler and ninja's generic
+# operation, with the same middleware, checks and answers (msa.ingest.device_route).
+machine_handler = OneHopMachineHandler(MACHINE_MIDDLEWARE, direct=(DEVICE_API_PREFIX, device_api))
 machine_asgi = body_limited(machine_handler, MAX_BODY_BYTES)
 
 

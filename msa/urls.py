@@ -5,6 +5,7 @@ from django.urls import include, path
 from msa.core import views as core_views
 from msa.dispatch.api import cic_api, unit_api
 from msa.ingest.aml_api import api as aml_api
+from msa.ingest.device_api import PREFIX as DEVICE_API_PREFIX
 from msa.ingest.device_api import api as device_api
 from msa.ingest.osmand_api import api as osmand_api
 from msa.ingest.sms import api as sms_api
@@ -16,7 +17,7 @@ urlpatterns = [
     path("accounts/", include("msa.accounts.urls")),
     path("audit/", include("msa.audit.urls")),
     path("console/", include("msa.dispatch.urls")),
-    path("api/device/v1/", device_api.urls),
+    path(DEVICE_API_PREFIX.lstrip("/"), device_api.urls),
     path("unit/", include("msa.dispatch.unit_urls")),
     path("api/unit/v1/", unit_api.urls),
     path("api/cic/v1/", cic_api.urls),

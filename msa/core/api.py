@@ -28,6 +28,7 @@ from typing import Annotated, Any, ClassVar
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -311,14 +312,14 @@ def _deadline_kept(ms: int) -> None:
 
 
 def with_database_deadline(
-    view: Callable[..., HttpResponse], *, on_error: Callable[[HttpRequest], HttpResponse]
-) -> Callable[..., HttpResponse]:
+    view: Callable[..., HttpResponseBase], *, on_error: Callable[[HttpRequest], HttpResponse]
+) -> Callable[..., HttpResponseBase]:
     """Run ``view`` with the database's lock waits bounded by ``MSA_MACHINE_DB_TIMEOUT_MS``, so
     that a locked database answers 503 within 2 s (the phone falls back to SMS at 5 s; the
     default waits were 20 s). ``on_error`` answers when the database cannot even be asked."""
 
     @functools.wraps(view)
-    def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def bounded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         keep = getattr(_machine_thread, "on", False)
         try:
             if keep:

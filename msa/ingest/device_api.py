@@ -68,7 +68,7 @@ from msa_protocol import (
 log = logging.getLogger("msa.ingest.device")
 
 FUTURE_FIX_TOLERANCE = timedelta(seconds=FUTURE_FIX_TOLERANCE_S)
-_PREFIX = "/api/device/v1/"
+PREFIX = "/api/device/v1/"  # where msa.urls mounts it
 
 
 # --- request bodies ---------------------------------------------------------------------
@@ -278,7 +278,7 @@ class DeviceSignatureAuth:
 def _followup_alarm_id(path: str) -> uuid.UUID | None:
     """The alarm id of a follow-up (``/alarms/{alarm_id}/…``: positions, call, cancel), if the
     path names one that is a UUID."""
-    parts = path.removeprefix(_PREFIX).split("/")
+    parts = path.removeprefix(PREFIX).split("/")
     if len(parts) != 3 or parts[0] != "alarms":
         return None
     try:
@@ -296,7 +296,7 @@ def _rate_limit(
     """design.md section 7: no filter applies to alarms. A new press and every follow-up of an
     open alarm (positions, call, cancel) are never counted; heartbeats have their own bucket;
     the follow-ups of other alarm ids share the general one (msa.ingest.ratelimit)."""
-    path = request.path.removeprefix(_PREFIX)
+    path = request.path.removeprefix(PREFIX)
     if path == "heartbeat":
         return heartbeat_rate_hit(device.pk, _header(request, HEADER_SIGNATURE))
     if path == "alarms":

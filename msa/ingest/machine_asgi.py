@@ -39,8 +39,14 @@ from django.http.response import HttpResponseBase
 from django.test.utils import override_settings
 from django.urls import get_resolver, set_script_prefix
 
-from msa.core.api import machine_deadline_clear, machine_deadline_forget, machine_thread_dedicate
+from msa.core.api import (
+    MachineApi,
+    machine_deadline_clear,
+    machine_deadline_forget,
+    machine_thread_dedicate,
+)
 from msa.core.publish import loop_bind
+from msa.ingest.device_route import DirectRoutes
 
 log = logging.getLogger("msa.ingest.machine")
 T = TypeVar("T")
@@ -105,8 +111,12 @@ class OneHopMachineHandler(ASGIHandler):
     """Django's ASGI handler with ``middleware`` (the machine endpoints' lean chain), the chain
     and view run synchronously in one hop to a pool thread."""
 
-    def __init__(self, middleware: list[str]) -> None:
+    def __init__(
+        self, middleware: list[str], *, direct: tuple[str, MachineApi] | None = None
+    ) -> None:
         self._machine_middleware = middleware
+        self._direct_api = direct
+        self.direct: DirectRoutes | None = None
         super().__init__()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -115,6 +125,9 @@ class OneHopMachineHandler(ASGIHandler):
         # The chain is built once, synchronous: it runs whole in the pool thread.
         with override_settings(MIDDLEWARE=self._machine_middleware):
             super().load_middleware(is_async=False)
+        if self._direct_api is not None:
+            prefix, api = self._direct_api
+            self.direct = DirectRoutes(api, prefix, self._machine_middleware)
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -179,7 +192,11 @@ class OneHopMachineHandler(ASGIHandler):
         reset_queries()
         try:
             request, error_response = self.create_request(scope, body_file)
-            response = error_response if request is None else self.get_response(request)
+            if request is None:
+                response = error_response
+            else:
+                direct = self.direct.answer(request) if self.direct is not None else None
+                response = direct if direct is not None else self.get_response(request)
             assert response is not None  # Django gives a response or an error response
             if not response.streaming:
                 _ = response.content  # type: ignore[attr-defined] # the body, in this thread
