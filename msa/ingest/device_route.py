@@ -84,8 +84,16 @@ class DirectRoutes:
         a streamed answer, an async view, an answer without a model)."""
         kinds = {model.__ninja_param_source__ for model in operation.models}
         bodies = [m for m in operation.models if m.__ninja_param_source__ == "body"]
+        # a path parameter of another type than text would be converted by ninja first
+        path_types = {
+            field.annotation
+            for model in operation.models
+            if model.__ninja_param_source__ == "path"
+            for field in model.model_fields.values()
+        }
         if (
-            operation.is_async
+            not path_types <= {str}
+            or operation.is_async
             or len(operation.methods) != 1
             or not kinds <= {"path", "body"}
             or len(bodies) != 1
@@ -118,13 +126,16 @@ class DirectRoutes:
         )
 
     def _run_bound(self, operation: Operation) -> Callable[..., HttpResponseBase]:
-        def run(request: HttpRequest, route: _Route, **path: str) -> HttpResponseBase:
+        def run(request: HttpRequest, route: _Route, path: dict[str, str]) -> HttpResponseBase:
             return self._run(request, route, path)
 
         run.__name__ = operation.view_func.__name__
         return run
 
     def answer(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The answer to ``request`` as the full chain would give it, or ``None`` when the
+        full chain must answer (nothing was done then but the middleware's request steps, which
+        change nothing)."""
         route, path = self._match(request)
         if route is None:
             return None
@@ -136,7 +147,7 @@ class DirectRoutes:
             if early is not None:
                 return None
         try:
-            response = route.run(request, route, **path)
+            response = route.run(request, route, path)
         except Exception as exc:  # noqa: BLE001 - what the chain's wrapper does: Django's 500
             response = response_for_exception(request, exc)
         for middleware in reversed(self._middleware):
