@@ -4,7 +4,7 @@ retries that differ, and tracking windows that stay closed."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,22 +21,15 @@ from msa.core.clock import Clock
 from msa.demo_data import demo_device_id, demo_device_key
 from msa.devices.models import Device
 from msa.dispatch.selectors import incident_timeline
+from msa.ingest.tests.moment import AT, NOW
 from msa.messaging.models import OutboundMessage
 from msa.realtime.models import IncidentEvent
 from msa_protocol import format_fallback_sms
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 PATH = "/api/device/v1/alarms"
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
 VICTIM_PHONE = "+32470000101"  # demo victim 1 (Elise), enrolled on an active case
 ACTOR = Actor.system("test")
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def press(client: Client, now: datetime, alarm_id: str | None = None, **overrides: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
@@ -20,19 +19,11 @@ from msa.core.clock import Clock
 from msa.demo_data import demo_device_id
 from msa.devices.models import Device
 from msa.devices.services import device_credentials_issue, device_key_rotate
+from msa.ingest.tests.moment import AT, NOW
 from msa.realtime.models import IncidentEvent
 from msa_protocol import parse_enrolment_qr
 from tests.support.device import alarm_payload, body_bytes, signed_post
 from tests.support.factories import press
-
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def elise_case() -> ProtectionCase:

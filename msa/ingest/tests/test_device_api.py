@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,13 +18,12 @@ from msa.core.clock import Clock
 from msa.devices.models import Device
 from msa.devices.services import device_enroll
 from msa.devices.states import DeviceStatus
+from msa.ingest.tests.moment import AT, NOW
 from msa.realtime.models import IncidentEvent
 from msa_protocol import decode_key, signed_headers
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 PATH = "/api/device/v1/alarms"
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
 
 VECTOR_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 VECTOR_BODY = (
@@ -33,12 +32,6 @@ VECTOR_BODY = (
     b'"accuracy_m":12,"fix_at":"2026-03-14T08:15:00Z","source":"gps"}}'
 )
 VECTOR_SIGNATURE = "7e1b621d2d2ac43da1e39db780f3b1247a068e5ad719f3909a5e6839036794d3"
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def error_of(response: Any) -> dict[str, Any]:

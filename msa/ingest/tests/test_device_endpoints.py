@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,12 +16,11 @@ from msa.alarms.states import IncidentState
 from msa.core.clock import Clock
 from msa.demo_data import demo_device_id, demo_device_key
 from msa.devices.models import Device
+from msa.ingest.tests.moment import AT, NOW
 from msa.realtime.models import IncidentEvent
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 BASE = "/api/device/v1"
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
 
 
 def t(seconds: float, base: datetime = NOW) -> str:
@@ -30,12 +29,6 @@ def t(seconds: float, base: datetime = NOW) -> str:
 
 def fix(seconds: float, lat: float = 51.05, lon: float = 3.72) -> dict[str, Any]:
     return {"lat": lat, "lon": lon, "accuracy_m": 8, "fix_at": t(seconds), "source": "gps"}
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def post(client: Client, path: str, payload: Any, clock: Clock, **kw: Any) -> Any:

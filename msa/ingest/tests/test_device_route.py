@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,17 +28,9 @@ from msa.core.clock import Clock
 from msa.demo_data import demo_device_id, demo_device_key
 from msa.devices.models import Device
 from msa.ingest.device_api import PREFIX
+from msa.ingest.tests.moment import AT, NOW
 from msa_protocol import signed_headers
 from tests.support.device import alarm_payload, body_bytes, heartbeat_payload, http_post_scope
-
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def t(seconds: float) -> str:

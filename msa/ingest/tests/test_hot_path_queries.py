@@ -6,7 +6,7 @@ change that adds a query to the hot path is seen. Timings are in bench/, never i
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,18 +17,11 @@ from django.test.utils import CaptureQueriesContext
 from msa.alarms.models import LocationFix
 from msa.core.clock import Clock
 from msa.demo_data import demo_device_id, demo_device_key
+from msa.ingest.tests.moment import AT, NOW
 from msa.realtime.models import IncidentEvent
 from tests.support.device import alarm_payload, body_bytes, signed_post
 
 BASE = "/api/device/v1"
-NOW = datetime(2026, 3, 14, 8, 15, 3, tzinfo=UTC)
-AT = "2026-03-14T08:15:02Z"
-
-
-@pytest.fixture
-def frozen(clock: Clock) -> Clock:
-    clock.freeze(NOW)
-    return clock
 
 
 def post(client: Client, path: str, payload: Any, clock: Clock) -> Any:
