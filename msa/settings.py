@@ -16,6 +16,7 @@ from msa.audit.chain import AuditKeyError
 from msa.audit.chain import decode_key as decode_audit_key
 from msa.core.demo_state import data_dir, demo_marker_applies, demo_secret
 from msa.core.env import (
+    channel_layer_config,
     database_config,
     env_bool,
     env_given,
@@ -165,16 +166,13 @@ DATABASES = {
 }
 
 _redis = env_optional("REDIS_URL")
-CHANNEL_LAYERS: dict[str, Any] = (
-    {
-        "default": {
-            "BACKEND": "msa.realtime.layer.PubSubChannelLayer",
-            "CONFIG": {"hosts": [_redis]},
-        },
-    }
-    if _redis
-    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-)
+CHANNEL_LAYERS: dict[str, Any] = {
+    "default": (
+        channel_layer_config(_redis, DATABASES["default"])
+        if _redis
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -7,9 +7,11 @@ secret stops the process at start-up instead of running with a guessable value.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import dj_database_url
 
@@ -383,6 +385,26 @@ def database_config(
     # docs/deployment.md); its own queries bind on the client and are never prepared.
     options["prepare_threshold"] = PREPARE_THRESHOLD
     return config
+
+
+def channel_layer_config(redis_url: str, database: dict[str, Any]) -> dict[str, Any]:
+    """The CHANNEL_LAYERS['default'] entry for ``redis_url``: channels_redis's pub/sub layer
+    (``msa.realtime.layer``) with a prefix of this deployment's own.
+
+    Redis pub/sub channels belong to the whole server, not to one of its numbered databases:
+    two deployments on one Redis server heard each other's pushes (a console showed another
+    centre's incidents) when only their database numbers differed. The prefix names the Redis
+    database number and the deployment's database (every node of one deployment shares both),
+    so deployments apart in either are apart in Redis too."""
+    parts = urlsplit(redis_url)
+    path_db = "" if parts.scheme == "unix" else parts.path.strip("/")  # unix: the socket's path
+    redis_db = parse_qs(parts.query).get("db", [""])[0] or path_db or "0"
+    name = str(database.get("NAME", ""))
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return {
+        "BACKEND": "msa.realtime.layer.PubSubChannelLayer",
+        "CONFIG": {"hosts": [redis_url], "prefix": f"msa.{redis_db}.{digest}."},
+    }
 
 
 def settings_table() -> str:

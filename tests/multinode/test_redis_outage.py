@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from msa.core.env import channel_layer_config, database_config
 from msa.demo_data import CENTRE_CODE
 from tests.support.cluster import Cluster, Console, RedisServer, cluster, redis_server
 
@@ -30,8 +31,10 @@ def _wait_for_members(redis: RedisServer, centre: Cluster, nodes: int) -> None:
     (centre_id,) = centre.query(
         "SELECT id FROM accounts_organisation WHERE code = %s", CENTRE_CODE
     )[0]
+    database = database_config(centre.database_url, "")
+    prefix = channel_layer_config(redis.url, database)["CONFIG"]["prefix"]  # as the nodes have it
     deadline = time.monotonic() + DEADLINE_S
-    while redis.subscribers(f"asgi__group__centre.{centre_id}") != nodes:
+    while redis.subscribers(f"{prefix}__group__centre.{centre_id}") != nodes:
         assert time.monotonic() < deadline, "the nodes did not subscribe to the group again"
         time.sleep(0.2)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from msa.core.env import channel_layer_config
 from msa.realtime import layer as layer_module
 from msa.realtime.layer import PubSubChannelLayer
 from tests.support.cluster import redis_server
@@ -75,3 +76,32 @@ async def test_a_group_gets_its_messages_again_after_an_outage_of_redis(
         ]
         await sender.flush()
         await receiver.flush()
+
+
+async def test_two_deployments_on_one_redis_server_do_not_hear_each_other(tmp_path: Path) -> None:
+    """Pub/sub channels belong to the whole Redis server, not to its numbered databases: the
+    prefix of each deployment's layer (msa.core.env.channel_layer_config) keeps them apart."""
+    with redis_server(tmp_path / "redis") as redis:
+        base = f"redis://127.0.0.1:{redis.port}"
+
+        def layer(db: int, name: str) -> PubSubChannelLayer:
+            return PubSubChannelLayer(
+                **channel_layer_config(f"{base}/{db}", {"NAME": name})["CONFIG"]
+            )
+
+        other_deployment = layer(1, "msa")
+        node_a, node_b = layer(2, "msa"), layer(2, "msa")  # two nodes of one deployment
+        channel = await node_b.new_channel()
+        await node_b.group_add("centre.1", channel)
+        waiting = asyncio.ensure_future(_receive(node_b, channel))
+        await other_deployment.group_send("centre.1", {"type": "event.push", "payload": "other"})
+        await node_a.group_send("centre.1", {"type": "event.push", "payload": "ours"})
+        # Redis hands a subscriber the publishes in the order it ran them: had the other
+        # deployment's been heard, it would have come first.
+        assert (await waiting)["payload"] == "ours"
+        another_name = layer(2, "msa_other")
+        assert channel_layer_config(f"{base}/2", {"NAME": "msa"}) != channel_layer_config(
+            f"{base}/2", {"NAME": "msa_other"}
+        )
+        for each in (other_deployment, node_a, node_b, another_name):
+            await each.flush()
