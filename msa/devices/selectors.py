@@ -30,9 +30,10 @@ def device_by_protocol_id(device_id: str) -> Device | None:
 # other columns deferred, as with ``QuerySet.only`` (a service that needs one loads it). Fifteen
 # columns read and converted for five were about a tenth of a position's CPU.
 REQUEST_COLUMNS = ("id", "device_id", "key", "case", "status")
+REQUEST_SELECT = ", ".join("{" + name + "}" for name in REQUEST_COLUMNS)  # in a Statement's SQL
 _DEVICE_FOR_REQUEST = Statement(
     Device,
-    "SELECT {id}, {device_id}, {key}, {case}, {status} FROM {table} WHERE {device_id} = %s",
+    f"SELECT {REQUEST_SELECT} FROM {{table}} WHERE {{device_id}} = %s",  # noqa: S608 - field names checked by Statement
     writes=["device_id"],
     reads=REQUEST_COLUMNS,
 )

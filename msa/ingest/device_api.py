@@ -47,7 +47,7 @@ from msa.devices.selectors import device_for_request
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
 from msa.devices.states import DeviceStatus
 from msa.ingest.ratelimit import heartbeat_rate_hit, rate_limit_hit
-from msa.ingest.selectors import device_alarm_is_open, device_with_own_alarm_open
+from msa.ingest.selectors import device_with_own_alarm_open, repeat_press_alarm_is_open
 from msa_protocol import (
     FUTURE_FIX_TOLERANCE_S,
     HEADER_DEVICE,
@@ -225,7 +225,7 @@ class DeviceSignatureAuth:
 
         device_id = _header(request, HEADER_DEVICE)
         followup = _followup_alarm_id(request.path)
-        own_press_open: bool | None = None
+        own_press_open = False
         device: Device | None = None
         if device_id and followup is not None:
             # a follow-up: the device and whether its alarm is open in one statement (the
@@ -291,7 +291,7 @@ def _rate_limit(
     request: HttpRequest,
     device: Device,
     followup: uuid.UUID | None,
-    own_press_open: bool | None,
+    own_press_open: bool,
 ) -> int | None:
     """design.md section 7: no filter applies to alarms. A new press and every follow-up of an
     open alarm (positions, call, cancel) are never counted; heartbeats have their own bucket;
@@ -301,9 +301,7 @@ def _rate_limit(
         return heartbeat_rate_hit(device.pk, _header(request, HEADER_SIGNATURE))
     if path == "alarms":
         return None
-    if followup is not None and device_alarm_is_open(
-        device, followup, own_press_open=own_press_open
-    ):
+    if followup is not None and (own_press_open or repeat_press_alarm_is_open(device, followup)):
         return None
     return rate_limit_hit(device.pk)
 

@@ -13,7 +13,7 @@ from msa.alarms.models import Incident, RepeatPress
 from msa.alarms.states import OPEN_STATE_VALUES
 from msa.core.sql import Statement, placeholders
 from msa.devices.models import Device
-from msa.devices.selectors import REQUEST_COLUMNS
+from msa.devices.selectors import REQUEST_COLUMNS, REQUEST_SELECT
 from msa.ingest.models import InboundSms, SmsResult
 
 
@@ -34,35 +34,26 @@ def incident_sms(incident: Incident) -> QuerySet[InboundSms]:
     return InboundSms.objects.filter(incident=incident).order_by("received_at")
 
 
-# Asked for every follow-up of an alarm (the rate limit's exemption): prepared once
-# (msa.core.sql); a repeat press's id, rarer, goes through the ORM.
-_OPEN_ALARM = Statement(
-    Incident,
-    "SELECT 1 FROM {table} WHERE {device} = %s AND {alarm_id} = %s AND {status} IN "  # noqa: S608 - placeholders only
-    f"({placeholders(len(OPEN_STATE_VALUES))})",
-    writes=["device", "alarm_id", *["status"] * len(OPEN_STATE_VALUES)],
-)
-
-
 # A follow-up's device and whether the alarm it names is an open incident of the device's own
 # press, in one statement: the device API reads both for every position (one round trip fewer).
 _DEVICE_AND_OWN_ALARM_OPEN = Statement(
     Device,
-    "SELECT {id}, {device_id}, {key}, {case}, {status}, EXISTS (SELECT 1 FROM {incident}"  # noqa: S608 - placeholders only
+    f"SELECT {REQUEST_SELECT}, EXISTS (SELECT 1 FROM {{incident}}"  # noqa: S608 - field names checked by Statement, placeholders
     " WHERE {incident.device} = {table}.{pk} AND {incident.alarm_id} = %s AND {incident.status} IN "
     f"({placeholders(len(OPEN_STATE_VALUES))})) FROM {{table}} WHERE {{device_id}} = %s",
     writes=[None, *[None] * len(OPEN_STATE_VALUES), "device_id"],
     reads=REQUEST_COLUMNS,
     others={"incident": Incident},
 )
+_ALARM_ID = Incident._meta.get_field("alarm_id")
 
 
 def device_with_own_alarm_open(device_id: str, alarm_id: uuid.UUID) -> tuple[Device, bool] | None:
     """The device of ``device_id`` (protocol.md's id, with the columns of
     :func:`~msa.devices.selectors.device_for_request`) and whether ``alarm_id`` names an open
     incident of its own press; ``None`` when no device has that id. (A repeat press's alarm id
-    is for :func:`device_alarm_is_open`.)"""
-    key = Incident._meta.get_field("alarm_id").get_db_prep_save(alarm_id, connection)
+    is for :func:`repeat_press_alarm_is_open`.)"""
+    key = _ALARM_ID.get_db_prep_save(alarm_id, connection)
     found = _DEVICE_AND_OWN_ALARM_OPEN.instance_and(key, *OPEN_STATE_VALUES, device_id)
     if found is None:
         return None
@@ -70,16 +61,9 @@ def device_with_own_alarm_open(device_id: str, alarm_id: uuid.UUID) -> tuple[Dev
     return device, bool(own_open)
 
 
-def device_alarm_is_open(
-    device: Device, alarm_id: uuid.UUID, *, own_press_open: bool | None = None
-) -> bool:
-    """Whether ``alarm_id`` names an open incident of ``device`` (its own press, or a repeat
-    press that joined it): its follow-ups are never rate limited. ``own_press_open``: the first
-    half already read (:func:`device_with_own_alarm_open`)."""
-    if own_press_open is None:
-        own_press_open = _OPEN_ALARM.exists(device.pk, alarm_id, *OPEN_STATE_VALUES)
-    if own_press_open:
-        return True
+def repeat_press_alarm_is_open(device: Device, alarm_id: uuid.UUID) -> bool:
+    """Whether ``alarm_id`` is the id of a repeat press of ``device`` that joined an open
+    incident (its follow-ups are never rate limited, as its own press's are)."""
     return RepeatPress.objects.filter(
         device=device, alarm_id=alarm_id, incident__status__in=OPEN_STATE_VALUES
     ).exists()

@@ -65,49 +65,37 @@ def fix_position(fix: LocationFix | FixInput) -> events.Position:
     )
 
 
+# What a stored fix takes of its FixInput, under the same names.
+_FIX_FIELDS = (
+    "lat",
+    "lon",
+    "accuracy_m",
+    "fix_at",
+    "source",
+    "speed_mps",
+    "heading_deg",
+    "altitude_m",
+)
+
 # A position every 10 s of every live incident: prepared once (msa.core.sql). The unique
 # (incident, fix_at) makes a fix delivered twice a no-op, and RETURNING says which were new.
 _INSERT_FIX = inserting(
     LocationFix,
-    (
-        "incident",
-        "lat",
-        "lon",
-        "accuracy_m",
-        "fix_at",
-        "source",
-        "speed_mps",
-        "heading_deg",
-        "altitude_m",
-        "channel",
-        "received_at",
-    ),
+    ("incident", *_FIX_FIELDS, "channel", "received_at"),
     on_conflict="({incident}, {fix_at}) DO NOTHING",
 )
 
 
 def fix_row(incident: Incident, fix: FixInput, channel: Channel, now: datetime) -> LocationFix:
-    return LocationFix(
-        incident=incident,
-        lat=fix.lat,
-        lon=fix.lon,
-        accuracy_m=fix.accuracy_m,
-        fix_at=fix.fix_at,
-        source=fix.source,
-        speed_mps=fix.speed_mps,
-        heading_deg=fix.heading_deg,
-        altitude_m=fix.altitude_m,
-        channel=str(channel),
-        received_at=now,
-    )
+    values = {name: getattr(fix, name) for name in _FIX_FIELDS}
+    return LocationFix(incident=incident, **values, channel=str(channel), received_at=now)
 
 
 def _fix_stored(incident_id: int, fix: FixInput, now: datetime) -> bool:
     """:func:`fix_row` stored (a fix sent over data), from its values: no model instance for a
     row nobody reads back. False when the incident holds a fix of that time already."""
-    values = (fix.lat, fix.lon, fix.accuracy_m, fix.fix_at, fix.source, fix.speed_mps)
-    tail = (fix.heading_deg, fix.altitude_m, str(Channel.DATA), now)
-    return _INSERT_FIX.one(incident_id, *values, *tail) is not None
+    values = (getattr(fix, name) for name in _FIX_FIELDS)
+    return _INSERT_FIX.one(incident_id, *values, str(Channel.DATA), now) is not None
 
 
 # Every follow-up of an alarm (positions every 10 s, call, cancel) starts here: prepared once
