@@ -145,6 +145,29 @@ def transition_apply(
     return locked
 
 
+def history_first(
+    machine: StateMachine[Any, Any],
+    instance: models.Model,
+    *,
+    transition: StrEnum,
+    actor: Actor,
+    at: datetime,
+    reason: str = "",
+) -> models.Model:
+    """The first history row of a new aggregate (from no state to its initial state), not
+    stored: for :func:`msa.core.sql.insert_rows` with the aggregate's own row."""
+    return machine.history_model(
+        subject=instance,  # type: ignore[misc]  # each concrete history model has a subject
+        transition=str(transition),
+        from_state="",
+        to_state=str(getattr(instance, machine.state_field)),
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        reason=reason,
+        at=at,
+    )
+
+
 def history_start(
     machine: StateMachine[Any, Any],
     instance: models.Model,
@@ -154,18 +177,9 @@ def history_start(
     at: datetime,
     reason: str = "",
 ) -> None:
-    """The first history row of a new aggregate (from no state to its initial state)."""
+    """The first history row of a new aggregate, stored (the aggregate is stored already)."""
     insert_row(
-        machine.history_model(
-            subject=instance,  # type: ignore[misc]  # each concrete history model has a subject
-            transition=str(transition),
-            from_state="",
-            to_state=str(getattr(instance, machine.state_field)),
-            actor_label=actor.label,
-            actor_user_id=actor.user_id,
-            reason=reason,
-            at=at,
-        )
+        history_first(machine, instance, transition=transition, actor=actor, at=at, reason=reason)
     )
 
 

@@ -43,8 +43,8 @@ from msa.core import clock
 from msa.core.actors import Actor
 from msa.core.errors import ConfigurationError
 from msa.core.references import reference_next
-from msa.core.sql import JoinedRead, Statement, concrete, insert_row, placeholders
-from msa.core.transitions import history_start
+from msa.core.sql import JoinedRead, Statement, concrete, insert_rows, placeholders
+from msa.core.transitions import history_first
 from msa.devices.models import Device
 from msa.devices.states import DeviceStatus
 from msa.messaging.language import in_recipient_language
@@ -194,6 +194,16 @@ def _same_press(
     return _Match(repeat.incident, repeat) if repeat is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """What the press matched, and, where it was read in the same statement (a data press),
+    the device's newest open live incident (which a press that matches nothing joins)."""
+
+    match: _Match | None
+    open_live: Incident | None = None
+    open_live_read: bool = False
+
+
 def _press_match(
     *,
     device: Device | None,
@@ -201,9 +211,10 @@ def _press_match(
     alarm_id: uuid.UUID | None,
     alarm_ref: str,
     pressed_at: datetime,
-) -> _Match | None:
+) -> _Lookup:
     """:func:`_same_press`; for a press with its full alarm id in two statements instead of
-    four (:func:`_same_data_press`: every data press is on the hot path)."""
+    four, the device's open live incident read with it (:func:`_same_data_press`: every data
+    press is on the hot path)."""
     if device is not None and alarm_id is not None and alarm_ref:
         try:
             earliest, latest = pressed_at - MERGE_WINDOW, pressed_at + MERGE_WINDOW
@@ -218,8 +229,10 @@ def _press_match(
                 earliest=earliest,
                 latest=latest,
             )
-    return _same_press(
-        device=device, case=case, alarm_id=alarm_id, alarm_ref=alarm_ref, pressed_at=pressed_at
+    return _Lookup(
+        _same_press(
+            device=device, case=case, alarm_id=alarm_id, alarm_ref=alarm_ref, pressed_at=pressed_at
+        )
     )
 
 
@@ -228,10 +241,23 @@ def _press_match(
 # within the merge window (a fallback SMS of it, which carries no alarm id).
 _SAME_DATA_PRESS = Statement(
     Incident,
-    "SELECT {all} FROM {table} WHERE {device} = %s AND ({alarm_id} = %s OR ({case} = %s "
+    # the device's incidents that are this press (``matched``) or open and live: a press that
+    # matches nothing joins the newest of those (_open_incident), read in the same round trip
+    "SELECT {all}, matched FROM (SELECT {all}, ({alarm_id} = %s OR ({case} = %s "  # noqa: S608 - field names checked by Statement, placeholders
     "AND {alarm_ref} = %s AND {pressed_at} >= %s AND {pressed_at} <= %s "
-    "AND {alarm_id} IS NULL))",
-    writes=["device", "alarm_id", "case", "alarm_ref", "pressed_at", "pressed_at"],
+    "AND {alarm_id} IS NULL)) AS matched FROM {table} WHERE {device} = %s) AS mine "
+    "WHERE matched OR ({lane} = %s AND {status} IN "
+    f"({placeholders(len(OPEN_STATE_VALUES))}))",
+    writes=[
+        "alarm_id",
+        "case",
+        "alarm_ref",
+        "pressed_at",
+        "pressed_at",
+        "device",
+        "lane",
+        *["status"] * len(OPEN_STATE_VALUES),
+    ],
     reads=concrete(Incident),
 )
 _SAME_DATA_REPEAT = Statement(
@@ -260,38 +286,58 @@ def _same_data_press(
     alarm_ref: str,
     earliest: datetime,
     latest: datetime,
-) -> _Match | None:
+) -> _Lookup:
     """:func:`_same_press` for a press with its full alarm id: the incidents, then the repeat
     presses, that match it exactly or by its ref within the window; the same precedence as
-    there (an exact incident, an exact repeat, the newest incident by ref, then repeat)."""
-    incidents = _SAME_DATA_PRESS.instances(
-        device.pk, alarm_id, case.pk, alarm_ref, earliest, latest
+    there (an exact incident, an exact repeat, the newest incident by ref, then repeat). The
+    device's newest open live incident comes with the incidents."""
+    found = _SAME_DATA_PRESS.instances_and(
+        alarm_id, case.pk, alarm_ref, earliest, latest, device.pk, Lane.LIVE, *OPEN_STATE_VALUES
     )
+    incidents = [incident for incident, (matched,) in found if matched]
+    open_live = [
+        incident
+        for incident, _ in found
+        if incident.lane == Lane.LIVE and incident.status in OPEN_STATE_VALUES
+    ]
+    newest_open = max(open_live, key=lambda i: (i.received_at, i.pk)) if open_live else None
+
+    def lookup(match: _Match | None) -> _Lookup:
+        return _Lookup(match, newest_open, open_live_read=True)
+
     exact = [i for i in incidents if i.alarm_id == alarm_id]
     if exact:
-        return _Match(min(exact, key=lambda i: i.pk), exact=True)
+        return lookup(_Match(min(exact, key=lambda i: i.pk), exact=True))
     repeats = _SAME_DATA_REPEAT.instances(device.pk, alarm_id, alarm_ref, earliest, latest, case.pk)
     exact_repeats = [r for r in repeats if r.alarm_id == alarm_id]
     if exact_repeats:
         repeat = min(exact_repeats, key=lambda r: r.pk)
-        return _Match(repeat.incident, repeat, exact=True)
+        return lookup(_Match(repeat.incident, repeat, exact=True))
     if incidents:
-        return _Match(max(incidents, key=lambda i: (i.received_at, i.pk)))
+        return lookup(_Match(max(incidents, key=lambda i: (i.received_at, i.pk))))
     if repeats:
         repeat = max(repeats, key=lambda r: (r.received_at, r.pk))
-        return _Match(repeat.incident, repeat)
-    return None
+        return lookup(_Match(repeat.incident, repeat))
+    return lookup(None)
 
 
 def _open_incident(
-    *, device: Device | None, case: ProtectionCase, channel: Channel, trigger: Trigger
+    *,
+    device: Device | None,
+    case: ProtectionCase,
+    channel: Channel,
+    trigger: Trigger,
+    lookup: _Lookup,
 ) -> Incident | None:
-    """The open live incident a new press joins as a repeat press: the device's own, or, for
-    an unverified SMS from the victim's number, the case's. Test presses always raise their
-    own incident (the test lane), and never join a live one."""
+    """The open live incident a new press joins as a repeat press: the device's own (read
+    with the press's match when ``lookup`` holds it), or, for an unverified SMS from the
+    victim's number, the case's. Test presses always raise their own incident (the test
+    lane), and never join a live one."""
     if trigger == Trigger.TEST:
         return None
     if channel != Channel.UNVERIFIED_SMS and device is not None:  # every data press
+        if lookup.open_live_read:
+            return lookup.open_live
         return _DEVICE_OPEN_LIVE.instance(device.pk, Lane.LIVE.value, *OPEN_STATE_VALUES)
     open_live = Incident.objects.filter(status__in=OPEN_STATE_VALUES, lane=Lane.LIVE, case=case)
     return open_live.order_by("-received_at").first()
@@ -355,12 +401,12 @@ def alarm_raise(
         device_revoked=device is not None and device.status == DeviceStatus.REVOKED,
         case_ended=case.status == CaseState.ENDED,
     )
-    match = _press_match(
+    lookup = _press_match(
         device=device, case=case, alarm_id=alarm_id, alarm_ref=ref, pressed_at=pressed_at
     )
-    if match is not None:
+    if lookup.match is not None:
         return _join(
-            match,
+            lookup.match,
             alarm_id=alarm_id,
             trigger=trigger,
             location=location,
@@ -369,7 +415,9 @@ def alarm_raise(
             actor=actor,
             now=now,
         )
-    joined = _open_incident(device=device, case=case, channel=channel, trigger=trigger)
+    joined = _open_incident(
+        device=device, case=case, channel=channel, trigger=trigger, lookup=lookup
+    )
     if joined is not None:
         return _repeat_press(
             joined,
@@ -412,19 +460,31 @@ def alarm_raise(
         device_revoked_at=now if flags.device_revoked else None,
         case_ended_at=now if flags.case_ended else None,
     )
-    insert_row(incident)
     first_fix = None
     if location is not None and location.is_fix:
         first_fix = fix_row(incident, location, channel, now)
-        insert_row(first_fix)
-    history_start(
-        INCIDENT_MACHINE,
+    # The zone's reference counter is locked from here to the commit: on PostgreSQL the
+    # incident, its first position and its first transitions are one statement.
+    insert_rows(
         incident,
-        transition=IncidentTransitionName.RAISE,
-        actor=actor,
-        at=now,
+        *([(first_fix, "incident")] if first_fix is not None else []),
+        (
+            history_first(
+                INCIDENT_MACHINE,
+                incident,
+                transition=IncidentTransitionName.RAISE,
+                actor=actor,
+                at=now,
+            ),
+            "subject",
+        ),
+        (
+            history_first(
+                CALL_MACHINE, incident, transition=CallTransitionName.RAISE, actor=actor, at=now
+            ),
+            "subject",
+        ),
     )
-    history_start(CALL_MACHINE, incident, transition=CallTransitionName.RAISE, actor=actor, at=now)
     delay_s = alarm_delay_s(incident)
     audit_record(
         actor=actor,

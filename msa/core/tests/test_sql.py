@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import FieldDoesNotExist
@@ -10,9 +12,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
-from msa.alarms.models import LocationFix
+from msa.alarms.models import Incident, IncidentTransition, LocationFix
 from msa.cases.models import ProtectionCase
-from msa.core.sql import JoinedRead, Statement, concrete, insert_row, inserting
+from msa.core.sql import JoinedRead, Statement, concrete, insert_row, insert_rows, inserting
 from msa.devices.models import Device
 from tests.support.factories import press
 
@@ -253,3 +255,79 @@ def test_a_joined_read_checks_its_tables_and_columns_when_built() -> None:
         JoinedRead({"d": Device}, "SELECT {x.all} FROM {d}", values=0)
     with pytest.raises(FieldDoesNotExist):
         JoinedRead({"d": Device}, "SELECT {d.no_such_field} FROM {d}", values=0)
+
+
+def _copy(incident: Incident, reference: str) -> Incident:
+    """A new incident with ``incident``'s values (another reference and alarm id)."""
+    values = {
+        f.attname: getattr(incident, f.attname)
+        for f in Incident._meta.concrete_fields
+        if f is not Incident._meta.pk
+    }
+    return Incident(**{**values, "reference": reference, "alarm_id": uuid.uuid4()})
+
+
+def _row(model: type[Any], pk: int, *skip: str) -> dict[str, object]:
+    stored = model.objects.get(pk=pk)
+    return {
+        f.attname: getattr(stored, f.attname)
+        for f in model._meta.concrete_fields
+        if f.attname not in {"id", *skip}
+    }
+
+
+def _family(incident: Incident) -> tuple[LocationFix, IncidentTransition]:
+    fix = _fix(0)
+    fix.incident = incident
+    return fix, IncidentTransition(
+        subject=incident,
+        transition="raise",
+        from_state="",
+        to_state="received",
+        actor_label="press-1",
+        at=AT,
+    )
+
+
+@pytest.mark.django_db
+def test_rows_inserted_with_their_parent_are_the_rows_save_would_have_stored(demo: None) -> None:
+    model = press(at=AT).incident
+    ours = _copy(model, "GNT-2026-90001")
+    fix, transition = _family(ours)
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows(ours, (fix, "incident"), (transition, "subject"))
+    # one round trip on PostgreSQL (a data-modifying WITH), one INSERT each elsewhere
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 3)
+    theirs = _copy(model, "GNT-2026-90002")
+    theirs.save()
+    their_fix, their_transition = _family(theirs)
+    their_fix.save()
+    their_transition.save()
+    for row in (ours, fix, transition):
+        assert row.pk is not None
+        assert row._state.adding is False
+    assert fix.incident_id == ours.pk
+    assert transition.subject_id == ours.pk
+    skip = ("reference", "alarm_id", "alarm_ref")
+    assert _row(Incident, ours.pk, *skip) == _row(Incident, theirs.pk, *skip)
+    assert _row(LocationFix, fix.pk, "incident_id") == _row(
+        LocationFix, their_fix.pk, "incident_id"
+    )
+    assert _row(IncidentTransition, transition.pk, "subject_id") == _row(
+        IncidentTransition, their_transition.pk, "subject_id"
+    )
+    with pytest.raises(ValueError, match="stored already"):
+        insert_rows(ours)
+
+
+@pytest.mark.django_db
+def test_a_row_that_fails_stores_none_of_its_family(demo: None) -> None:
+    model = press(at=AT).incident
+    before = (Incident.objects.count(), LocationFix.objects.count())
+    ours = _copy(model, "GNT-2026-90003")
+    fix, transition = _family(ours)
+    fix.fix_at = None  # type: ignore[assignment]  # NOT NULL: the database refuses it
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(ours, (transition, "subject"), (fix, "incident"))
+    assert (Incident.objects.count(), LocationFix.objects.count()) == before
+    assert not IncidentTransition.objects.filter(actor_label="press-1", at=AT).exists()
