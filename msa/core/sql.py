@@ -53,8 +53,7 @@ class Statement(Generic[M]):
         reads: Sequence[str] = (),
         others: Mapping[str, type[models.Model]] | None = None,
     ) -> None:
-        self.model = model
-        self._template = sql
+        self._bare(model, sql, [_field(model, name) if name else None for name in writes])
         self._others = dict(others or {})
         names = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
         for name in names:
@@ -65,8 +64,6 @@ class Statement(Generic[M]):
                 _field(self._others[table], column)  # a column it has
         own = {name for name in names if "." not in name} - _NAMES - set(self._others)
         self._fields = {name: _field(model, name) for name in own}
-        self._writes = tuple(_field(model, name) if name else None for name in writes)
-        self._plain = tuple(_plain_type(field) for field in self._writes)
         self._reads = tuple(_field(model, name) for name in reads)
         # A model instance takes the values of some of its fields in the model's order: the
         # columns read, put in that order where the statement reads them in another
@@ -74,6 +71,19 @@ class Statement(Generic[M]):
         order = sorted(range(len(self._reads)), key=lambda i: place.get(self._reads[i], -1))
         self._model_order = None if order == sorted(order) else order
         self._attnames = [self._reads[i].attname for i in order]
+
+    def _bare(
+        self, model: type[M], template: str, writes: Sequence[models.Field[Any, Any] | None]
+    ) -> None:
+        """The state every statement has: its model and template, the fields its values are
+        for (``None``: passed as they are), no columns read yet, its SQL built per backend."""
+        self.model = model
+        self._template = template
+        self._others = {}
+        self._fields = {}
+        self._writes = tuple(writes)
+        self._plain = tuple(_plain_type(field) for field in self._writes)
+        self._reads = ()
         self._sql_by_vendor: dict[str, str] = {}
         self._raw_by_vendor: dict[str, str] = {}
         self._converters_by_vendor: dict[str, list[tuple[Any, list[Any]]]] = {}
@@ -267,10 +277,7 @@ class JoinedRead(Statement[M]):
     def __init__(self, tables: Mapping[str, type[models.Model]], sql: str, *, values: int) -> None:
         self._tables = dict(tables)
         own = next(iter(self._tables.values()))
-        self.model = own  # type: ignore[assignment] # the first alias's model
-        self._template = sql
-        self._others = {}
-        self._fields = {}
+        self._bare(own, sql, [None] * values)  # type: ignore[arg-type] # the first alias's model
         for name in {name for _, name, _, _ in string.Formatter().parse(sql) if name}:
             alias, _, column = name.partition(".")
             if alias == "for_update":
@@ -279,12 +286,6 @@ class JoinedRead(Statement[M]):
                 raise TypeError(f"{name}: {alias} is not one of the statement's tables")
             if column and column != "all":
                 _field(self._tables[alias], column)  # a column it has
-        self._writes = (None,) * values
-        self._plain = (None,) * values
-        self._reads = ()
-        self._sql_by_vendor = {}
-        self._raw_by_vendor = {}
-        self._converters_by_vendor = {}
 
     def _sql(self, conn: BaseDatabaseWrapper) -> str:
         sql = self._sql_by_vendor.get(conn.vendor)
@@ -392,21 +393,15 @@ class _FamilyInsert(Statement[Any]):
     def __init__(
         self, parent: type[models.Model], children: Sequence[tuple[type[models.Model], str]]
     ) -> None:
-        self.model = parent
-        self._template = ""
-        self._others = {}
-        self._fields = {}
-        own = _stored_fields(parent)
-        self._links = [(child, _field(child, link)) for child, link in children]
-        writes: list[models.Field[Any, Any]] = list(own)
-        for child, link in self._links:
-            writes += [field for field in _stored_fields(child) if field is not link]
-        self._writes = tuple(writes)
-        self._plain = tuple(_plain_type(field) for field in writes)
-        self._reads = ()
-        self._sql_by_vendor = {}
-        self._raw_by_vendor = {}
-        self._converters_by_vendor = {}
+        # per table, in order: its model, the fields given values, the foreign key to the parent
+        self._tables: list[tuple[type[models.Model], list[models.Field[Any, Any]], Any]] = [
+            (parent, _stored_fields(parent), None)
+        ]
+        for child, name in children:
+            link = _field(child, name)
+            fields = [field for field in _stored_fields(child) if field is not link]
+            self._tables.append((child, fields, link))
+        self._bare(parent, "", [field for _, fields, _ in self._tables for field in fields])
 
     def _sql(self, conn: BaseDatabaseWrapper) -> str:
         sql = self._sql_by_vendor.get(conn.vendor)
@@ -414,41 +409,41 @@ class _FamilyInsert(Statement[Any]):
             if conn.vendor != "postgresql":
                 raise NotImplementedError("a data-modifying WITH is PostgreSQL's")
             quote = conn.ops.quote_name
-
-            def columns(fields: Sequence[models.Field[Any, Any]]) -> str:
-                return ", ".join(quote(field.column) for field in fields)
-
-            table = quote(self.model._meta.db_table)
             pk = quote(self.model._meta.pk.column)
-            own = _stored_fields(self.model)
-            first = f"INSERT INTO {table} ({columns(own)}) VALUES ({placeholders(len(own))})"  # noqa: S608 - quoted names, placeholders
-            parts = [f"p AS ({first} RETURNING {pk})"]
-            picks = [f"p.{pk}"]
-            for n, (child, link) in enumerate(self._links):
-                fields = [field for field in _stored_fields(child) if field is not link]
-                into = f"{quote(child._meta.db_table)} ({columns(fields)}, {quote(link.column)})"
-                values = ", ".join(["%s"] * len(fields) + [f"p.{pk}"])
-                child_pk = quote(child._meta.pk.column)
-                insert = f"INSERT INTO {into} SELECT {values} FROM p"  # noqa: S608 - quoted names, placeholders
-                parts.append(f"c{n} AS ({insert} RETURNING {child_pk})")
-                picks.append(f"(SELECT {child_pk} FROM c{n})")  # noqa: S608 - quoted names
+            parts, picks = [], []
+            for n, (model, fields, link) in enumerate(self._tables):
+                columns = [quote(field.column) for field in fields]
+                values = ["%s"] * len(fields)
+                if link is not None:  # a child: its foreign key takes the parent's new key
+                    columns.append(quote(link.column))
+                    values.append(f"p.{pk}")
+                into = f"{quote(model._meta.db_table)} ({', '.join(columns)})"
+                own_pk = quote(model._meta.pk.column)
+                if link is None:
+                    insert = f"INSERT INTO {into} VALUES ({', '.join(values)})"  # noqa: S608 - quoted names, placeholders
+                    parts.append(f"p AS ({insert} RETURNING {own_pk})")
+                    picks.append(f"p.{own_pk}")
+                else:
+                    insert = f"INSERT INTO {into} SELECT {', '.join(values)} FROM p"  # noqa: S608 - quoted names, placeholders
+                    parts.append(f"c{n} AS ({insert} RETURNING {own_pk})")
+                    picks.append(f"(SELECT {own_pk} FROM c{n})")  # noqa: S608 - quoted names
             sql = f"WITH {', '.join(parts)} SELECT {', '.join(picks)} FROM p"  # noqa: S608 - quoted names, placeholders
             self._sql_by_vendor[conn.vendor] = sql
         return sql
 
-    def run(self, parent: models.Model, children: Sequence[models.Model]) -> None:
-        values = [field.pre_save(parent, add=True) for field in _stored_fields(self.model)]
-        for child, (model, link) in zip(children, self._links, strict=True):
-            values += [
-                field.pre_save(child, add=True)
-                for field in _stored_fields(model)
-                if field is not link
-            ]
-        row, _ = self._run(values, lambda cursor: cursor.fetchone())
-        _saved(parent, row[0])
-        for child, (_model, link), pk in zip(children, self._links, row[1:], strict=True):
-            setattr(child, link.attname, parent.pk)
-            _saved(child, pk)
+    def run(self, rows: Sequence[models.Model]) -> None:
+        """Store ``rows``, the parent first, then the children in the statement's order."""
+        values = [
+            field.pre_save(row, add=True)
+            for row, (_, fields, _) in zip(rows, self._tables, strict=True)
+            for field in fields
+        ]
+        keys, _ = self._run(values, lambda cursor: cursor.fetchone())
+        parent = rows[0]
+        _saved(parent, keys[0])
+        for row, (_, _, link), key in zip(rows[1:], self._tables[1:], keys[1:], strict=True):
+            setattr(row, link.attname, parent.pk)
+            _saved(row, key)
 
 
 _FAMILY_INSERTS: dict[
@@ -467,7 +462,7 @@ def insert_rows(parent: models.Model, *children: tuple[models.Model, str]) -> No
     _refuse_stored(parent)
     for child, _link in children:
         _refuse_stored(child)
-    if conn.vendor != "postgresql" or parent.pk is not None:
+    if conn.vendor != "postgresql":
         insert_row(parent)
         for child, link in children:
             setattr(child, _field(type(child), link).attname, parent.pk)
@@ -477,7 +472,7 @@ def insert_rows(parent: models.Model, *children: tuple[models.Model, str]) -> No
     statement = _FAMILY_INSERTS.get(key)
     if statement is None:
         statement = _FAMILY_INSERTS[key] = _FamilyInsert(key[0], key[1])
-    statement.run(parent, [child for child, _link in children])
+    statement.run([parent, *(child for child, _link in children)])
 
 
 class _Table:

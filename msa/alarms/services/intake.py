@@ -196,12 +196,12 @@ def _same_press(
 
 @dataclass(frozen=True, slots=True)
 class _Lookup:
-    """What the press matched, and, where it was read in the same statement (a data press),
-    the device's newest open live incident (which a press that matches nothing joins)."""
+    """What the press matched, and the device's open live incidents where they were read in
+    the same statement (a data press; ``None``: not read), of which a press that matches
+    nothing joins the newest."""
 
     match: _Match | None
-    open_live: Incident | None = None
-    open_live_read: bool = False
+    open_live: list[Incident] | None = None
 
 
 def _press_match(
@@ -221,7 +221,18 @@ def _press_match(
         except OverflowError:  # the calendar's edge: _same_press matches it exactly only
             pass
         else:
-            return _same_data_press(
+            found = _SAME_DATA_PRESS.instances_and(
+                alarm_id,
+                case.pk,
+                alarm_ref,
+                earliest,
+                latest,
+                Lane.LIVE,
+                *OPEN_STATE_VALUES,
+                device.pk,
+            )
+            match = _same_data_press(
+                [incident for incident, (matched, _) in found if matched],
                 device=device,
                 case=case,
                 alarm_id=alarm_id,
@@ -229,6 +240,7 @@ def _press_match(
                 earliest=earliest,
                 latest=latest,
             )
+            return _Lookup(match, [incident for incident, (_, live) in found if live])
     return _Lookup(
         _same_press(
             device=device, case=case, alarm_id=alarm_id, alarm_ref=alarm_ref, pressed_at=pressed_at
@@ -243,20 +255,20 @@ _SAME_DATA_PRESS = Statement(
     Incident,
     # the device's incidents that are this press (``matched``) or open and live: a press that
     # matches nothing joins the newest of those (_open_incident), read in the same round trip
-    "SELECT {all}, matched FROM (SELECT {all}, ({alarm_id} = %s OR ({case} = %s "  # noqa: S608 - field names checked by Statement, placeholders
+    "SELECT {all}, matched, open_live FROM (SELECT {all}, ({alarm_id} = %s OR ({case} = %s "  # noqa: S608 - field names checked by Statement, placeholders
     "AND {alarm_ref} = %s AND {pressed_at} >= %s AND {pressed_at} <= %s "
-    "AND {alarm_id} IS NULL)) AS matched FROM {table} WHERE {device} = %s) AS mine "
-    "WHERE matched OR ({lane} = %s AND {status} IN "
-    f"({placeholders(len(OPEN_STATE_VALUES))}))",
+    "AND {alarm_id} IS NULL)) AS matched, ({lane} = %s AND {status} IN "
+    f"({placeholders(len(OPEN_STATE_VALUES))})) AS open_live FROM {{table}} "
+    "WHERE {device} = %s) AS mine WHERE matched OR open_live",
     writes=[
         "alarm_id",
         "case",
         "alarm_ref",
         "pressed_at",
         "pressed_at",
-        "device",
         "lane",
         *["status"] * len(OPEN_STATE_VALUES),
+        "device",
     ],
     reads=concrete(Incident),
 )
@@ -279,6 +291,7 @@ _DEVICE_OPEN_LIVE = Statement(
 
 
 def _same_data_press(
+    incidents: list[Incident],
     *,
     device: Device,
     case: ProtectionCase,
@@ -286,39 +299,25 @@ def _same_data_press(
     alarm_ref: str,
     earliest: datetime,
     latest: datetime,
-) -> _Lookup:
-    """:func:`_same_press` for a press with its full alarm id: the incidents, then the repeat
-    presses, that match it exactly or by its ref within the window; the same precedence as
-    there (an exact incident, an exact repeat, the newest incident by ref, then repeat). The
-    device's newest open live incident comes with the incidents."""
-    found = _SAME_DATA_PRESS.instances_and(
-        alarm_id, case.pk, alarm_ref, earliest, latest, device.pk, Lane.LIVE, *OPEN_STATE_VALUES
-    )
-    incidents = [incident for incident, (matched,) in found if matched]
-    open_live = [
-        incident
-        for incident, _ in found
-        if incident.lane == Lane.LIVE and incident.status in OPEN_STATE_VALUES
-    ]
-    newest_open = max(open_live, key=lambda i: (i.received_at, i.pk)) if open_live else None
-
-    def lookup(match: _Match | None) -> _Lookup:
-        return _Lookup(match, newest_open, open_live_read=True)
-
+) -> _Match | None:
+    """:func:`_same_press` for a press with its full alarm id, given ``incidents``, the
+    device's that match it exactly or by its ref within the window: then the repeat presses
+    that do; the same precedence as there (an exact incident, an exact repeat, the newest
+    incident by ref, then repeat)."""
     exact = [i for i in incidents if i.alarm_id == alarm_id]
     if exact:
-        return lookup(_Match(min(exact, key=lambda i: i.pk), exact=True))
+        return _Match(min(exact, key=lambda i: i.pk), exact=True)
     repeats = _SAME_DATA_REPEAT.instances(device.pk, alarm_id, alarm_ref, earliest, latest, case.pk)
     exact_repeats = [r for r in repeats if r.alarm_id == alarm_id]
     if exact_repeats:
         repeat = min(exact_repeats, key=lambda r: r.pk)
-        return lookup(_Match(repeat.incident, repeat, exact=True))
+        return _Match(repeat.incident, repeat, exact=True)
     if incidents:
-        return lookup(_Match(max(incidents, key=lambda i: (i.received_at, i.pk))))
+        return _Match(max(incidents, key=lambda i: (i.received_at, i.pk)))
     if repeats:
         repeat = max(repeats, key=lambda r: (r.received_at, r.pk))
-        return lookup(_Match(repeat.incident, repeat))
-    return lookup(None)
+        return _Match(repeat.incident, repeat)
+    return None
 
 
 def _open_incident(
@@ -336,8 +335,8 @@ def _open_incident(
     if trigger == Trigger.TEST:
         return None
     if channel != Channel.UNVERIFIED_SMS and device is not None:  # every data press
-        if lookup.open_live_read:
-            return lookup.open_live
+        if lookup.open_live is not None:  # read with the match: the newest, as below
+            return max(lookup.open_live, key=lambda i: (i.received_at, i.pk), default=None)
         return _DEVICE_OPEN_LIVE.instance(device.pk, Lane.LIVE.value, *OPEN_STATE_VALUES)
     open_live = Incident.objects.filter(status__in=OPEN_STATE_VALUES, lane=Lane.LIVE, case=case)
     return open_live.order_by("-received_at").first()

@@ -195,6 +195,16 @@ def test_a_counted_statement_goes_through_django_s_cursor(demo: None) -> None:
     assert "WHERE" in queries[0]["sql"]
 
 
+def _row(model: type[Any], pk: int, *skip: str) -> dict[str, object]:
+    """The stored row of ``model`` #``pk``, field by field, but its id and ``skip``."""
+    stored = model.objects.get(pk=pk)
+    return {
+        f.attname: getattr(stored, f.attname)
+        for f in model._meta.concrete_fields
+        if f.attname not in {"id", *skip}
+    }
+
+
 @pytest.mark.django_db
 def test_a_row_inserted_is_the_row_save_would_have_stored(demo: None) -> None:
     incident = press(at=AT).incident
@@ -204,17 +214,7 @@ def test_a_row_inserted_is_the_row_save_would_have_stored(demo: None) -> None:
     theirs.save()
     assert ours.pk is not None
     assert ours._state.adding is False
-    stored = {
-        f.attname: getattr(LocationFix.objects.get(pk=ours.pk), f.attname)
-        for f in LocationFix._meta.concrete_fields
-    }
-    saved = {
-        f.attname: getattr(LocationFix.objects.get(pk=theirs.pk), f.attname)
-        for f in LocationFix._meta.concrete_fields
-    }
-    assert {k: v for k, v in stored.items() if k not in {"id", "fix_at"}} == {
-        k: v for k, v in saved.items() if k not in {"id", "fix_at"}
-    }
+    assert _row(LocationFix, ours.pk, "fix_at") == _row(LocationFix, theirs.pk, "fix_at")
     with pytest.raises(ValueError, match="stored already"):
         insert_row(ours)  # a stored row is never inserted again
 
@@ -265,15 +265,6 @@ def _copy(incident: Incident, reference: str) -> Incident:
         if f is not Incident._meta.pk
     }
     return Incident(**{**values, "reference": reference, "alarm_id": uuid.uuid4()})
-
-
-def _row(model: type[Any], pk: int, *skip: str) -> dict[str, object]:
-    stored = model.objects.get(pk=pk)
-    return {
-        f.attname: getattr(stored, f.attname)
-        for f in model._meta.concrete_fields
-        if f.attname not in {"id", *skip}
-    }
 
 
 def _family(incident: Incident) -> tuple[LocationFix, IncidentTransition]:
