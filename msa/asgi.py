@@ -105,6 +105,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
+                machine_handler.release_loop_connection()
                 # the machine threads' kept connections go back (PostgreSQL: to the pool, with
                 # the defaults), not cut when the process ends
                 await asyncio.wait_for(asyncio.to_thread(machine_handler.release_connections), 10)

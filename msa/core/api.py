@@ -19,7 +19,8 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -277,6 +278,30 @@ def _deadline_set(ms: int | None) -> None:
 _machine_thread = threading.local()
 
 
+class LockTaken(Exception):  # noqa: N818 - a signal to the caller, not a failure to report
+    """A machine request met a database error while told not to wait for a lock
+    (:func:`machine_no_wait`): it is not answered (no 503, nothing logged as a failure), and
+    its transaction was rolled back; the caller runs it again where it may wait."""
+
+
+@contextmanager
+def machine_no_wait() -> Iterator[None]:
+    """For the block, this thread answers machine requests without waiting for a database lock:
+    their deadline is 0 (SQLite's busy timeout) and a database error ends them with
+    :class:`LockTaken` instead of 503 (``msa.ingest.machine_asgi``'s attempt on the event
+    loop, which must never wait for another writer)."""
+    was = (getattr(_machine_thread, "on", False), getattr(_machine_thread, "no_wait", False))
+    _machine_thread.on = _machine_thread.no_wait = True
+    try:
+        yield
+    finally:
+        _machine_thread.on, _machine_thread.no_wait = was
+
+
+def _no_wait() -> bool:
+    return bool(getattr(_machine_thread, "no_wait", False))
+
+
 def machine_thread_dedicate() -> None:
     """Say that this thread serves machine requests only (``msa.ingest.machine_asgi``'s pool):
     its connection, kept between requests, then keeps the machine deadline instead of setting
@@ -323,7 +348,7 @@ def with_database_deadline(
         keep = getattr(_machine_thread, "on", False)
         try:
             if keep:
-                _deadline_kept(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
+                _deadline_kept(0 if _no_wait() else int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
             else:
                 _deadline_set(int(settings.MSA_MACHINE_DB_TIMEOUT_MS))
         except DatabaseError:
@@ -407,6 +432,8 @@ class MachineApi(NinjaAPI):
         return error_response(ApiError(400, exc.code, exc.message, fields=exc.fields))
 
     def _database_down(self, request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+        if _no_wait():
+            raise LockTaken from exc
         self.log.error(
             "%s_db_error path=%s error=%s", self.log_event, request.path, type(exc).__name__
         )
@@ -439,5 +466,7 @@ class MachineApi(NinjaAPI):
         return urls
 
     def _no_database(self, request: HttpRequest) -> HttpResponse:
+        if _no_wait():
+            raise LockTaken
         self.log.error("%s_db_error path=%s error=deadline", self.log_event, request.path)
         return error_response(ApiError(503, "unavailable", self.unavailable_message))

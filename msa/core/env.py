@@ -165,6 +165,13 @@ SETTINGS: tuple[Setting, ...] = (
         "1500",
         "Device API and SMS webhook: longest wait for a locked database before 503 (ms).",
     ),
+    Setting(
+        "MSA_MACHINE_ON_LOOP",
+        "1",
+        "SQLite: answer device API requests on the server's event loop when the database is "
+        "free (a request that finds another writer is handed to a machine thread, which waits); "
+        "0 sends every one to the thread.",
+    ),
     Setting("MSA_SMS_NUMBER", "+32470099112", "The centre's SMS number for fallback SMS (E.164)."),
     Setting(
         "MSA_PUBLIC_URL",

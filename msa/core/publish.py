@@ -38,15 +38,13 @@ from django.db import transaction
 log = logging.getLogger("msa.publish")
 
 _loop: asyncio.AbstractEventLoop | None = None
-_loop_thread = 0
 NODE = uuid.uuid4().hex  # this process, in every push it sends through the layer
 
 
 def loop_bind(loop: asyncio.AbstractEventLoop) -> None:
-    """Send the live events of commits made in other threads on ``loop`` (the server's)."""
-    global _loop, _loop_thread
-    if _loop is not loop:
-        _loop, _loop_thread = loop, threading.get_ident()
+    """Send the live events of commits on ``loop`` (the server's) through the layer."""
+    global _loop
+    _loop = loop
 
 
 Deliver = Callable[[str], None]
@@ -139,9 +137,11 @@ def _send(group: str, message: dict[str, Any]) -> None:
     if layer is None or layer_is_local(layer):
         return
     loop = _loop
-    if loop is not None and loop.is_running() and threading.get_ident() != _loop_thread:
+    if loop is not None and loop.is_running():
         # Scheduled in commit order on the loop; the console orders by sequence number and
-        # fills any gap from the log, so nothing waits here for the layer.
+        # fills any gap from the log, so nothing waits here for the layer. (A commit on the
+        # loop's own thread, msa.ingest.machine_asgi's on SQLite, is scheduled the same way:
+        # the loop runs it once the request is answered.)
         asyncio.run_coroutine_threadsafe(_send_async(layer, group, message), loop)
         return
     try:

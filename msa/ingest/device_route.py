@@ -40,7 +40,7 @@ from ninja.operation import Operation
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from msa.core.api import MachineApi, with_database_deadline
+from msa.core.api import LockTaken, MachineApi, with_database_deadline
 
 # What a middleware of the direct path may have: the chain calls nothing else of these.
 _CHAIN_ONLY = ("process_view", "process_exception", "process_template_response")
@@ -148,6 +148,8 @@ class DirectRoutes:
                 return None
         try:
             response = route.run(request, route, path)
+        except LockTaken:
+            raise  # not answered here: the caller runs the request again (machine_asgi)
         except Exception as exc:  # noqa: BLE001 - what the chain's wrapper does: Django's 500
             response = response_for_exception(request, exc)
         for middleware in reversed(self._middleware):

@@ -24,25 +24,30 @@ events that the request's commit publishes are handed to the event loop without 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import io
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.db import connections, reset_queries
+from django.db import DatabaseError, connections, reset_queries
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http.response import HttpResponseBase
 from django.test.utils import override_settings
 from django.urls import get_resolver, set_script_prefix
 
 from msa.core.api import (
+    LockTaken,
     MachineApi,
     machine_deadline_clear,
     machine_deadline_forget,
+    machine_no_wait,
     machine_thread_dedicate,
 )
 from msa.core.publish import loop_bind
@@ -107,6 +112,36 @@ def _release(response: HttpResponseBase) -> None:
     response.closed = True
 
 
+CHECKPOINT_EVERY = 100  # requests answered on the loop between two checkpoints
+
+
+class _LoopSeat(threading.local):
+    """The context in which an event loop's thread answers requests (its kept connection)."""
+
+    context: contextvars.Context | None = None
+
+
+def _loop_connection() -> None:
+    """The loop's connection waits for no lock and leaves checkpoints to the pool thread (set
+    once per connection, before its first statement that could wait)."""
+    conn = connections["default"]
+    if conn.connection is None or getattr(conn, "_msa_on_loop", None) is not conn.connection:
+        with conn.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout = 0")
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
+        conn._msa_on_loop = conn.connection  # type: ignore[attr-defined]
+
+
+def _checkpoint() -> None:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except DatabaseError:  # the next one tries again; the other connections checkpoint too
+        log.warning("machine_checkpoint_failed", exc_info=True)
+    finally:
+        _tidy_connections()
+
+
 class OneHopMachineHandler(ASGIHandler):
     """Django's ASGI handler with ``middleware`` (the machine endpoints' lean chain), the chain
     and view run synchronously in one hop to a pool thread."""
@@ -120,6 +155,10 @@ class OneHopMachineHandler(ASGIHandler):
         super().__init__()
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._seat = _LoopSeat()
+        self._checkpoint: Future[None] | None = None
+        self.loop_answered = 0  # requests answered on the event loop (SQLite) ...
+        self.loop_declined = 0  # ... and those that met a lock there and went to the pool
 
     def load_middleware(self, is_async: bool = False) -> None:
         # The chain is built once, synchronous: it runs whole in the pool thread.
@@ -172,20 +211,123 @@ class OneHopMachineHandler(ASGIHandler):
         tasks = [self._executor().submit(run) for _ in range(threads)]
         return [task.result(timeout=30) for task in tasks]
 
+    async def read_body(self, receive: Any) -> io.BytesIO:
+        """The body, in memory: ``msa.core.bodylimit`` in front of this handler (``msa.asgi``)
+        has refused one over the protocol's 64 KiB and hands the rest on as one message (Django
+        spools it into a temporary file, which a request closes once it has read it)."""
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RequestAborted
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return io.BytesIO(b"".join(chunks))
+
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
-            body_file = await self.read_body(receive)
+            body = (await self.read_body(receive)).getvalue()
         except RequestAborted:
             return
         loop = asyncio.get_running_loop()
         loop_bind(loop)
-        try:
-            # Run in the pool thread's own context (not a copy of the loop's): Django keeps the
-            # connections in context-local storage, so that is what keeps them per thread.
-            response = await loop.run_in_executor(self._executor(), self._respond, scope, body_file)
-        finally:
-            body_file.close()
+        response = self._on_loop(scope, io.BytesIO(body)) if self._loop_first() else None
+        if response is None:
+            # Run in the pool thread's own context (not a copy of the loop's): Django keeps
+            # the connections in context-local storage, so that keeps them per thread.
+            response = await loop.run_in_executor(
+                self._executor(), self._respond, scope, io.BytesIO(body)
+            )
         await self.send_response(response, send)
+
+    # --- SQLite: the device API answered on the event loop ----------------------------------
+    #
+    # A device request costs one process about 0.8 ms of CPU, but the hop to a pool thread and
+    # back (the GIL handed between the loop and the thread at every statement, the futures, the
+    # wake-ups: about ten context switches) cost another 0.3-0.5 ms, serialised by the GIL
+    # (docs/performance.md, step 23). On SQLite a request that does not wait for a lock takes
+    # well under a millisecond, so it is answered on the loop, in a context of the loop's own
+    # (its own kept connection), with a busy timeout of 0: a request that finds the write lock
+    # taken (a staff page, the worker, a checkpoint) or meets any other database error stops
+    # there, rolled back by its transaction, and runs again from the start in the pool thread,
+    # which waits for the lock as before (the phone retrying the same signed request is as
+    # safe: alarm ids, fix times and heartbeat signatures make it idempotent). The loop itself
+    # never waits for another writer, nor for a checkpoint's fsync: its connection does not
+    # checkpoint; the pool thread does, every CHECKPOINT_EVERY requests answered on the loop.
+
+    def _loop_first(self) -> bool:
+        return (
+            self.direct is not None
+            and settings.MSA_MACHINE_ON_LOOP
+            and connections["default"].vendor == "sqlite"
+        )
+
+    def _on_loop(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase | None:
+        """The direct route's answer, computed here on the event loop; ``None`` when the request
+        is for the pool thread (not a direct route, a lock taken, a database error)."""
+        context = self._seat.context
+        if context is None:
+            context = self._seat.context = contextvars.Context()
+        running = asyncio.events._get_running_loop()
+        # Django refuses database work while the thread runs an event loop (it would block
+        # the loop): here that is what is wanted, bounded by the busy timeout of 0.
+        asyncio.events._set_running_loop(None)
+        try:
+            response = context.run(self._attempt, scope, body_file)
+        finally:
+            asyncio.events._set_running_loop(running)
+        if response is None:
+            self.loop_declined += 1
+            return None
+        self.loop_answered += 1
+        if self.loop_answered % CHECKPOINT_EVERY == 0:
+            self._checkpoint_soon()
+        return response
+
+    def _attempt(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase | None:
+        with machine_no_wait():
+            set_script_prefix(get_script_prefix(scope))
+            reset_queries()
+            try:
+                return self._answer_here(scope, body_file)
+            except (LockTaken, DatabaseError):  # a lock taken, a connection that did not open
+                return None
+            finally:
+                _tidy_connections()
+
+    def _answer_here(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase | None:
+        assert self.direct is not None
+        _loop_connection()
+        request, _error = self.create_request(scope, body_file)
+        if request is None:
+            return None  # the pool thread answers it as Django does
+        response = self.direct.answer(request)
+        if response is None:
+            return None
+        if not response.streaming:
+            _ = response.content  # type: ignore[attr-defined]
+        _release(response)
+        return response
+
+    def _checkpoint_soon(self) -> None:
+        """Move the write-ahead log into the database file in the pool thread (the loop's own
+        connection never checkpoints: a checkpoint syncs the file to disk)."""
+        if self._checkpoint is None or self._checkpoint.done():
+            self._checkpoint = self._executor().submit(_checkpoint)
+
+    def release_loop_connection(self) -> None:
+        """On the event loop's thread: let go of the connection its requests kept."""
+        context = self._seat.context
+        if context is None:
+            return
+
+        def let_go() -> None:
+            conn = connections["default"]
+            if conn.connection is not None and not conn.in_atomic_block:
+                _let_go(conn)
+
+        with suppress(DatabaseError):  # a database already gone: the process ends anyway
+            context.run(let_go)
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         set_script_prefix(get_script_prefix(scope))

@@ -40,8 +40,9 @@ def _lifespan(events: list[str]) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_start_freezes_what_it_made_and_the_stop_hands_the_connections_back(
-    demo: None, clock: Clock
+    demo: None, clock: Clock, settings: Any
 ) -> None:
+    settings.MSA_MACHINE_ON_LOOP = False  # through a machine thread on SQLite too
     clock.freeze(NOW)
     assert asyncio.run(machine_post(PATH, body_bytes(BEAT), now=NOW)) == 200
     assert any(machine_handler.each_thread(lambda: connection.connection is not None))
