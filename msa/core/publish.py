@@ -43,7 +43,7 @@ NODE = uuid.uuid4().hex  # this process, in every push it sends through the laye
 
 def loop_bind(loop: asyncio.AbstractEventLoop) -> None:
     """Send the live events of commits on ``loop`` (the server's) through the layer."""
-    global _loop
+    global _loop  # noqa: PLW0603 - the one server loop of this process
     _loop = loop
 
 
