@@ -27,7 +27,9 @@ import logging
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
@@ -48,14 +50,28 @@ def loop_bind(loop: asyncio.AbstractEventLoop) -> None:
 
 
 Deliver = Callable[[str], None]
+DeliverNow = Callable[[str], Awaitable[None]]
 
-# group -> subscription token -> the subscriber's event loop, its context, what it is handed the
-# payload by
-_subscribers: dict[
-    str, dict[int, tuple[asyncio.AbstractEventLoop, contextvars.Context, Deliver]]
-] = {}
+
+@dataclass(frozen=True)
+class _Member:
+    loop: asyncio.AbstractEventLoop
+    context: contextvars.Context
+    deliver: Deliver
+    now: DeliverNow | None
+
+
+# group -> subscription token -> the subscriber
+_subscribers: dict[str, dict[int, _Member]] = {}
 _subscribers_lock = threading.Lock()
 _tokens = count(1)
+
+# A commit on an event loop's own thread (msa.ingest.machine_asgi answers device requests there
+# on SQLite) keeps its pushes for that loop's sockets here, for the request's task to send
+# once it is answered (:func:`pushes_held`): scheduled on the loop, they would wait behind every
+# request the loop already had ready, and once more behind the next ones.
+_held = threading.local()
+Held = list[tuple[_Member, str]]
 
 
 def layer_is_local(layer: BaseChannelLayer | None) -> bool:
@@ -64,16 +80,20 @@ def layer_is_local(layer: BaseChannelLayer | None) -> bool:
     return isinstance(layer, InMemoryChannelLayer)
 
 
-def local_subscribe(group: str, deliver: Deliver) -> Callable[[], None]:
+def local_subscribe(
+    group: str, deliver: Deliver, *, now: DeliverNow | None = None
+) -> Callable[[], None]:
     """From a running event loop: hand every payload published to ``group`` after this call
-    to ``deliver``, called on this loop, in commit order. The answer unsubscribes (idempotent)."""
+    to ``deliver``, called on this loop, in commit order; a commit made on this loop's own
+    thread awaits ``now`` instead, if given, from the committing request's task
+    (:func:`pushes_send`). The answer unsubscribes (idempotent)."""
     loop = asyncio.get_running_loop()
     token = next(_tokens)
     # ``deliver`` runs in the subscriber's context, not the publishing thread's (asgiref marks
     # a thread of sync_to_async in its context: a task started from there could not use it)
     context = contextvars.copy_context()
     with _subscribers_lock:
-        _subscribers.setdefault(group, {})[token] = (loop, context, deliver)
+        _subscribers.setdefault(group, {})[token] = _Member(loop, context, deliver, now)
 
     def unsubscribe() -> None:
         with _subscribers_lock:
@@ -92,19 +112,48 @@ def _deliver_local(
     """Hand ``payload`` to ``group``'s subscribers in this process (``only``: of that loop)."""
     with _subscribers_lock:
         members = list(_subscribers.get(group, {}).items())
-    for token, (loop, context, deliver) in members:
+    holding = getattr(_held, "loop", None)
+    for token, member in members:
+        loop = member.loop
         if only is not None and loop is not only:
             continue
         try:
             if _running_loop() is loop:
-                context.copy().run(deliver, payload)
+                member.context.copy().run(member.deliver, payload)
+            elif loop is holding:
+                _held.pushes.append((member, payload))
             else:
-                loop.call_soon_threadsafe(deliver, payload, context=context.copy())
+                loop.call_soon_threadsafe(member.deliver, payload, context=member.context.copy())
         except RuntimeError:  # the subscriber's loop is closed: it will not unsubscribe itself
             with _subscribers_lock:
                 _subscribers.get(group, {}).pop(token, None)
         except Exception:  # one subscriber's failure is not the others'
             log.exception("publish_failed group=%s", group)
+
+
+@contextmanager
+def pushes_held(loop: asyncio.AbstractEventLoop, held: Held) -> Iterator[None]:
+    """For the block, run on ``loop``'s own thread while the loop waits for it: the pushes of
+    its commits for ``loop``'s sockets go into ``held``, for :func:`pushes_send`."""
+    _held.loop, _held.pushes = loop, held
+    try:
+        yield
+    finally:
+        _held.loop = _held.pushes = None
+
+
+async def pushes_send(held: Held) -> None:
+    """From the loop, after :func:`pushes_held`'s block: each push kept, in commit order, to its
+    socket, awaited here if the socket takes it now (else handed to it as any other)."""
+    for member, payload in held:
+        try:
+            if member.now is not None:
+                await member.now(payload)
+            else:
+                member.context.copy().run(member.deliver, payload)
+        except Exception:  # one subscriber's failure is not the others'
+            log.exception("publish_failed")
+    held.clear()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -212,7 +261,7 @@ async def relay_release(group: str) -> None:
     """After a socket unsubscribed: stop following ``group`` if no socket of this loop does."""
     loop = asyncio.get_running_loop()
     with _subscribers_lock:
-        followed = any(member[0] is loop for member in _subscribers.get(group, {}).values())
+        followed = any(member.loop is loop for member in _subscribers.get(group, {}).values())
     relays = _relays.get(loop, {})
     if followed or group not in relays:
         return

@@ -50,7 +50,7 @@ from msa.core.api import (
     machine_no_wait,
     machine_thread_dedicate,
 )
-from msa.core.publish import loop_bind
+from msa.core.publish import Held, loop_bind, pushes_held, pushes_send
 from msa.ingest.device_route import DirectRoutes
 
 log = logging.getLogger("msa.ingest.machine")
@@ -231,13 +231,22 @@ class OneHopMachineHandler(ASGIHandler):
             return
         loop = asyncio.get_running_loop()
         loop_bind(loop)
-        response = self._on_loop(scope, io.BytesIO(body)) if self._loop_first() else None
-        if response is None:
-            # Run in the pool thread's own context (not a copy of the loop's): Django keeps
-            # the connections in context-local storage, so that keeps them per thread.
-            response = await loop.run_in_executor(
-                self._executor(), self._respond, scope, io.BytesIO(body)
-            )
+        if self._loop_first():
+            held: Held = []
+            try:
+                with pushes_held(loop, held):
+                    response = self._on_loop(scope, io.BytesIO(body))
+                if response is not None:
+                    await self.send_response(response, send)
+                    return
+            finally:
+                # what it committed reaches the consoles now, answered here or not
+                await pushes_send(held)
+        # Run in the pool thread's own context (not a copy of the loop's): Django keeps the
+        # connections in context-local storage, so that keeps them per thread.
+        response = await loop.run_in_executor(
+            self._executor(), self._respond, scope, io.BytesIO(body)
+        )
         await self.send_response(response, send)
 
     # --- SQLite: the device API answered on the event loop ----------------------------------
@@ -254,6 +263,8 @@ class OneHopMachineHandler(ASGIHandler):
     # safe: alarm ids, fix times and heartbeat signatures make it idempotent). The loop itself
     # never waits for another writer, nor for a checkpoint's fsync: its connection does not
     # checkpoint; the pool thread does, every CHECKPOINT_EVERY requests answered on the loop.
+    # The pushes of its commit go to this loop's consoles from the request's task once it is
+    # answered (msa.core.publish.pushes_held), not behind the requests the loop has ready.
 
     def _loop_first(self) -> bool:
         return (

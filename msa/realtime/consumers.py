@@ -176,7 +176,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         until a beat joins again."""
         if self.unsubscribe is None:
             self.inbox = deque()
-            self.unsubscribe = local_subscribe(self.group, self._offer)
+            self.unsubscribe = local_subscribe(self.group, self._offer, now=self._push_now)
         try:
             await relay_join(self.group)
         except Exception as exc:  # noqa: BLE001 - any layer failure; the log is the backstop
@@ -218,6 +218,23 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.inbox.append(payload)
         if self.draining is None or self.draining.done():
             self.draining = asyncio.create_task(self._drain())
+
+    async def _push_now(self, payload: str) -> None:
+        """A push of a commit on this loop's own thread, sent from the committing request's
+        task before the loop takes its next request; behind older pushes still queued for this
+        socket, it joins them (commit order)."""
+        if self.inbox or (self.draining is not None and not self.draining.done()):
+            self._offer(payload)
+            return
+        try:
+            await self.event_push({"type": "event.push", "payload": payload})
+        except Exception as exc:  # as in _drain: the next push or heartbeat fills the gap
+            log.warning(
+                "console_push_failed centre=%s error=%s",
+                self.centre_id,
+                type(exc).__name__,
+                exc_info=True,
+            )
 
     async def _drain(self) -> None:
         try:

@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from channels.db import database_sync_to_async
+
 from msa.asgi import machine_handler
 from msa.core.clock import Clock
 from msa.ingest import machine_asgi
-from tests.support.device import body_bytes, heartbeat_payload, machine_post
+from msa.realtime.models import EventStream
+from msa.realtime.tests.test_console_feed import connect, receive_events
+from tests.support.device import alarm_payload, body_bytes, heartbeat_payload, machine_post
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.django_db(transaction=True)]
 
@@ -80,3 +84,30 @@ def test_the_loop_connection_waits_for_nothing_and_the_thread_checkpoints(
     context = machine_handler._seat.context  # this thread ran the loop: its seat
     assert context is not None
     assert context.run(pragmas) == (0, 0)
+
+
+async def test_a_press_answered_on_the_loop_reaches_a_console_of_that_loop(
+    demo: None, clock: Clock
+) -> None:
+    """The push of a commit made on the loop's own thread is kept for the request's task to
+    send (msa.core.publish.pushes_held): the console of this loop gets it, once, in order."""
+    clock.freeze(NOW)
+    head = await database_sync_to_async(
+        lambda: max(EventStream.objects.values_list("last_seq", flat=True), default=0)
+    )()
+    console = await connect("operator", since=head)
+    connected, _ = await console.connect()
+    assert connected
+    assert (await console.receive_json_from(timeout=5))["type"] == "hello"
+    answered = machine_handler.loop_answered
+    alarm_id = "5b0e8f36-5d1e-4d2b-9a43-0e2f8a3b7c11"
+    body = body_bytes(alarm_payload(alarm_id, "2026-03-14T08:15:00Z"))
+    assert await machine_post("/api/device/v1/alarms", body, now=NOW) == 201
+    assert machine_handler.loop_answered == answered + 1
+    (event,) = await receive_events(console, 1)
+    assert event["type"] == "alarm.raised"
+    assert event["seq"] > head
+    # the same press again: known already, nothing new for the console
+    assert await machine_post("/api/device/v1/alarms", body, now=NOW) == 200
+    assert await console.receive_nothing(timeout=0.2)
+    await console.disconnect()
