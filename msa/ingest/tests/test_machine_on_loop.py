@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connections
-
 from channels.db import database_sync_to_async
+from django.db import connections
 
 from msa.asgi import machine_handler
 from msa.core.clock import Clock
