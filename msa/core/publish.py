@@ -60,6 +60,10 @@ class _Member:
     deliver: Deliver
     now: DeliverNow | None
 
+    def hand(self, payload: str) -> None:
+        """``payload`` to the subscriber, from its own loop, in its own context."""
+        self.context.copy().run(self.deliver, payload)
+
 
 # group -> subscription token -> the subscriber
 _subscribers: dict[str, dict[int, _Member]] = {}
@@ -119,7 +123,7 @@ def _deliver_local(
             continue
         try:
             if _running_loop() is loop:
-                member.context.copy().run(member.deliver, payload)
+                member.hand(payload)
             elif loop is holding:
                 _held.pushes.append((member, payload))
             else:
@@ -150,7 +154,7 @@ async def pushes_send(held: Held) -> None:
             if member.now is not None:
                 await member.now(payload)
             else:
-                member.context.copy().run(member.deliver, payload)
+                member.hand(payload)
         except Exception:  # one subscriber's failure is not the others'
             log.exception("publish_failed")
     held.clear()

@@ -1,4 +1,4 @@
-"""The machine endpoints' ASGI handler: one thread hop per request, connections kept.
+"""The machine endpoints' ASGI handler: one thread hop per request at most, connections kept.
 
 Django's ASGI handler runs each request in a thread-sensitive context of its own: a fresh
 thread, hence a fresh database connection (opened and closed per request: about 12 % of
@@ -18,7 +18,9 @@ connection that broke or was left in a transaction, and on PostgreSQL one a data
 through, is let go (:func:`_tidy_connections`): a PostgreSQL one back to the pool with the
 defaults put back, or closed, so that no staff request inherits the machine deadline. Live
 events that the request's commit publishes are handed to the event loop without waiting
-(:func:`msa.core.publish.loop_bind`).
+(:func:`msa.core.publish.loop_bind`). On SQLite the device API's requests are answered on the
+event loop itself, without the hop, unless they meet another writer's lock (see
+``OneHopMachineHandler._loop_first``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import DatabaseError, connections, reset_queries
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -121,15 +122,21 @@ class _LoopSeat(threading.local):
     context: contextvars.Context | None = None
 
 
-def _loop_connection() -> None:
-    """The loop's connection waits for no lock and leaves checkpoints to the pool thread (set
-    once per connection, before its first statement that could wait)."""
+def _checkpoints_off() -> None:
+    """The loop's connection leaves checkpoints to the pool thread (set once per connection;
+    its busy timeout of 0 is the machine deadline's, ``msa.core.api.machine_no_wait``)."""
     conn = connections["default"]
     if conn.connection is None or getattr(conn, "_msa_on_loop", None) is not conn.connection:
         with conn.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout = 0")
-            cursor.execute("PRAGMA wal_autocheckpoint = 0")
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")  # takes no lock
         conn._msa_on_loop = conn.connection  # type: ignore[attr-defined]
+
+
+def _let_go_kept() -> None:
+    """Let go of this thread's (this context's) kept connections, but one in a transaction."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block:
+            _let_go(conn)
 
 
 def _checkpoint() -> None:
@@ -189,13 +196,7 @@ class OneHopMachineHandler(ASGIHandler):
         end of a test run, or to hand the connections back without stopping the server)."""
         if self._pool is None:
             return
-
-        def let_go() -> None:
-            for conn in connections.all(initialized_only=True):
-                if conn.connection is not None and not conn.in_atomic_block:
-                    _let_go(conn)
-
-        self.each_thread(let_go)
+        self.each_thread(_let_go_kept)
 
     def each_thread(self, fn: Callable[[], T]) -> list[T]:
         """``fn``'s answer in each of the pool's threads (what each thread holds), once each."""
@@ -211,23 +212,24 @@ class OneHopMachineHandler(ASGIHandler):
         tasks = [self._executor().submit(run) for _ in range(threads)]
         return [task.result(timeout=30) for task in tasks]
 
-    async def read_body(self, receive: Any) -> io.BytesIO:
-        """The body, in memory: ``msa.core.bodylimit`` in front of this handler (``msa.asgi``)
-        has refused one over the protocol's 64 KiB and hands the rest on as one message (Django
-        spools it into a temporary file, which a request closes once it has read it)."""
+    @staticmethod
+    async def _body(receive: Any) -> bytes | None:
+        """The body, in memory (``None``: the client went away). ``msa.core.bodylimit`` in front
+        of this handler (``msa.asgi``) has refused one over the protocol's 64 KiB and hands the
+        rest on as one message; each run of the request reads a file of its own (Django's
+        spooled file is closed by the request that reads it, and a rerun reads it again)."""
         chunks: list[bytes] = []
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise RequestAborted
+                return None
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                return io.BytesIO(b"".join(chunks))
+                return b"".join(chunks)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        try:
-            body = (await self.read_body(receive)).getvalue()
-        except RequestAborted:
+        body = await self._body(receive)
+        if body is None:
             return
         loop = asyncio.get_running_loop()
         loop_bind(loop)
@@ -308,7 +310,7 @@ class OneHopMachineHandler(ASGIHandler):
 
     def _answer_here(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase | None:
         assert self.direct is not None
-        _loop_connection()
+        _checkpoints_off()
         request, _error = self.create_request(scope, body_file)
         if request is None:
             return None  # the pool thread answers it as Django does
@@ -331,14 +333,8 @@ class OneHopMachineHandler(ASGIHandler):
         context = self._seat.context
         if context is None:
             return
-
-        def let_go() -> None:
-            conn = connections["default"]
-            if conn.connection is not None and not conn.in_atomic_block:
-                _let_go(conn)
-
         with suppress(DatabaseError):  # a database already gone: the process ends anyway
-            context.run(let_go)
+            context.run(_let_go_kept)
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         set_script_prefix(get_script_prefix(scope))

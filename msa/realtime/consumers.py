@@ -228,26 +228,25 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         try:
             await self.event_push({"type": "event.push", "payload": payload})
-        except Exception as exc:  # as in _drain: the next push or heartbeat fills the gap
-            log.warning(
-                "console_push_failed centre=%s error=%s",
-                self.centre_id,
-                type(exc).__name__,
-                exc_info=True,
-            )
+        except Exception as exc:  # noqa: BLE001 - as in _drain
+            self._push_failed(exc)
 
     async def _drain(self) -> None:
         try:
             while self.inbox:
                 await self.event_push({"type": "event.push", "payload": self.inbox.popleft()})
-        except Exception as exc:  # the socket went away mid-send (its disconnect follows), or
-            # the log's replay failed: the next push or heartbeat tries again
-            log.warning(
-                "console_push_failed centre=%s error=%s",
-                self.centre_id,
-                type(exc).__name__,
-                exc_info=True,
-            )
+        except Exception as exc:  # noqa: BLE001 - logged, see _push_failed
+            self._push_failed(exc)
+
+    def _push_failed(self, exc: Exception) -> None:
+        """The socket went away mid-send (its disconnect follows), or the log's replay failed:
+        the next push or heartbeat tries again."""
+        log.warning(
+            "console_push_failed centre=%s error=%s",
+            self.centre_id,
+            type(exc).__name__,
+            exc_info=exc,
+        )
 
     async def event_push(self, message: dict[str, Any]) -> None:
         event = json.loads(message["payload"])

@@ -15,11 +15,12 @@ import pytest
 from channels.db import database_sync_to_async
 from django.db import connections
 
+from msa.accounts.models import Organisation
 from msa.asgi import machine_handler
 from msa.core.clock import Clock
 from msa.ingest import machine_asgi
-from msa.realtime.models import EventStream
-from msa.realtime.tests.test_console_feed import connect, receive_events
+from msa.realtime.selectors import last_seq
+from tests.support.console import connect, receive_events
 from tests.support.device import alarm_payload, body_bytes, heartbeat_payload, machine_post
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.django_db(transaction=True)]
@@ -91,10 +92,9 @@ async def test_a_press_answered_on_the_loop_reaches_a_console_of_that_loop(
     """The push of a commit made on the loop's own thread is kept for the request's task to
     send (msa.core.publish.pushes_held): the console of this loop gets it, once, in order."""
     clock.freeze(NOW)
-    head = await database_sync_to_async(
-        lambda: max(EventStream.objects.values_list("last_seq", flat=True), default=0)
-    )()
-    console = await connect("operator", since=head)
+    centre = await database_sync_to_async(Organisation.objects.get)(code="OVL")
+    head = await database_sync_to_async(last_seq)(centre_id=centre.pk)
+    console = await connect("operator", since=head, centre=centre.pk)
     connected, _ = await console.connect()
     assert connected
     assert (await console.receive_json_from(timeout=5))["type"] == "hello"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -21,34 +20,12 @@ from msa.realtime.models import EventStream, IncidentEvent
 from msa.realtime.routing import websocket_urlpatterns
 from msa.realtime.services import centre_group, event_append
 from tests.support.auth import otp_verified_user
+from tests.support.console import connect, receive_events
 from tests.support.events import Subscriber, synthetic
 from tests.support.factories import press
-from tests.support.sessions import signed_in_session
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def connect(username: str, since: int = 0, centre: int | None = None) -> Any:
-    user = await database_sync_to_async(User.objects.get)(username=username)
-    if centre is None:
-        centre = (await database_sync_to_async(Organisation.objects.get)(code="OVL")).pk
-    communicator = WebsocketCommunicator(
-        URLRouter(websocket_urlpatterns),
-        f"/ws/console/{centre}/?since={since}",
-    )
-    communicator.scope["user"] = await database_sync_to_async(otp_verified_user)(user)
-    communicator.scope["session"] = await database_sync_to_async(signed_in_session)(user)
-    return communicator
-
-
-async def receive_events(communicator: Any, count: int) -> list[dict[str, Any]]:
-    received: list[dict[str, Any]] = []
-    while len(received) < count:
-        message = await communicator.receive_json_from(timeout=5)
-        if message["type"] not in {"hello", "pong", "heartbeat"}:
-            received.append(message)
-    return received
 
 
 async def test_replays_after_since_then_streams_live(demo: None) -> None:
