@@ -39,7 +39,8 @@ class Statement(Generic[M]):
     holds the whole database) and takes ``%s`` values.
 
     ``writes`` names, in order, the fields that the ``%s`` values are for (``None`` for a value
-    that is no field's, passed as it is); ``reads`` the fields of the columns it returns.
+    that is no field's, passed as it is; ``name.field`` a field of one of ``others``); ``reads``
+    the fields of the columns it returns.
     ``others`` names the other models a join or a subquery reads: ``{name}`` is its table,
     ``{name.field}`` one of its columns.
     """
@@ -53,8 +54,9 @@ class Statement(Generic[M]):
         reads: Sequence[str] = (),
         others: Mapping[str, type[models.Model]] | None = None,
     ) -> None:
-        self._bare(model, sql, [_field(model, name) if name else None for name in writes])
-        self._others = dict(others or {})
+        others = dict(others or {})
+        self._bare(model, sql, [_written(model, others, name) for name in writes])
+        self._others = others
         names = {name for _, name, _, _ in string.Formatter().parse(sql) if name}
         for name in names:
             table, _, column = name.partition(".")
@@ -516,6 +518,21 @@ def _plain_type(field: models.Field[Any, Any] | None) -> type | None:
     while isinstance(field, models.ForeignKey):
         field = field.target_field
     return None if field is None else _STORED_AS_IS.get(type(field))
+
+
+def _written(
+    model: type[models.Model], others: Mapping[str, type[models.Model]], name: str | None
+) -> models.Field[Any, Any] | None:
+    """The field a statement's value is for: ``name`` of ``model``, ``other.name`` of one of
+    its other models, ``None`` for a value passed as it is."""
+    if not name:
+        return None
+    table, _, column = name.partition(".")
+    if not column:
+        return _field(model, name)
+    if table not in others:
+        raise TypeError(f"{name}: {table} is not one of the statement's other models")
+    return _field(others[table], column)
 
 
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:

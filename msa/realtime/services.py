@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from django.db import transaction
+from django.db.models import Model
 
 from msa.accounts.models import Organisation
 from msa.core import clock
@@ -68,16 +70,74 @@ _INSERT_EVENT = inserting(IncidentEvent, ("centre", "seq", "type", "incident", "
 # PostgreSQL: the next sequence number and the event in one statement, one round trip (a data-
 # modifying WITH, which SQLite does not have: there the two statements above, which cost no
 # round trip). The stream's row lock is taken at the same point, held to commit as before.
+_EVENT_VALUES = [None, "centre", "type", "incident", "payload", "at"]
+
+
+def _append_event_sql(before: str = "") -> str:
+    """The stream's next number and the event; ``before``, a data-modifying statement run
+    first as ``r``: no number is taken and no event stored unless it gave a row."""
+    head = f"WITH r AS ({before}), " if before else "WITH "
+    guard = " AND EXISTS (SELECT 1 FROM r)" if before else ""
+    return (
+        head  # noqa: S608 - a template of column names checked by Statement, placeholders
+        + "s AS (UPDATE {stream} SET {stream.last_seq} = {stream.last_seq} + 1"
+        " WHERE {stream.centre} = %s" + guard + " RETURNING {stream.last_seq})"
+        " INSERT INTO {table} ({centre}, {seq}, {type}, {incident}, {payload}, {at})"
+        " SELECT %s, s.{stream.last_seq}, %s, %s, %s, %s FROM s RETURNING {pk}, {seq}"
+    )
+
+
 _APPEND_EVENT = Statement(
     IncidentEvent,
-    "WITH s AS (UPDATE {stream} SET {stream.last_seq} = {stream.last_seq} + 1"
-    " WHERE {stream.centre} = %s RETURNING {stream.last_seq})"
-    " INSERT INTO {table} ({centre}, {seq}, {type}, {incident}, {payload}, {at})"
-    " SELECT %s, s.{stream.last_seq}, %s, %s, %s, %s FROM s RETURNING {pk}, {seq}",
-    writes=[None, "centre", "type", "incident", "payload", "at"],
+    _append_event_sql(),
+    writes=_EVENT_VALUES,
     reads=["id", "seq"],
     others={"stream": EventStream},
 )
+
+
+def appending_after(
+    before: str, *, writes: Sequence[str | None], others: Mapping[str, type[Model]]
+) -> Statement[IncidentEvent]:
+    """A statement for :func:`incident_event_append_after`: ``before`` (a template of an
+    ``INSERT … RETURNING`` on ``others``, its columns as ``{name.field}``, its values'
+    fields in ``writes``), then the event, in one round trip."""
+    return Statement(
+        IncidentEvent,
+        _append_event_sql(before),
+        writes=[*writes, *_EVENT_VALUES],
+        reads=["id", "seq"],
+        others={**others, "stream": EventStream},
+    )
+
+
+def incident_event_append_after(
+    statement: Statement[IncidentEvent], *values: Any, incident: IncidentLike, event: Event
+) -> bool | None:
+    """Run ``statement`` (:func:`appending_after`) with its row's ``values``: the row and,
+    if it was stored, ``event`` appended to the incident's stream, as
+    :func:`incident_event_append` does, in one statement. True: both stored; False: the row
+    was not (``ON CONFLICT … DO NOTHING``) and so no event either. ``None``: not run here
+    (SQLite, which has no data-modifying WITH, or an incident offered to a backup centre,
+    whose two streams are locked in order): the caller stores them one by one."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("event_append must run in the transaction of the change it reports")
+    if conn.vendor != "postgresql" or incident.backup_centre_id:
+        return None
+    centre_id = incident.centre_id
+    data = event.data()
+    stored = statement.one(
+        *values, centre_id, centre_id, event.type, incident.pk, data, clock.now()
+    )
+    if stored is not None:
+        publish_on_commit(centre_group(centre_id), wire(stored[1], event.type, data))
+        return True
+    if EventStream.objects.filter(centre_id=centre_id).exists():
+        return False  # the stream is there: it was the row that was not stored
+    # the centre's first event (it has no stream yet): the row was stored, not the event
+    _append(centre_id, incident.pk, event)
+    return True
 
 
 def event_append(*, centre: Organisation, incident_id: int, event: Event) -> None:
