@@ -57,7 +57,9 @@ class Backend:
 
     @property
     def label(self) -> str:
-        return "PostgreSQL + Redis" if self.postgres else "SQLite (WAL)"
+        if not self.postgres:
+            return "SQLite (WAL)"
+        return "PostgreSQL + Redis" if self.redis else "PostgreSQL, the in-process channel layer"
 
     def floor_db(self) -> str:
         if self.postgres:
