@@ -128,23 +128,15 @@ def test_a_centre_with_no_stream_yet_gets_one_and_the_fix_is_stored_once(
     event = AlarmLocated(incident=incident.reference, positions=[])
     values = [getattr(FIX, name) for name in ("lat", "lon", "accuracy_m", "fix_at", "source")]
     row = [incident.pk, *values, FIX.speed_mps, FIX.heading_deg, FIX.altitude_m]
+    elsewhere = Elsewhere(incident.pk, centre.pk)
+
+    def deliver() -> bool | None:
+        return incident_event_append_after(
+            _FIX_THEN_EVENT, *row, str(Channel.DATA), NOW, incident=elsewhere, event=event
+        )
+
     with transaction.atomic():
-        stored = incident_event_append_after(
-            _FIX_THEN_EVENT,
-            *row,
-            str(Channel.DATA),
-            NOW,
-            incident=Elsewhere(incident.pk, centre.pk),
-            event=event,
-        )
-        again = incident_event_append_after(
-            _FIX_THEN_EVENT,
-            *row,
-            str(Channel.DATA),
-            NOW,
-            incident=Elsewhere(incident.pk, centre.pk),
-            event=event,
-        )
+        stored, again = deliver(), deliver()
     if connection.vendor != "postgresql":
         assert (stored, again) == (None, None)  # SQLite: the caller stores them one by one
         return
