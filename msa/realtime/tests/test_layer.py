@@ -12,6 +12,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from msa.core.env import channel_layer_config
+from msa.core.publish import NODE
 from msa.realtime import layer as layer_module
 from msa.realtime.layer import PubSubChannelLayer
 from tests.support.cluster import redis_server
@@ -105,3 +106,21 @@ async def test_two_deployments_on_one_redis_server_do_not_hear_each_other(tmp_pa
         )
         for each in (other_deployment, node_a, node_b, another_name):
             await each.flush()
+
+
+async def test_a_process_does_not_queue_its_own_pushes_coming_back(tmp_path: Path) -> None:
+    """Its sockets had them at the commit (msa.core.publish): they are dropped as they arrive,
+    another process's are handed on."""
+    with redis_server(tmp_path / "redis") as redis:
+        layer = PubSubChannelLayer(hosts=[redis.url])
+        channel = await layer.new_channel()
+        await layer.group_add("centre.1", channel)
+        for n in range(2):
+            own = {"type": "event.push", "payload": f"own {n}", "origin": NODE}
+            await layer.group_send("centre.1", own)
+            other = {"type": "event.push", "payload": f"other {n}", "origin": "b" * 32}
+            await layer.group_send("centre.1", other)
+            # Redis hands a subscriber the publishes in the order it ran them: had the own
+            # push been queued, it would have come first.
+            assert (await _receive(layer, channel))["payload"] == f"other {n}"
+        await layer.flush()
