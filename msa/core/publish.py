@@ -191,6 +191,9 @@ def _send(group: str, message: dict[str, Any]) -> None:
         return
     loop = _loop
     if loop is not None and loop.is_running():
+        nowait = getattr(layer, "group_send_nowait", None)
+        if nowait is not None and nowait(group, message):
+            return
         # Scheduled in commit order on the loop; the console orders by sequence number and
         # fills any gap from the log, so nothing waits here for the layer. (A commit on the
         # loop's own thread, msa.ingest.machine_asgi's on SQLite, is scheduled the same way:

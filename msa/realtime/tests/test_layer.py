@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,100 @@ async def test_a_process_does_not_queue_its_own_pushes_coming_back(tmp_path: Pat
             # push been queued, it would have come first.
             assert (await _receive(layer, channel))["payload"] == f"other {n}"
         await layer.flush()
+
+
+async def test_pushes_handed_over_from_threads_reach_the_group_in_the_order_handed(
+    tmp_path: Path,
+) -> None:
+    """``group_send_nowait`` (the server's commits, msa.core.publish) publishes from the layer's
+    own thread: what a thread handed over arrives in its order, nothing is lost, and the other
+    processes read it exactly as a ``group_send`` of the same message."""
+    with redis_server(tmp_path / "redis") as redis:
+        sender = PubSubChannelLayer(hosts=[redis.url])
+        receiver = PubSubChannelLayer(hosts=[redis.url])
+        channel = await receiver.new_channel()
+        await receiver.group_add("centre.1", channel)
+        await sender.group_send("centre.1", {"type": "event.push", "payload": "loop", "n": 1})
+        assert await _receive(receiver, channel) == {
+            "type": "event.push",
+            "payload": "loop",
+            "n": 1,
+        }
+
+        def hand_over(thread: int) -> None:
+            for i in range(50):
+                message = {"type": "event.push", "payload": f"{thread}.{i}", "origin": "b" * 32}
+                assert sender.group_send_nowait("centre.1", message)
+
+        threads = [threading.Thread(target=hand_over, args=(t,)) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        got = [await _receive(receiver, channel) for _ in range(200)]
+        assert {m["origin"] for m in got} == {"b" * 32}
+        for t in range(4):
+            mine = [str(m["payload"]) for m in got if str(m["payload"]).startswith(f"{t}.")]
+            assert mine == [f"{t}.{i}" for i in range(50)]
+        await sender.flush()
+        await receiver.flush()
+
+
+async def test_a_redis_outage_costs_the_thread_publisher_its_pushes_not_its_callers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While Redis is away a push handed over is dropped (the log has every event), logged
+    once; once Redis answers, the next push goes out and the return is logged with the count."""
+    caplog.set_level(logging.INFO, logger="msa.realtime")
+    with redis_server(tmp_path / "redis") as redis:
+        sender = PubSubChannelLayer(hosts=[redis.url])
+
+        def logged() -> list[str]:
+            return [r.getMessage() for r in caplog.records if "publish" in r.getMessage()]
+
+        assert sender.group_send_nowait("centre.1", {"type": "event.push", "payload": "0"})
+        redis.kill()
+        for n in range(3):
+            assert sender.group_send_nowait("centre.1", {"type": "event.push", "payload": str(n)})
+        await _until(logged, "the publisher saw the outage")
+        redis.start()
+        receiver = PubSubChannelLayer(hosts=[redis.url])
+        channel = await receiver.new_channel()
+        await receiver.group_add("centre.1", channel)
+        waiting = asyncio.ensure_future(_receive(receiver, channel))
+        for _ in range(200):  # until the publisher's connection is back (each one dropped or sent)
+            sender.group_send_nowait("centre.1", {"type": "event.push", "payload": "back"})
+            if waiting.done():
+                break
+            await asyncio.sleep(0.05)
+        assert (await waiting)["payload"] == "back"
+        await _until(lambda: len(logged()) == 2, "the return logged")
+        failed, back = logged()
+        assert failed == "publish_failed error=ConnectionError"
+        assert back.startswith("publish_back dropped=")
+        assert int(back.rpartition("=")[2]) >= 3
+        await receiver.flush()
+
+
+async def test_a_redis_that_never_answers_blocks_no_commit(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis that takes the connection and then hangs: the publisher waits on it (bounded by
+    its timeout), the callers never do, and what waits beyond ``PENDING_MAX`` is dropped."""
+    monkeypatch.setattr(layer_module._ThreadPublisher, "PENDING_MAX", 5)
+    caplog.set_level(logging.WARNING, logger="msa.realtime")
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        silent.settimeout(10)
+        sender = PubSubChannelLayer(hosts=[f"redis://127.0.0.1:{silent.getsockname()[1]}/0"])
+        assert sender.group_send_nowait("centre.1", {"type": "event.push", "payload": "first"})
+        hung, _ = silent.accept()  # the publisher is connected, and waits for an answer
+        for n in range(50):  # none of these waits
+            assert sender.group_send_nowait("centre.1", {"type": "event.push", "payload": str(n)})
+        publisher = sender._publisher
+        assert publisher is not None
+        assert (len(publisher._pending), publisher._dropped) == (5, 45)
+        hung.close()  # the hung server goes away: the publisher's wait ends
+        await _until(
+            lambda: any(r.getMessage().startswith("publish_failed error=") for r in caplog.records),
+            "the publisher's failure logged",
+        )
