@@ -132,11 +132,36 @@ def lookup_hash(value: str, *, purpose: str, ring: Keyring | None = None) -> str
     return hmac.new(ring.lookup_key, message, hashlib.sha256).hexdigest()
 
 
+DECRYPTED_CACHE_SIZE = 20_000
+
+
+def _decrypt_cached(token: str, context: str) -> str:
+    return _decrypt_under(token, context, settings.MSA_ENCRYPTION_KEYS)
+
+
+@functools.lru_cache(maxsize=DECRYPTED_CACHE_SIZE)
+def _decrypt_under(token: str, context: str, keys: str) -> str:
+    """Keyed by the keyring too: a token read under a ring that had its key does not read
+    under one that lost it."""
+    return decrypt(token, context=context)
+
+
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """Text stored encrypted; reads and writes plain ``str``. Empty stays empty.
 
     It cannot be filtered on: use a ``lookup_hash`` column for exact matches.
+
+    ``cached=True``: the plain value of a stored token is kept in this process
+    (:data:`DECRYPTED_CACHE_SIZE` of them, least recently read first out), for a secret read on
+    every device request (a device's signing key: its decryption was about 3 % of the CPU of a
+    position, docs/performance.md step 26). Keyed by the token itself, so that a new value or
+    a re-encryption under another key is a new entry. Never for personal data: what is cached
+    stays in the process's memory in clear.
     """
+
+    def __init__(self, *args: Any, cached: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cached = cached  # not a column property: no migration states it
 
     def contribute_to_class(
         self, cls: type[models.Model], name: str, *args: Any, **kw: Any
@@ -147,6 +172,8 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or value == "":
             return value
+        if self.cached:
+            return _decrypt_cached(value, self.crypto_context)
         return decrypt(value, context=self.crypto_context)
 
     def get_prep_value(self, value: Any) -> Any:

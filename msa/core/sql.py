@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import DEFERRED
 
 M = TypeVar("M", bound=models.Model)
 
@@ -44,6 +45,8 @@ class Statement(Generic[M]):
     ``others`` names the other models a join or a subquery reads: ``{name}`` is its table,
     ``{name.field}`` one of its columns.
     """
+
+    _places: list[int] | None
 
     def __init__(
         self,
@@ -73,6 +76,13 @@ class Statement(Generic[M]):
         order = sorted(range(len(self._reads)), key=lambda i: place.get(self._reads[i], -1))
         self._model_order = None if order == sorted(order) else order
         self._attnames = [self._reads[i].attname for i in order]
+        # Where each column read goes among the model's fields, for _instance: Django's from_db
+        # looks each of the model's fields up in the names read (forty for an incident, of which
+        # a position reads six), per row. ``None``: the model loads itself its own way.
+        loads = next(klass for klass in model.__mro__ if "from_db" in vars(klass))
+        if loads is models.Model and all(field in place for field in self._reads):
+            self._places = [place[field] for field in self._reads]
+        self._width = len(model._meta.concrete_fields)
 
     def _bare(
         self, model: type[M], template: str, writes: Sequence[models.Field[Any, Any] | None]
@@ -86,6 +96,8 @@ class Statement(Generic[M]):
         self._writes = tuple(writes)
         self._plain = tuple(_plain_type(field) for field in self._writes)
         self._reads = ()
+        self._places = None
+        self._width = 0
         self._sql_by_vendor: dict[str, str] = {}
         self._raw_by_vendor: dict[str, str] = {}
         self._converters_by_vendor: dict[str, list[tuple[Any, list[Any]]]] = {}
@@ -187,6 +199,16 @@ class Statement(Generic[M]):
 
     def _instance(self, row: Sequence[Any], conn: BaseDatabaseWrapper) -> M:
         values = self._convert(row, conn)
+        places = self._places
+        if places is not None:
+            # what Model.from_db does, each value put at its field's place at once
+            full: list[Any] = [DEFERRED] * self._width
+            for place, value in zip(places, values, strict=True):
+                full[place] = value
+            instance = self.model(*full)
+            instance._state.adding = False
+            instance._state.db = conn.alias
+            return instance
         if self._model_order is not None:
             values = [values[i] for i in self._model_order]
         return self.model.from_db(conn.alias, self._attnames, values)

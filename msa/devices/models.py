@@ -32,7 +32,7 @@ class Device(models.Model):
     device_id = models.CharField(_("device id"), max_length=32, unique=True)
     # The 32-byte HMAC key shared with the phone (base64url), encrypted at rest.
     # Symmetric: the server must keep it to check signatures.
-    key = EncryptedTextField(_("key"))
+    key = EncryptedTextField(_("key"), cached=True)  # read on every device request
     case = models.ForeignKey(
         ProtectionCase,
         on_delete=models.PROTECT,

@@ -119,3 +119,24 @@ def test_msa_crypto_rotate_command(tmp_path: Any) -> None:
     assert bad.returncode == 2
     assert "keep every old key" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_cached_field_reads_as_its_token_under_the_keyring_of_the_moment(demo: None) -> None:
+    """The device's key is kept decrypted per token (read on every device request): a new
+    token reads as its own value, and a token whose key has left the ring does not read."""
+    from msa.devices.models import Device  # noqa: PLC0415 - only here
+
+    assert Device._meta.get_field("key").cached
+    with override_settings(MSA_ENCRYPTION_KEYS=f"a:{KEY_A},test1:{'A' * 43}"):
+        device = Device.objects.order_by("pk").first()
+        assert device is not None
+        first = device.key
+        Device.objects.filter(pk=device.pk).update(key="K" * 43)  # re-encrypted under a
+        assert Device.objects.get(pk=device.pk).key == "K" * 43  # read twice: the same
+        assert Device.objects.get(pk=device.pk).key == "K" * 43
+        assert first != "K" * 43
+    with (
+        override_settings(MSA_ENCRYPTION_KEYS=f"b:{KEY_B}"),
+        pytest.raises(crypto.DecryptionError, match="no key with id"),
+    ):
+        Device.objects.get(pk=device.pk)
