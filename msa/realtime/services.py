@@ -140,6 +140,31 @@ def incident_event_append_after(
     return True
 
 
+def incident_event_append_at_once(
+    statement: Statement[IncidentEvent], *values: Any, incident: IncidentLike, event: Event
+) -> bool:
+    """:func:`incident_event_append_after` as a statement that is its own transaction (outside
+    any atomic block, on PostgreSQL): ``statement`` guards its row with conditions of its own
+    (a row it locks and checks again) and stores nothing when one does not hold. True: the row
+    and ``event`` are stored, committed, and the event is pushed now. False: nothing was
+    written, and the caller goes its transactional way (which decides under its locks)."""
+    conn = transaction.get_connection()
+    if conn.in_atomic_block:
+        raise RuntimeError("a statement at once runs outside any transaction")
+    if conn.vendor != "postgresql" or incident.backup_centre_id:
+        return False
+    centre_id = incident.centre_id
+    data = event.data()
+    stored = statement.one(
+        *values, centre_id, centre_id, event.type, incident.pk, data, clock.now()
+    )
+    if stored is None:
+        return False
+    # committed with its statement: publish_on_commit hands it on at once
+    publish_on_commit(centre_group(centre_id), wire(stored[1], event.type, data))
+    return True
+
+
 def event_append(*, centre: Organisation, incident_id: int, event: Event) -> None:
     """Persist ``event`` with the centre's next sequence number; push it after commit."""
     _append(centre.pk, incident_id, event)

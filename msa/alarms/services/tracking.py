@@ -19,10 +19,12 @@ from msa.core.errors import NotFoundError
 from msa.core.sql import Statement, concrete, inserting, placeholders
 from msa.devices.models import Device
 from msa.realtime import events
+from msa.realtime.models import EventStream
 from msa.realtime.services import (
     appending_after,
     incident_event_append,
     incident_event_append_after,
+    incident_event_append_at_once,
 )
 
 
@@ -116,6 +118,35 @@ def _fix_stored(incident_id: int, fix: FixInput, now: datetime) -> bool:
     return _INSERT_FIX.one(incident_id, *values, str(Channel.DATA), now) is not None
 
 
+# PostgreSQL, a position of one fix for an incident that only its own centre follows (every
+# 10 s of every live incident): the incident read without a lock, then the fix and its event in
+# one statement that is its own transaction, stored only if, under the incident's row lock
+# taken by that statement, the incident is still as read (its status, window and centre) and
+# its centre's stream exists. Three round trips where the transaction took five (BEGIN, the
+# lock, the write, COMMIT): docs/performance.md, step 27. When a condition does not hold,
+# nothing is written and the position goes the locked way.
+_GUARDED_FIX_THEN_EVENT = appending_after(
+    "INSERT INTO {fix} ("  # noqa: S608 - column names checked by Statement, placeholders
+    + ", ".join("{fix." + name + "}" for name in _FIX_COLUMNS)
+    + ")"  # noqa: S608 - the same
+    f" SELECT {placeholders(len(_FIX_COLUMNS))}"
+    " WHERE EXISTS (SELECT 1 FROM {guard} WHERE {guard.id} = %s"
+    " AND {guard.status} = %s AND {guard.track_until} IS NOT DISTINCT FROM %s"
+    " AND {guard.centre} = %s AND {guard.backup_centre} IS NULL FOR UPDATE)"
+    " AND EXISTS (SELECT 1 FROM {stream} WHERE {stream.centre} = %s)"
+    " ON CONFLICT ({fix.incident}, {fix.fix_at}) DO NOTHING RETURNING 1",
+    writes=[
+        *(f"fix.{name}" for name in _FIX_COLUMNS),
+        "guard.id",
+        "guard.status",
+        "guard.track_until",
+        "guard.centre",
+        "stream.centre",
+    ],
+    others={"fix": LocationFix, "guard": Incident, "stream": EventStream},
+)
+
+
 # Every follow-up of an alarm (positions every 10 s, call, cancel) starts here: prepared once
 # (msa.core.sql). The incident's row is locked to commit on PostgreSQL.
 _BY_DEVICE_ALARM = "FROM {table} WHERE {device} = %s AND {alarm_id} = %s{for_update}"
@@ -165,6 +196,15 @@ _TRACKED_INCIDENT_LOCKED = Statement(
 )
 
 
+_TRACKED_INCIDENT = Statement(
+    Incident,
+    "SELECT {pk}, {reference}, {centre}, {backup_centre}, {status}, {track_until} "
+    "FROM {table} WHERE {device} = %s AND {alarm_id} = %s",
+    writes=["device", "alarm_id"],
+    reads=["id", "reference", "centre", "backup_centre", "status", "track_until"],
+)
+
+
 def _tracked_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
     """:func:`device_incident_lock`, reading only what :func:`alarm_locations_add` needs."""
     incident = _TRACKED_INCIDENT_LOCKED.instance(device.pk, alarm_id)
@@ -178,17 +218,66 @@ class LocationsResult:
     track_until: datetime | None
 
 
-@transaction.atomic(durable=True)
 def alarm_locations_add(
     *, device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput], actor: Actor
 ) -> LocationsResult:
-    """Store the positions of an alarm while its tracking window is open.
+    """Store the positions of an alarm while its tracking window is open, in a transaction
+    of its own (a durable one, or the one statement of :func:`_one_fix_at_once`).
 
     Outside the window nothing is stored and ``tracking`` is False. A fix whose ``fix_at``
     the incident already has is stored once. ``accepted`` counts the distinct real fixes of
     this request that the centre now holds (stored now or by an earlier delivery of the same
     batch), so a retried request gets the same answer; fixes at (0, 0) are not counted.
     """
+    done = _one_fix_at_once(device, alarm_id, fixes)
+    if done is not None:
+        return done
+    return _locations_add_locked(device=device, alarm_id=alarm_id, fixes=fixes, actor=actor)
+
+
+def _one_fix_at_once(
+    device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput]
+) -> LocationsResult | None:
+    """PostgreSQL, outside any transaction, one real fix for an incident in its window that
+    only its own centre follows: stored with its event by ``_GUARDED_FIX_THEN_EVENT``. None:
+    nothing was written (another backend, another kind of position, or a guard that did not
+    hold: the incident changed since it was read, a fix of that time is there already, the
+    centre has no stream yet): :func:`_locations_add_locked` answers."""
+    conn = transaction.get_connection()
+    if conn.vendor != "postgresql" or conn.in_atomic_block:
+        return None
+    real = [fix for fix in fixes if fix.is_fix]
+    if not real or any(fix.fix_at != real[0].fix_at for fix in real):
+        return None
+    incident = _TRACKED_INCIDENT.instance(device.pk, alarm_id)
+    now = clock.now()
+    if incident is None or incident.backup_centre_id or not tracking_open(incident, now):
+        return None
+    fix = real[0]
+    stored = incident_event_append_at_once(
+        _GUARDED_FIX_THEN_EVENT,
+        incident.pk,
+        *(getattr(fix, name) for name in _FIX_FIELDS),
+        str(Channel.DATA),
+        now,
+        incident.pk,
+        incident.status,
+        incident.track_until,
+        incident.centre_id,
+        incident.centre_id,
+        incident=incident,
+        event=_located(incident, [fix]),
+    )
+    if not stored:
+        return None
+    return LocationsResult(accepted=1, tracking=True, track_until=incident.track_until)
+
+
+@transaction.atomic(durable=True)
+def _locations_add_locked(
+    *, device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput], actor: Actor
+) -> LocationsResult:
+    """:func:`alarm_locations_add` in a transaction, the incident locked to its commit."""
     incident = _tracked_incident_lock(device, alarm_id)
     now = clock.now()
     if not tracking_open(incident, now):
