@@ -146,8 +146,8 @@ class _ThreadPublisher:
     Redis, py-spy ``--gil``): redis-py's asynchronous client around each command, and the socket
     write itself, which uvloop makes holding the GIL, so that while the kernel ran Redis on the
     same core no thread of the process ran at all. Here a blocking socket lets the GIL go while
-    it writes, and what queued up while one batch went out goes as the next pipeline (one
-    write, one read). A push that Redis does not take is dropped, logged once per outage: every
+    it writes, and what queued up while one batch went out goes as the next batch (one write,
+    then the replies). A push that Redis does not take is dropped, logged once per outage: every
     event is in the persisted log, and the consoles fill their gap from it (as before). Pushes
     beyond :data:`PENDING_MAX` waiting (Redis hanging) are dropped the same way."""
 
@@ -157,7 +157,8 @@ class _ThreadPublisher:
 
     def __init__(self, hosts: list[dict[str, Any]]) -> None:
         self._hosts = hosts
-        self._clients: list[redis.Redis | None] = [None] * len(hosts)
+        # redis-py's connection classes are untyped: Any
+        self._connections: list[Any] = [None] * len(hosts)
         self._pending: collections.deque[tuple[str, bytes]] = collections.deque()
         self._ready = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
@@ -175,17 +176,20 @@ class _ThreadPublisher:
                 self._thread.start()
             self._ready.notify()
 
-    def _client(self, shard: int) -> redis.Redis:
-        client = self._clients[shard]
-        if client is None:
+    def _connection(self, shard: int) -> Any:
+        """The shard's one connection, made as redis-py's pool makes them (the URL's scheme,
+        password and database), used directly: the client's per-command machinery (its pool,
+        retries and checks of the process) was most of a publish's time."""
+        conn = self._connections[shard]
+        if conn is None:
             host = dict(self._hosts[shard])
             options = {"socket_timeout": self.TIMEOUT_S, "socket_connect_timeout": self.TIMEOUT_S}
             if "address" in host:
-                client = redis.Redis.from_url(host.pop("address"), **{**options, **host})
+                pool = redis.ConnectionPool.from_url(host.pop("address"), **{**options, **host})
             else:
-                client = redis.Redis(**{**options, **host})
-            self._clients[shard] = client
-        return client
+                pool = redis.ConnectionPool(**{**options, **host})
+            conn = self._connections[shard] = pool.make_connection()
+        return conn
 
     def _run(self) -> None:
         while True:
@@ -203,22 +207,26 @@ class _ThreadPublisher:
         for channel, data in batch:
             by_shard.setdefault(_consistent_hash(channel, shards), []).append((channel, data))
         for shard, messages in by_shard.items():
+            conn = None
             try:
-                client = self._client(shard)
-                if len(messages) == 1:
-                    client.publish(*messages[0])
-                else:
-                    pipe = client.pipeline(transaction=False)
-                    for channel, data in messages:
-                        pipe.publish(channel, data)
-                    pipe.execute()
+                conn = self._connection(shard)
+                # one write for the batch (connecting first if need be), then one reply each
+                conn.send_packed_command(
+                    conn.pack_commands([("PUBLISH", channel, data) for channel, data in messages])
+                )
+                for _ in messages:
+                    conn.read_response()
             except (RedisError, OSError) as exc:
-                self._dropped += len(messages)
+                if conn is not None:
+                    conn.disconnect()  # the next batch connects again
+                with self._ready:
+                    self._dropped += len(messages)
                 if not self._down_since:
                     log.warning("publish_failed error=%s", type(exc).__name__)
                     self._down_since = time.monotonic()
                 continue
             if self._down_since:
-                log.info("publish_back dropped=%d", self._dropped)
+                with self._ready:
+                    dropped, self._dropped = self._dropped, 0
+                log.info("publish_back dropped=%d", dropped)
                 self._down_since = 0.0
-                self._dropped = 0
