@@ -213,6 +213,12 @@ class Statement(Generic[M]):
             values = [values[i] for i in self._model_order]
         return self.model.from_db(conn.alias, self._attnames, values)
 
+    def instance_of(self, row: Sequence[Any]) -> M:
+        """The model instance of ``row``, the columns of ``reads`` as the driver gave them
+        (read by another statement: the further columns of :meth:`instance_and`, say), as
+        :meth:`instance` would have made it."""
+        return self._instance(row, connections[DEFAULT_DB_ALIAS])
+
     def rowcount(self, *values: Any) -> int:
         """Run it; how many rows it changed."""
         count, _ = self._run(values, lambda cursor: cursor.rowcount)

@@ -47,7 +47,7 @@ from msa.devices.selectors import device_for_request
 from msa.devices.services import HeartbeatInput, device_heartbeat_record
 from msa.devices.states import DeviceStatus
 from msa.ingest.ratelimit import heartbeat_rate_hit, rate_limit_hit
-from msa.ingest.selectors import device_with_own_alarm_open, repeat_press_alarm_is_open
+from msa.ingest.selectors import device_with_followup, repeat_press_alarm_is_open
 from msa_protocol import (
     FUTURE_FIX_TOLERANCE_S,
     HEADER_DEVICE,
@@ -228,11 +228,13 @@ class DeviceSignatureAuth:
         own_press_open = False
         device: Device | None = None
         if device_id and followup is not None:
-            # a follow-up: the device and whether its alarm is open in one statement (the
-            # answer is used only once the signature holds, by the rate limit)
-            found = device_with_own_alarm_open(device_id, followup)
+            # a follow-up: the device and its alarm's incident in one statement (used only
+            # once the signature holds: by the rate limit, and by a position, which decides
+            # again under the incident's lock)
+            found = device_with_followup(device_id, followup)
             if found is not None:
-                device, own_press_open = found
+                device, own_press_open = found.device, found.own_press_open
+                request.msa_followup = found.incident  # type: ignore[attr-defined]
         elif device_id:
             device = device_for_request(device_id)
         if device is None:
@@ -469,6 +471,7 @@ def post_locations(request: HttpRequest, alarm_id: str, payload: LocationsIn) ->
         alarm_id=_alarm_uuid(alarm_id),
         fixes=[fix.to_input() for fix in payload.fixes],
         actor=Actor.device(device.device_id),
+        seen=getattr(request, "msa_followup", None),
     )
     return {
         "accepted": result.accepted,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -10,10 +11,11 @@ from django.db.models import QuerySet
 from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, RepeatPress
+from msa.alarms.services.tracking import TRACKED_COLUMNS, tracked_incident_of
 from msa.alarms.states import OPEN_STATE_VALUES
-from msa.core.sql import Statement, placeholders
+from msa.core.sql import Statement
 from msa.devices.models import Device
-from msa.devices.selectors import REQUEST_COLUMNS, REQUEST_SELECT
+from msa.devices.selectors import REQUEST_COLUMNS
 from msa.ingest.models import InboundSms, SmsResult
 
 
@@ -34,31 +36,48 @@ def incident_sms(incident: Incident) -> QuerySet[InboundSms]:
     return InboundSms.objects.filter(incident=incident).order_by("received_at")
 
 
-# A follow-up's device and whether the alarm it names is an open incident of the device's own
-# press, in one statement: the device API reads both for every position (one round trip fewer).
-_DEVICE_AND_OWN_ALARM_OPEN = Statement(
+# A follow-up's device and the incident of the alarm it names (what a position reads of it:
+# msa.alarms.services.tracking), in one statement: the device API reads both for every
+# position, call and cancel (one round trip fewer, twice: docs/performance.md steps 19, 28).
+_DEVICE_AND_FOLLOWUP = Statement(
     Device,
-    f"SELECT {REQUEST_SELECT}, EXISTS (SELECT 1 FROM {{incident}}"  # noqa: S608 - field names checked by Statement, placeholders
-    " WHERE {incident.device} = {table}.{pk} AND {incident.alarm_id} = %s AND {incident.status} IN "
-    f"({placeholders(len(OPEN_STATE_VALUES))})) FROM {{table}} WHERE {{device_id}} = %s",
-    writes=[None, *[None] * len(OPEN_STATE_VALUES), "device_id"],
+    "SELECT "  # noqa: S608 - field names checked by Statement, placeholders
+    + ", ".join("{table}.{" + name + "}" for name in REQUEST_COLUMNS)
+    + ", "
+    + ", ".join("{incident}.{incident." + name + "}" for name in TRACKED_COLUMNS)
+    + " FROM {table} LEFT JOIN {incident} ON {incident}.{incident.device} = {table}.{pk}"
+    " AND {incident}.{incident.alarm_id} = %s WHERE {table}.{device_id} = %s",
+    writes=[None, "device_id"],
     reads=REQUEST_COLUMNS,
     others={"incident": Incident},
 )
 _ALARM_ID = Incident._meta.get_field("alarm_id")
 
 
-def device_with_own_alarm_open(device_id: str, alarm_id: uuid.UUID) -> tuple[Device, bool] | None:
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """A follow-up's device, and the incident its alarm id names (``None``: none of its own
+    press; a repeat press's alarm id is for :func:`repeat_press_alarm_is_open`), read without
+    a lock before the signature is checked: used only once it holds."""
+
+    device: Device
+    incident: Incident | None
+
+    @property
+    def own_press_open(self) -> bool:
+        return self.incident is not None and self.incident.status in OPEN_STATE_VALUES
+
+
+def device_with_followup(device_id: str, alarm_id: uuid.UUID) -> Followup | None:
     """The device of ``device_id`` (protocol.md's id, with the columns of
-    :func:`~msa.devices.selectors.device_for_request`) and whether ``alarm_id`` names an open
-    incident of its own press; ``None`` when no device has that id. (A repeat press's alarm id
-    is for :func:`repeat_press_alarm_is_open`.)"""
+    :func:`~msa.devices.selectors.device_for_request`) and the incident of ``alarm_id`` if it
+    is its own press's; ``None`` when no device has that id."""
     key = _ALARM_ID.get_db_prep_save(alarm_id, connection)
-    found = _DEVICE_AND_OWN_ALARM_OPEN.instance_and(key, *OPEN_STATE_VALUES, device_id)
+    found = _DEVICE_AND_FOLLOWUP.instance_and(key, device_id)
     if found is None:
         return None
-    device, (own_open,) = found
-    return device, bool(own_open)
+    device, incident_row = found
+    return Followup(device, tracked_incident_of(incident_row))
 
 
 def repeat_press_alarm_is_open(device: Device, alarm_id: uuid.UUID) -> bool:

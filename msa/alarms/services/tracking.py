@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -196,13 +197,32 @@ _TRACKED_INCIDENT_LOCKED = Statement(
 )
 
 
+# What a position reads of its incident (as the locked read below, and its device and alarm
+# id, which say whose it is when another statement read it).
+TRACKED_COLUMNS = (
+    "id",
+    "reference",
+    "centre",
+    "backup_centre",
+    "status",
+    "track_until",
+    "device",
+    "alarm_id",
+)
 _TRACKED_INCIDENT = Statement(
     Incident,
-    "SELECT {pk}, {reference}, {centre}, {backup_centre}, {status}, {track_until} "
+    "SELECT " + ", ".join("{" + name + "}" for name in TRACKED_COLUMNS) + " "
     "FROM {table} WHERE {device} = %s AND {alarm_id} = %s",
     writes=["device", "alarm_id"],
-    reads=["id", "reference", "centre", "backup_centre", "status", "track_until"],
+    reads=TRACKED_COLUMNS,
 )
+
+
+def tracked_incident_of(row: Sequence[Any]) -> Incident | None:
+    """The incident of a row of :data:`TRACKED_COLUMNS` read by another statement (the device
+    API reads them with a follow-up's device: ``msa.ingest.selectors``), as
+    :func:`alarm_locations_add`'s ``seen`` takes it; ``None`` for the empty side of a join."""
+    return None if row[0] is None else _TRACKED_INCIDENT.instance_of(row)
 
 
 def _tracked_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
@@ -219,7 +239,12 @@ class LocationsResult:
 
 
 def alarm_locations_add(
-    *, device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput], actor: Actor
+    *,
+    device: Device,
+    alarm_id: uuid.UUID,
+    fixes: Sequence[FixInput],
+    actor: Actor,
+    seen: Incident | None = None,
 ) -> LocationsResult:
     """Store the positions of an alarm while its tracking window is open, in a transaction
     of its own (a durable one, or the one statement of :func:`_one_fix_at_once`).
@@ -228,15 +253,19 @@ def alarm_locations_add(
     the incident already has is stored once. ``accepted`` counts the distinct real fixes of
     this request that the centre now holds (stored now or by an earlier delivery of the same
     batch), so a retried request gets the same answer; fixes at (0, 0) are not counted.
+
+    ``seen``: the incident of ``alarm_id`` as the caller read it just before, without a lock
+    (:func:`tracked_incident_of`): trusted for nothing but saving that read, every decision
+    is taken again under the incident's lock.
     """
-    done = _one_fix_at_once(device, alarm_id, fixes)
+    done = _one_fix_at_once(device, alarm_id, fixes, seen)
     if done is not None:
         return done
     return _locations_add_locked(device=device, alarm_id=alarm_id, fixes=fixes, actor=actor)
 
 
 def _one_fix_at_once(
-    device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput]
+    device: Device, alarm_id: uuid.UUID, fixes: Sequence[FixInput], seen: Incident | None
 ) -> LocationsResult | None:
     """PostgreSQL, outside any transaction, one real fix for an incident in its window that
     only its own centre follows: stored with its event by ``_GUARDED_FIX_THEN_EVENT``. None:
@@ -249,7 +278,9 @@ def _one_fix_at_once(
     real = [fix for fix in fixes if fix.is_fix]
     if not real or any(fix.fix_at != real[0].fix_at for fix in real):
         return None
-    incident = _TRACKED_INCIDENT.instance(device.pk, alarm_id)
+    incident = seen
+    if incident is None or incident.alarm_id != alarm_id or incident.device_id != device.pk:
+        incident = _TRACKED_INCIDENT.instance(device.pk, alarm_id)
     now = clock.now()
     if incident is None or incident.backup_centre_id or not tracking_open(incident, now):
         return None

@@ -187,3 +187,38 @@ def test_inside_a_transaction_the_locked_way_refuses_as_before(demo: None, clock
     incident = press(at=NOW).incident
     with pytest.raises(RuntimeError), transaction.atomic():
         _add(incident, _fix(10))
+
+
+def test_an_incident_seen_by_the_caller_saves_the_read_and_decides_nothing(
+    demo: None, clock: Clock, at_once_calls: list[bool]
+) -> None:
+    """``seen`` (the device API's read with the device): used in place of the read; seen open
+    while it is closed, the statement's guard still says no; another alarm's is not used."""
+    clock.freeze(NOW)
+    incident = press(at=NOW).incident
+    other = press(2, at=NOW).incident
+    assert incident.device is not None
+    assert incident.alarm_id is not None
+    read = tracking._TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
+    elsewhere = tracking._TRACKED_INCIDENT.instance(other.device_id, other.alarm_id)
+
+    def add(seconds: int, seen: Incident | None) -> LocationsResult:
+        assert incident.device is not None
+        assert incident.alarm_id is not None
+        return alarm_locations_add(
+            device=incident.device,
+            alarm_id=incident.alarm_id,
+            fixes=[_fix(seconds)],
+            actor=Actor.system("test"),
+            seen=seen,
+        )
+
+    with CaptureQueriesContext(connection) as queries:
+        assert add(10, read).accepted == 1
+    assert len(queries.captured_queries) == 1  # the write alone
+    assert add(20, elsewhere).accepted == 1  # another alarm's: read again, stored here
+    assert LocationFix.objects.filter(incident=other).count() == 1  # only its press's own
+    Incident.objects.filter(pk=incident.pk).update(status=IncidentState.CLOSED)
+    assert add(30, read).tracking is False  # seen open: the guard, then the lock, say closed
+    assert at_once_calls == [True, True, False]
+    assert not LocationFix.objects.filter(incident=incident, fix_at=_fix(30).fix_at).exists()

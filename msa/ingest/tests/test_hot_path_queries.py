@@ -74,6 +74,26 @@ def test_one_position_costs_few_statements(demo: None, frozen: Clock, client: Cl
     assert IncidentEvent.objects.filter(type="alarm.located").count() == 1
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_position_outside_a_transaction_is_two_statements_on_postgresql(
+    demo: None, frozen: Clock, client: Client
+) -> None:
+    """As in production (no test transaction around it): the device with its alarm's incident,
+    then the fix and its event in one statement that is its own transaction, no BEGIN or
+    COMMIT (msa.alarms.services.tracking._one_fix_at_once)."""
+    alarm_id = str(uuid.uuid4())
+    assert post(client, "/alarms", alarm_payload(alarm_id, AT), frozen).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, f"/alarms/{alarm_id}/locations", {"fixes": [fix(10)]}, frozen)
+    assert response.status_code == 200, response.content
+    assert response.json()["accepted"] == 1
+    sql = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(SKIPPED)]
+    assert len(sql) == 2, "\n".join(sql)
+    assert LocationFix.objects.filter(fix_at=NOW + timedelta(seconds=10)).count() == 1
+    assert IncidentEvent.objects.filter(type="alarm.located").count() == 1
+
+
 @pytest.mark.django_db
 def test_one_press_costs_few_statements(demo: None, frozen: Clock, client: Client) -> None:
     first = alarm_payload(str(uuid.uuid4()), AT)
