@@ -126,12 +126,7 @@ def incident_event_append_after(
     if conn.vendor != "postgresql" or incident.backup_centre_id:
         return None
     centre_id = incident.centre_id
-    data = event.data()
-    stored = statement.one(
-        *values, centre_id, centre_id, event.type, incident.pk, data, clock.now()
-    )
-    if stored is not None:
-        publish_on_commit(centre_group(centre_id), wire(stored[1], event.type, data))
+    if _stored_and_pushed(statement, values, incident, event):
         return True
     if EventStream.objects.filter(centre_id=centre_id).exists():
         return False  # the stream is there: it was the row that was not stored
@@ -153,6 +148,18 @@ def incident_event_append_at_once(
         raise RuntimeError("a statement at once runs outside any transaction")
     if conn.vendor != "postgresql" or incident.backup_centre_id:
         return False
+    # committed with its statement: publish_on_commit hands the push on at once
+    return _stored_and_pushed(statement, values, incident, event)
+
+
+def _stored_and_pushed(
+    statement: Statement[IncidentEvent],
+    values: Sequence[Any],
+    incident: IncidentLike,
+    event: Event,
+) -> bool:
+    """Run an :func:`appending_after` statement for the incident's own centre; whether it
+    stored the event (then pushed after the commit)."""
     centre_id = incident.centre_id
     data = event.data()
     stored = statement.one(
@@ -160,7 +167,6 @@ def incident_event_append_at_once(
     )
     if stored is None:
         return False
-    # committed with its statement: publish_on_commit hands it on at once
     publish_on_commit(centre_group(centre_id), wire(stored[1], event.type, data))
     return True
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from msa.alarms.models import Incident
 from msa.alarms.services.intake import RaiseResult, alarm_raise
-from msa.alarms.services.tracking import FixInput
+from msa.alarms.services.tracking import FixInput, LocationsResult, alarm_locations_add
 from msa.alarms.states import CallState, Channel, Trigger
 from msa.core.actors import Actor
 from msa.demo_data import demo_device_id
@@ -34,4 +35,19 @@ def press(
         call_state=CallState.DIALING,
         channel=Channel.DATA,
         actor=Actor.device(device.device_id),
+    )
+
+
+def positions_add(
+    incident: Incident, *fixes: FixInput, seen: Incident | None = None
+) -> LocationsResult:
+    """The incident's device sending ``fixes`` for its alarm, as the device API calls it."""
+    assert incident.device is not None
+    assert incident.alarm_id is not None
+    return alarm_locations_add(
+        device=incident.device,
+        alarm_id=incident.alarm_id,
+        fixes=list(fixes),
+        actor=Actor.device(incident.device.device_id),
+        seen=seen,
     )

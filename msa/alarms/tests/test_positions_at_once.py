@@ -15,14 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from msa.accounts.models import Organisation, OrgKind
 from msa.alarms.models import Incident, LocationFix
 from msa.alarms.services import tracking
-from msa.alarms.services.tracking import FixInput, LocationsResult, alarm_locations_add
+from msa.alarms.services.tracking import FixInput, LocationsResult
 from msa.alarms.states import IncidentState
-from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.realtime.events import AlarmLocated
 from msa.realtime.models import EventStream, IncidentEvent
 from msa.realtime.services import incident_event_append_at_once
-from tests.support.factories import press
+from tests.support.factories import positions_add, press
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -38,17 +37,6 @@ def _fix(seconds: int) -> FixInput:
         source="gps",
         speed_mps=1.25,
         heading_deg=270.0,
-    )
-
-
-def _add(incident: Incident, *fixes: FixInput) -> LocationsResult:
-    assert incident.device is not None
-    assert incident.alarm_id is not None
-    return alarm_locations_add(
-        device=incident.device,
-        alarm_id=incident.alarm_id,
-        fixes=list(fixes),
-        actor=Actor.device(incident.device.device_id),
     )
 
 
@@ -79,7 +67,7 @@ def test_a_position_is_one_statement_that_commits_its_fix_and_event(
     incident = press(at=NOW).incident
     before = EventStream.objects.get(centre_id=incident.centre_id).last_seq
     with CaptureQueriesContext(connection) as queries:
-        result = _add(incident, _fix(10))
+        result = positions_add(incident, _fix(10))
     assert result == LocationsResult(accepted=1, tracking=True, track_until=None)
     assert at_once_calls == [True]
     sql = [q["sql"].upper() for q in queries.captured_queries]
@@ -94,8 +82,8 @@ def test_a_fix_delivered_twice_is_stored_once_and_answered_the_same(
 ) -> None:
     clock.freeze(NOW)
     incident = press(at=NOW).incident
-    first = _add(incident, _fix(10))
-    again = _add(incident, _fix(10))
+    first = positions_add(incident, _fix(10))
+    again = positions_add(incident, _fix(10))
     assert first == again == LocationsResult(accepted=1, tracking=True, track_until=None)
     assert at_once_calls == [True, False]  # the second went the locked way, and stored nothing
     assert LocationFix.objects.filter(incident=incident, fix_at=_fix(10).fix_at).count() == 1
@@ -111,7 +99,7 @@ def test_an_incident_changed_since_it_was_read_gets_nothing_from_the_statement(
     stale = tracking._TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
     Incident.objects.filter(pk=incident.pk).update(status=IncidentState.CLOSED)
     monkeypatch.setattr(tracking._TRACKED_INCIDENT, "instance", lambda *_: stale)
-    result = _add(incident, _fix(10))
+    result = positions_add(incident, _fix(10))
     assert at_once_calls == [False]
     assert result.tracking is False
     assert result.accepted == 0
@@ -132,7 +120,7 @@ def test_a_position_waits_for_a_close_holding_the_incident_and_then_stores_nothi
 
     def position() -> None:
         try:
-            answers.append(_add(incident, _fix(10)))
+            answers.append(positions_add(incident, _fix(10)))
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             failures.append(exc)
         finally:
@@ -170,7 +158,7 @@ def test_the_centre_s_first_event_goes_the_locked_way(
     incident = press(at=NOW).incident
     centre = Organisation.objects.create(kind=OrgKind.CIC, name="CIC Limburg", code="LIM")
     Incident.objects.filter(pk=incident.pk).update(centre=centre)  # a centre with no stream
-    result = _add(incident, _fix(10))
+    result = positions_add(incident, _fix(10))
     assert at_once_calls == [False]
     assert result.accepted == 1
     assert LocationFix.objects.filter(incident=incident, fix_at=_fix(10).fix_at).count() == 1
@@ -186,7 +174,7 @@ def test_inside_a_transaction_the_locked_way_refuses_as_before(demo: None, clock
     clock.freeze(NOW)
     incident = press(at=NOW).incident
     with pytest.raises(RuntimeError), transaction.atomic():
-        _add(incident, _fix(10))
+        positions_add(incident, _fix(10))
 
 
 def test_an_incident_seen_by_the_caller_saves_the_read_and_decides_nothing(
@@ -203,15 +191,7 @@ def test_an_incident_seen_by_the_caller_saves_the_read_and_decides_nothing(
     elsewhere = tracking._TRACKED_INCIDENT.instance(other.device_id, other.alarm_id)
 
     def add(seconds: int, seen: Incident | None) -> LocationsResult:
-        assert incident.device is not None
-        assert incident.alarm_id is not None
-        return alarm_locations_add(
-            device=incident.device,
-            alarm_id=incident.alarm_id,
-            fixes=[_fix(seconds)],
-            actor=Actor.system("test"),
-            seen=seen,
-        )
+        return positions_add(incident, _fix(seconds), seen=seen)
 
     with CaptureQueriesContext(connection) as queries:
         assert add(10, read).accepted == 1

@@ -17,15 +17,13 @@ from msa.alarms.services.tracking import (
     _FIX_THEN_EVENT,
     FixInput,
     LocationsResult,
-    alarm_locations_add,
 )
 from msa.alarms.states import Channel
-from msa.core.actors import Actor
 from msa.core.clock import Clock
 from msa.realtime.events import AlarmLocated
 from msa.realtime.models import EventStream, IncidentEvent
 from msa.realtime.services import incident_event_append_after
-from tests.support.factories import press
+from tests.support.factories import positions_add, press
 
 NOW = datetime(2026, 5, 1, 21, 14, 3, tzinfo=UTC)
 FIX = FixInput(
@@ -38,17 +36,6 @@ FIX = FixInput(
     heading_deg=270.0,
     altitude_m=None,
 )
-
-
-def _add(incident: Incident, *fixes: FixInput) -> LocationsResult:
-    assert incident.device is not None
-    assert incident.alarm_id is not None
-    return alarm_locations_add(
-        device=incident.device,
-        alarm_id=incident.alarm_id,
-        fixes=list(fixes),
-        actor=Actor.device(incident.device.device_id),
-    )
 
 
 def _located(centre_id: int) -> list[tuple[int, dict[str, Any]]]:
@@ -68,7 +55,7 @@ def test_one_fix_is_stored_with_its_event_and_a_second_delivery_adds_nothing(
     incident = press(at=NOW).incident
     before = _last_seq(incident.centre_id)
 
-    result = _add(incident, FIX)
+    result = positions_add(incident, FIX)
 
     assert result == LocationsResult(accepted=1, tracking=True, track_until=incident.track_until)
     fix = LocationFix.objects.get(incident=incident, fix_at=FIX.fix_at)
@@ -86,7 +73,7 @@ def test_one_fix_is_stored_with_its_event_and_a_second_delivery_adds_nothing(
     assert _last_seq(incident.centre_id) == before + 1
 
     # The phone retries: the same answer; no second fix, no event, no number taken.
-    assert _add(incident, FIX) == result
+    assert positions_add(incident, FIX) == result
     assert LocationFix.objects.filter(incident=incident, fix_at=FIX.fix_at).count() == 1
     assert len(_located(incident.centre_id)) == 1
     assert _last_seq(incident.centre_id) == before + 1
@@ -102,7 +89,7 @@ def test_an_incident_offered_to_a_backup_centre_has_its_position_in_both_streams
     EventStream.objects.create(centre=backup, last_seq=40)
     Incident.objects.filter(pk=incident.pk).update(backup_centre=backup)
 
-    assert _add(incident, FIX).accepted == 1
+    assert positions_add(incident, FIX).accepted == 1
 
     assert [seq for seq, _ in _located(backup.pk)] == [41]
     assert len(_located(incident.centre_id)) == 1
