@@ -19,11 +19,20 @@ import psycopg
 STARTUP_DEADLINE_S = 60.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A loopback port nothing listens on, and never one this process handed out before: the
+    kernel may give a port it just closed out again at once (a cluster's nginx once got the port
+    of one of its own nodes, and every request of that test went to the node directly)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @contextlib.contextmanager
