@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -78,3 +79,32 @@ def case_test_alarm_last(case: ProtectionCase) -> str | None:
         .values_list("reference", flat=True)
         .first()
     )
+
+
+# What a position reads of its incident, without a lock (msa.alarms.services.tracking locks
+# its own read): and its device and alarm id, which say whose it is when another statement
+# read it (the device API's, with the device: msa.ingest.selectors).
+TRACKED_COLUMNS = (
+    "id",
+    "reference",
+    "centre",
+    "backup_centre",
+    "status",
+    "track_until",
+    "device",
+    "alarm_id",
+)
+TRACKED_INCIDENT = Statement(
+    Incident,
+    "SELECT " + ", ".join("{" + name + "}" for name in TRACKED_COLUMNS) + " "
+    "FROM {table} WHERE {device} = %s AND {alarm_id} = %s",
+    writes=["device", "alarm_id"],
+    reads=TRACKED_COLUMNS,
+)
+
+
+def tracked_incident_of(row: Sequence[Any]) -> Incident | None:
+    """The incident of a row of :data:`TRACKED_COLUMNS` read by another statement (the device
+    API reads them with a follow-up's device: ``msa.ingest.selectors``), as
+    ``alarm_locations_add``'s ``seen`` takes it; ``None`` for the empty side of a join."""
+    return None if row[0] is None else TRACKED_INCIDENT.instance_of(row)

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
@@ -167,6 +167,15 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
+@runtime_checkable
+class SendsFromAnyThread(Protocol):
+    """A channel layer that takes a ``group_send`` from any thread at once and sends it itself,
+    in the order handed over (``msa.realtime.layer``'s publisher thread): a commit's push then
+    never waits on the event loop. ``False``: not taken, the loop sends it."""
+
+    def group_send_nowait(self, group: str, message: dict[str, Any]) -> bool: ...
+
+
 _layer_down = threading.Event()  # set: the last push to the layer failed (logged once)
 
 
@@ -191,8 +200,7 @@ def _send(group: str, message: dict[str, Any]) -> None:
         return
     loop = _loop
     if loop is not None and loop.is_running():
-        nowait = getattr(layer, "group_send_nowait", None)
-        if nowait is not None and nowait(group, message):
+        if isinstance(layer, SendsFromAnyThread) and layer.group_send_nowait(group, message):
             return
         # Scheduled in commit order on the loop; the console orders by sequence number and
         # fills any gap from the log, so nothing waits here for the layer. (A commit on the

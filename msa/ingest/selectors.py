@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from msa.accounts.models import User
 from msa.accounts.selectors import console_centres_for
 from msa.alarms.models import Incident, RepeatPress
-from msa.alarms.services.tracking import TRACKED_COLUMNS, tracked_incident_of
+from msa.alarms.selectors import TRACKED_COLUMNS, tracked_incident_of
 from msa.alarms.states import OPEN_STATE_VALUES
 from msa.core.sql import Statement
 from msa.devices.models import Device

@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from msa.alarms.models import Incident, LocationFix, RepeatPress
+from msa.alarms.selectors import TRACKED_INCIDENT
 from msa.alarms.states import Channel, IncidentState
 from msa.audit.services import audit_record
 from msa.core import clock
@@ -197,34 +197,6 @@ _TRACKED_INCIDENT_LOCKED = Statement(
 )
 
 
-# What a position reads of its incident (as the locked read below, and its device and alarm
-# id, which say whose it is when another statement read it).
-TRACKED_COLUMNS = (
-    "id",
-    "reference",
-    "centre",
-    "backup_centre",
-    "status",
-    "track_until",
-    "device",
-    "alarm_id",
-)
-_TRACKED_INCIDENT = Statement(
-    Incident,
-    "SELECT " + ", ".join("{" + name + "}" for name in TRACKED_COLUMNS) + " "
-    "FROM {table} WHERE {device} = %s AND {alarm_id} = %s",
-    writes=["device", "alarm_id"],
-    reads=TRACKED_COLUMNS,
-)
-
-
-def tracked_incident_of(row: Sequence[Any]) -> Incident | None:
-    """The incident of a row of :data:`TRACKED_COLUMNS` read by another statement (the device
-    API reads them with a follow-up's device: ``msa.ingest.selectors``), as
-    :func:`alarm_locations_add`'s ``seen`` takes it; ``None`` for the empty side of a join."""
-    return None if row[0] is None else _TRACKED_INCIDENT.instance_of(row)
-
-
 def _tracked_incident_lock(device: Device, alarm_id: uuid.UUID) -> Incident:
     """:func:`device_incident_lock`, reading only what :func:`alarm_locations_add` needs."""
     incident = _TRACKED_INCIDENT_LOCKED.instance(device.pk, alarm_id)
@@ -255,8 +227,8 @@ def alarm_locations_add(
     batch), so a retried request gets the same answer; fixes at (0, 0) are not counted.
 
     ``seen``: the incident of ``alarm_id`` as the caller read it just before, without a lock
-    (:func:`tracked_incident_of`): trusted for nothing but saving that read, every decision
-    is taken again under the incident's lock.
+    (``msa.alarms.selectors.tracked_incident_of``): trusted for nothing but saving that read,
+    every decision is taken again under the incident's lock.
     """
     done = _one_fix_at_once(device, alarm_id, fixes, seen)
     if done is not None:
@@ -280,7 +252,7 @@ def _one_fix_at_once(
         return None
     incident = seen
     if incident is None or incident.alarm_id != alarm_id or incident.device_id != device.pk:
-        incident = _TRACKED_INCIDENT.instance(device.pk, alarm_id)
+        incident = TRACKED_INCIDENT.instance(device.pk, alarm_id)
     now = clock.now()
     if incident is None or incident.backup_centre_id or not tracking_open(incident, now):
         return None

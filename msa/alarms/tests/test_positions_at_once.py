@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from msa.accounts.models import Organisation, OrgKind
 from msa.alarms.models import Incident, LocationFix
+from msa.alarms.selectors import TRACKED_INCIDENT
 from msa.alarms.services import tracking
 from msa.alarms.services.tracking import FixInput, LocationsResult
 from msa.alarms.states import IncidentState
@@ -96,9 +97,9 @@ def test_an_incident_changed_since_it_was_read_gets_nothing_from_the_statement(
     """Read as open, closed before the statement ran: the statement's guard sees it."""
     clock.freeze(NOW)
     incident = press(at=NOW).incident
-    stale = tracking._TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
+    stale = TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
     Incident.objects.filter(pk=incident.pk).update(status=IncidentState.CLOSED)
-    monkeypatch.setattr(tracking._TRACKED_INCIDENT, "instance", lambda *_: stale)
+    monkeypatch.setattr(TRACKED_INCIDENT, "instance", lambda *_: stale)
     result = positions_add(incident, _fix(10))
     assert at_once_calls == [False]
     assert result.tracking is False
@@ -187,8 +188,8 @@ def test_an_incident_seen_by_the_caller_saves_the_read_and_decides_nothing(
     other = press(2, at=NOW).incident
     assert incident.device is not None
     assert incident.alarm_id is not None
-    read = tracking._TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
-    elsewhere = tracking._TRACKED_INCIDENT.instance(other.device_id, other.alarm_id)
+    read = TRACKED_INCIDENT.instance(incident.device_id, incident.alarm_id)
+    elsewhere = TRACKED_INCIDENT.instance(other.device_id, other.alarm_id)
 
     def add(seconds: int, seen: Incident | None) -> LocationsResult:
         return positions_add(incident, _fix(seconds), seen=seen)
