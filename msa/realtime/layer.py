@@ -22,7 +22,6 @@ import asyncio
 import collections
 import logging
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -109,14 +108,20 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
         return channel
 
 
+def _hosts_and_prefix(
+    hosts: Any = None, prefix: str = "asgi", **_: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """The hosts and the prefix of a layer's configuration, as RedisPubSubLoopLayer takes them."""
+    return decode_hosts(hosts), prefix
+
+
 class PubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     """channels_redis's pub/sub layer with :class:`_Shard`'s reader (one layer per event loop,
     as channels_redis makes them)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        hosts = decode_hosts(kwargs.get("hosts", args[0] if args else None))
-        self._prefix = kwargs.get("prefix", "asgi")
+        hosts, self._prefix = _hosts_and_prefix(*args, **kwargs)
         # sentinel hosts keep the loop's asynchronous publish
         plain = not any("master_name" in host for host in hosts)
         self._publisher = _ThreadPublisher(hosts) if plain else None
@@ -162,7 +167,7 @@ class _ThreadPublisher:
         self._pending: collections.deque[tuple[str, bytes]] = collections.deque()
         self._ready = threading.Condition(threading.Lock())
         self._thread: threading.Thread | None = None
-        self._down_since = 0.0
+        self._down = False  # the last batch failed (logged once until one goes through)
         self._dropped = 0
 
     def put(self, channel: str, data: bytes) -> None:
@@ -221,12 +226,12 @@ class _ThreadPublisher:
                     conn.disconnect()  # the next batch connects again
                 with self._ready:
                     self._dropped += len(messages)
-                if not self._down_since:
+                if not self._down:
                     log.warning("publish_failed error=%s", type(exc).__name__)
-                    self._down_since = time.monotonic()
+                    self._down = True
                 continue
-            if self._down_since:
+            if self._down:
                 with self._ready:
                     dropped, self._dropped = self._dropped, 0
                 log.info("publish_back dropped=%d", dropped)
-                self._down_since = 0.0
+                self._down = False

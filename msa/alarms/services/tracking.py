@@ -96,12 +96,12 @@ _INSERT_FIX = inserting(
 # PostgreSQL: a position of one fix (every 10 s of every live incident) stores it and, when it
 # is new, appends its event in one statement, one round trip (msa.realtime.services).
 _FIX_COLUMNS = ("incident", *_FIX_FIELDS, "channel", "received_at")
+_INSERT_FIX_INTO = (
+    "INSERT INTO {fix} (" + ", ".join("{fix." + name + "}" for name in _FIX_COLUMNS) + ")"
+)
+_FIX_UNLESS_HELD = " ON CONFLICT ({fix.incident}, {fix.fix_at}) DO NOTHING RETURNING 1"
 _FIX_THEN_EVENT = appending_after(
-    "INSERT INTO {fix} ("  # noqa: S608 - column names checked by Statement, placeholders
-    + ", ".join("{fix." + name + "}" for name in _FIX_COLUMNS)
-    + ")"
-    f" VALUES ({placeholders(len(_FIX_COLUMNS))})"
-    " ON CONFLICT ({fix.incident}, {fix.fix_at}) DO NOTHING RETURNING 1",
+    _INSERT_FIX_INTO + f" VALUES ({placeholders(len(_FIX_COLUMNS))})" + _FIX_UNLESS_HELD,
     writes=[f"fix.{name}" for name in _FIX_COLUMNS],
     others={"fix": LocationFix},
 )
@@ -126,16 +126,17 @@ def _fix_stored(incident_id: int, fix: FixInput, now: datetime) -> bool:
 # its centre's stream exists. Three round trips where the transaction took five (BEGIN, the
 # lock, the write, COMMIT): docs/performance.md, step 27. When a condition does not hold,
 # nothing is written and the position goes the locked way.
-_GUARDED_FIX_THEN_EVENT = appending_after(
-    "INSERT INTO {fix} ("  # noqa: S608 - column names checked by Statement, placeholders
-    + ", ".join("{fix." + name + "}" for name in _FIX_COLUMNS)
-    + ")"  # noqa: S608 - the same
-    f" SELECT {placeholders(len(_FIX_COLUMNS))}"
+_INCIDENT_AS_READ = (
     " WHERE EXISTS (SELECT 1 FROM {guard} WHERE {guard.id} = %s"
     " AND {guard.status} = %s AND {guard.track_until} IS NOT DISTINCT FROM %s"
     " AND {guard.centre} = %s AND {guard.backup_centre} IS NULL FOR UPDATE)"
     " AND EXISTS (SELECT 1 FROM {stream} WHERE {stream.centre} = %s)"
-    " ON CONFLICT ({fix.incident}, {fix.fix_at}) DO NOTHING RETURNING 1",
+)
+_GUARDED_FIX_THEN_EVENT = appending_after(
+    _INSERT_FIX_INTO
+    + f" SELECT {placeholders(len(_FIX_COLUMNS))}"
+    + _INCIDENT_AS_READ
+    + _FIX_UNLESS_HELD,
     writes=[
         *(f"fix.{name}" for name in _FIX_COLUMNS),
         "guard.id",
